@@ -1,0 +1,298 @@
+//! Who may do what: small pure predicates over the caller, the target and the catalogue's access
+//! rules (behaviour.md §4 steps 4–7, mor-reference §6–§8). No I/O here: the caller's group rights
+//! are looked up first and passed in.
+
+use crate::catalogue::params::{AccRight, AccountantAccess, Param, ResellerRule};
+
+/// The kinds of acting user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Reseller,
+    Accountant,
+    /// A simple user, or any type morapi does not grant API rights to (e.g. `partner`).
+    User,
+}
+
+impl Role {
+    pub fn of(usertype: &str) -> Role {
+        match usertype {
+            "admin" => Role::Admin,
+            "reseller" => Role::Reseller,
+            "accountant" => Role::Accountant,
+            _ => Role::User,
+        }
+    }
+}
+
+/// Step 4: may this caller use `user_details_update` at all for this `user_id`?
+/// Simple users never; accountants not without a target, on id 0 or on themselves.
+pub fn may_call_update(role: Role, caller_id: i64, user_id: Option<i64>) -> bool {
+    match role {
+        Role::User => false,
+        Role::Accountant => !matches!(user_id, None | Some(0)) && user_id != Some(caller_id),
+        Role::Admin | Role::Reseller => true,
+    }
+}
+
+/// Step 5: is the target visible to the caller? Admin and accountants see owner-0 users (and the
+/// admin himself, owner 0); a reseller sees his own users and himself.
+pub fn can_see(role: Role, caller_id: i64, target_id: i64, target_owner_id: i64) -> bool {
+    match role {
+        Role::Admin | Role::Accountant => target_owner_id == 0,
+        Role::Reseller => target_owner_id == caller_id || target_id == caller_id,
+        Role::User => false,
+    }
+}
+
+/// A group right's effective value: in a view-only group, write (2) counts as read (1).
+pub fn effective_right(value: i64, only_view: bool) -> i64 {
+    if only_view && value >= 2 { 1 } else { value }
+}
+
+/// Step 6: an accountant edits users only with `user_manage` = 2 (write).
+pub fn accountant_may_edit(user_manage: i64, only_view: bool) -> bool {
+    effective_right(user_manage, only_view) == 2
+}
+
+/// What step 7 needs to know about the caller and the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldContext<'a> {
+    pub role: Role,
+    /// The caller edits his own account.
+    pub self_edit: bool,
+    /// The target is the admin (id 0).
+    pub target_is_admin: bool,
+    /// Reseller PRO (`own_providers` = 1).
+    pub reseller_pro: bool,
+    /// The reseller's group grants `pbx_functions`.
+    pub reseller_pbx: bool,
+    /// Accountant rights granted with write.
+    pub accountant_rights: &'a [AccRight],
+}
+
+/// Step 7: may the caller set `param` to `value`?
+pub fn may_set(ctx: &FieldContext<'_>, param: &Param, value: &str) -> bool {
+    match ctx.role {
+        Role::Admin => true,
+        Role::User => false,
+        Role::Accountant => {
+            let allowed = match param.access.accountant {
+                AccountantAccess::Allowed => true,
+                AccountantAccess::Never => false,
+                AccountantAccess::Needs(right) => ctx.accountant_rights.contains(&right),
+            };
+            let value_ok = match param.name {
+                "u13" => value.trim() != "admin",
+                "pswd" => !ctx.target_is_admin,
+                _ => true,
+            };
+            allowed && value_ok
+        }
+        Role::Reseller if ctx.self_edit => param.access.reseller_self,
+        Role::Reseller => match param.access.reseller_user {
+            ResellerRule::Allowed => true,
+            ResellerRule::Never => false,
+            ResellerRule::ProOnly => ctx.reseller_pro,
+            ResellerRule::NotPro => !ctx.reseller_pro,
+            ResellerRule::PbxFunctions => ctx.reseller_pbx,
+            ResellerRule::UserTypeUserOnly => matches!(value.trim(), "" | "user"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::params::{PARAMS, find};
+
+    const ROLES: [Role; 4] = [Role::Admin, Role::Reseller, Role::Accountant, Role::User];
+
+    fn ctx(role: Role, self_edit: bool) -> FieldContext<'static> {
+        FieldContext {
+            role,
+            self_edit,
+            target_is_admin: false,
+            reseller_pro: false,
+            reseller_pbx: false,
+            accountant_rights: &[],
+        }
+    }
+
+    fn param(name: &str) -> &'static Param {
+        find(name).unwrap_or_else(|| panic!("{name} not catalogued"))
+    }
+
+    #[test]
+    fn roles_from_usertypes() {
+        assert_eq!(Role::of("admin"), Role::Admin);
+        assert_eq!(Role::of("reseller"), Role::Reseller);
+        assert_eq!(Role::of("accountant"), Role::Accountant);
+        assert_eq!(Role::of("user"), Role::User);
+        assert_eq!(Role::of("partner"), Role::User);
+        assert_eq!(Role::of(""), Role::User);
+    }
+
+    #[test]
+    fn who_may_call_update() {
+        for user_id in [None, Some(0), Some(7), Some(9)] {
+            assert!(may_call_update(Role::Admin, 0, user_id));
+            assert!(may_call_update(Role::Reseller, 7, user_id));
+            assert!(!may_call_update(Role::User, 7, user_id));
+        }
+        assert!(!may_call_update(Role::Accountant, 7, None));
+        assert!(!may_call_update(Role::Accountant, 7, Some(0)));
+        assert!(!may_call_update(Role::Accountant, 7, Some(7)));
+        assert!(may_call_update(Role::Accountant, 7, Some(9)));
+    }
+
+    #[test]
+    fn visibility_of_targets() {
+        // (role, caller, target id, target owner) → visible
+        let cases = [
+            (Role::Admin, 0, 123, 0, true),
+            (Role::Admin, 0, 0, 0, true),
+            (Role::Admin, 0, 55, 3, false),
+            (Role::Accountant, 4, 123, 0, true),
+            (Role::Accountant, 4, 55, 3, false),
+            (Role::Reseller, 3, 55, 3, true),
+            (Role::Reseller, 3, 3, 0, true),
+            (Role::Reseller, 3, 123, 0, false),
+            (Role::Reseller, 3, 66, 8, false),
+            (Role::User, 123, 123, 0, false),
+        ];
+        for (role, caller, id, owner, expected) in cases {
+            assert_eq!(can_see(role, caller, id, owner), expected, "{role:?} {caller} → {id}/{owner}");
+        }
+    }
+
+    #[test]
+    fn accountant_write_right() {
+        assert!(accountant_may_edit(2, false));
+        assert!(!accountant_may_edit(2, true));
+        assert!(!accountant_may_edit(1, false));
+        assert!(!accountant_may_edit(0, false));
+        assert_eq!(effective_right(2, true), 1);
+        assert_eq!(effective_right(1, true), 1);
+        assert_eq!(effective_right(2, false), 2);
+    }
+
+    #[test]
+    fn admin_may_set_everything_and_simple_users_nothing() {
+        for p in PARAMS {
+            assert!(may_set(&ctx(Role::Admin, false), p, "1"), "{}", p.name);
+            assert!(may_set(&ctx(Role::Admin, true), p, "1"), "{}", p.name);
+            assert!(!may_set(&ctx(Role::User, false), p, "1"), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn accountant_rights_gate_their_fields() {
+        let gated = [
+            ("pswd", AccRight::Password),
+            ("u13", AccRight::UserType),
+            ("u1", AccRight::Lcr),
+            ("u5", AccRight::Tariff),
+            ("u25", AccRight::PaymentType),
+            ("u28", AccRight::PaymentType),
+            ("u18", AccRight::CallLimit),
+        ];
+        for (name, right) in gated {
+            let p = param(name);
+            assert!(!may_set(&ctx(Role::Accountant, false), p, "user"), "{name} without right");
+            let rights = [right];
+            let c = FieldContext { accountant_rights: &rights, ..ctx(Role::Accountant, false) };
+            assert!(may_set(&c, p, "user"), "{name} with right");
+        }
+        // Everything not gated by a right (and not Never) is allowed without rights.
+        for p in PARAMS {
+            let expected = p.access.accountant == AccountantAccess::Allowed;
+            assert_eq!(may_set(&ctx(Role::Accountant, false), p, "1"), expected, "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn accountants_never_touch_pbx_pool_or_u30() {
+        let all = [
+            AccRight::Password,
+            AccRight::UserType,
+            AccRight::Lcr,
+            AccRight::Tariff,
+            AccRight::PaymentType,
+            AccRight::CallLimit,
+        ];
+        let c = FieldContext { accountant_rights: &all, ..ctx(Role::Accountant, false) };
+        assert!(!may_set(&c, param("u29"), "1"));
+        assert!(!may_set(&c, param("u30"), "1"));
+        assert!(may_set(&c, param("u13"), "user"));
+        assert!(!may_set(&c, param("u13"), "admin"));
+        assert!(!may_set(&c, param("u13"), " admin "));
+        assert!(may_set(&c, param("pswd"), "Secret123"));
+        let on_admin = FieldContext { target_is_admin: true, ..c };
+        assert!(!may_set(&on_admin, param("pswd"), "Secret123"));
+    }
+
+    #[test]
+    fn reseller_on_his_users() {
+        let c = ctx(Role::Reseller, false);
+        for name in ["u28", "u31", "max_devices", "own_providers", "ignore_global_monitorings", "accountant_type"] {
+            assert!(!may_set(&c, param(name), "1"), "{name}");
+        }
+        for name in ["enable_static_list", "static_list_id", "enable_static_source_list", "static_source_list_id"] {
+            assert!(!may_set(&c, param(name), "1"), "{name}");
+        }
+        for name in ["u15", "u5", "u16", "u9", "u25", "u18", "credit", "pswd", "a8", "u30", "time_zone"] {
+            assert!(may_set(&c, param(name), "1"), "{name}");
+        }
+        // u13: only `user` (or blank).
+        assert!(may_set(&c, param("u13"), "user"));
+        assert!(may_set(&c, param("u13"), ""));
+        assert!(!may_set(&c, param("u13"), "reseller"));
+        assert!(!may_set(&c, param("u13"), "admin"));
+    }
+
+    #[test]
+    fn reseller_pro_and_pbx_conditions() {
+        let plain = ctx(Role::Reseller, false);
+        let pro = FieldContext { reseller_pro: true, ..plain };
+        let pbx = FieldContext { reseller_pbx: true, ..plain };
+        assert!(!may_set(&plain, param("u1"), "1"));
+        assert!(may_set(&pro, param("u1"), "1"));
+        for name in ["u3", "pgui", "pcsv", "ppdf", "u21", "cyberplat_active"] {
+            assert!(may_set(&plain, param(name), "1"), "{name} non-PRO");
+            assert!(!may_set(&pro, param(name), "1"), "{name} PRO");
+        }
+        assert!(!may_set(&plain, param("u29"), "1"));
+        assert!(may_set(&pbx, param("u29"), "1"));
+    }
+
+    #[test]
+    fn reseller_on_himself_only_contact_style_fields() {
+        let c = ctx(Role::Reseller, true);
+        let allowed = [
+            "u0", "u2", "u4", "u6", "u7", "u14", "u17", "u19", "u20", "u22", "u23", "pswd", "user_warning_email_hour",
+            "warning_email_active", "accountant_type_invalid", "email_warning_sent_test", "a0", "a1", "a2", "a3",
+            "a4", "a5", "a6", "a7", "a8", "a9", "company_name", "u30", "time_zone", "two_fa_enabled",
+        ];
+        for p in PARAMS {
+            assert_eq!(may_set(&c, p, "1"), allowed.contains(&p.name), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn every_role_and_relation_is_decided_for_every_parameter() {
+        // Exhaustive sweep: no combination panics, and refusals are consistent between values
+        // for parameters whose rule does not depend on the value.
+        for role in ROLES {
+            for self_edit in [false, true] {
+                for p in PARAMS {
+                    let a = may_set(&ctx(role, self_edit), p, "1");
+                    let b = may_set(&ctx(role, self_edit), p, "0");
+                    if !matches!(p.name, "u13" | "pswd") {
+                        assert_eq!(a, b, "{role:?} {self_edit} {}", p.name);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Every string morapi puts on the wire, in one place.
+//!
+//! The strings are MOR's: the seed's wording where it names one (`Tariff not found`,
+//! `You have no editing permission`), MOR X8's elsewhere (mor-reference §13.11). Clients match
+//! them literally, so they must never be spelled anywhere else.
+
+/// An error answered inside `<status><error>…</error></status>` (checks that run before the method).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateError {
+    ApiDisabled,
+    GetDisabled,
+    IncorrectHash,
+    NoSecretKey,
+    NoSuchApi,
+    /// Not a MOR string: HTTP-level refusals (wrong verb, oversized body) still answer in XML.
+    MethodNotAllowed,
+    BodyTooLarge,
+}
+
+impl GateError {
+    pub fn text(self) -> &'static str {
+        match self {
+            GateError::ApiDisabled => "API Requests are disabled",
+            GateError::GetDisabled => "GET Requests are disabled",
+            GateError::IncorrectHash => "Incorrect hash",
+            GateError::NoSecretKey => "API must have Secret Key",
+            GateError::NoSuchApi => "There is no such API",
+            GateError::MethodNotAllowed => "Method Not Allowed",
+            GateError::BodyTooLarge => "Request body is too large",
+        }
+    }
+}
+
+/// An error answered inside `<page><error>…</error></page>` (decided by the method).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageError {
+    AccessDenied,
+    UserNotFound,
+    NoEditingPermission,
+    TariffNotFound,
+    PbxPoolNotFound,
+    LcrNotFound,
+    ResponsibleAccountantInvalid,
+    QuickforwardRuleNotFound,
+    UserNotUpdated,
+    /// The storage failed (database unreachable, disk full): nothing was written.
+    Internal,
+}
+
+impl PageError {
+    pub fn text(self) -> &'static str {
+        match self {
+            PageError::AccessDenied => "Access Denied",
+            PageError::UserNotFound => "User was not found",
+            PageError::NoEditingPermission => "You have no editing permission",
+            PageError::TariffNotFound => "Tariff not found",
+            PageError::PbxPoolNotFound => "PBX Pool was not found",
+            PageError::LcrNotFound => "LCR was not found",
+            PageError::ResponsibleAccountantInvalid => "Responsible accountant is not valid",
+            PageError::QuickforwardRuleNotFound => "Quickforward Rule was not found",
+            PageError::UserNotUpdated => "User was not updated",
+            PageError::Internal => "Internal error, nothing was changed",
+        }
+    }
+}
+
+/// The success status of `user_details_update`.
+pub const USER_UPDATED: &str = "User was updated";
+
+/// Detail messages (`<message>…</message>`). MOR's own texts where MOR has one.
+pub mod msg {
+    pub fn password_too_short(min: usize) -> String {
+        format!("Password must be longer than {} characters", min.saturating_sub(1))
+    }
+    pub const PASSWORD_WEAK: &str =
+        "Password must contain at least one numeric value, capital and lowercase symbol";
+    pub fn username_too_short(min: usize) -> String {
+        format!("Username must be longer than {} characters", min.saturating_sub(1))
+    }
+    pub const USERNAME_TAKEN: &str = "Username has already been taken";
+    pub const USERNAME_BLANK: &str = "Username cannot be blank";
+    pub const EMAIL_INVALID: &str = "Please enter correct email";
+    pub fn email_used(email: &str) -> String {
+        format!("Email {email} is already used")
+    }
+    pub const RECORDINGS_EMAIL_INVALID: &str = "Please enter correct recordings email";
+    pub fn refused(param: &str, label: &str) -> String {
+        format!("You may not change {param} ({label})")
+    }
+    pub fn not_found(param: &str, label: &str, value: &str) -> String {
+        format!("{param} ({label}) was not found: {value}")
+    }
+    pub fn bad_value(param: &str, label: &str, expected: &str, value: &str) -> String {
+        format!("{param} ({label}) must be {expected}, got \"{value}\"")
+    }
+    pub fn too_long(param: &str, label: &str, max: usize) -> String {
+        format!("{param} ({label}) is too long (maximum {max} characters)")
+    }
+    pub fn date_incomplete(parts: &str) -> String {
+        format!("{parts} must be sent together")
+    }
+    pub fn date_invalid(what: &str, value: &str) -> String {
+        format!("{what} is not a valid date: {value}")
+    }
+    pub fn time_zone_unknown(value: &str) -> String {
+        format!("Time zone was not found: {value}")
+    }
+    pub const USERTYPE_FIXED: &str = "u13 (usertype) cannot be changed";
+    pub const ACCOUNTANT_TYPE_TARGET: &str =
+        "accountant_type (accountant group) applies only to accountants and resellers";
+    pub const OWN_PROVIDERS_TARGET: &str = "own_providers (Reseller PRO) applies only to resellers";
+    pub const MAX_DEVICES_TARGET: &str = "max_devices applies only to resellers";
+    pub const TWO_FA_SYSTEM_OFF: &str =
+        "two_fa_enabled: two-factor authentication is disabled in system settings";
+    pub const TWO_FA_NO_EMAIL: &str = "two_fa_enabled: the user has no e-mail address";
+    pub fn unsupported_json(param: &str) -> String {
+        format!("{param}: nested JSON arrays and objects are not accepted")
+    }
+    pub const NOT_UTF8: &str = "Request parameters are not valid UTF-8";
+    pub const BAD_BODY: &str = "Request body could not be parsed";
+}

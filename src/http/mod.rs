@@ -1,0 +1,155 @@
+//! The wire: paths, methods, body limits and XML answers (behaviour.md §2). Every path under
+//! `/api/` or `/billing/api/` lands in [`api`], which picks the method by name.
+
+pub mod body;
+pub mod xml;
+
+use crate::auth::gate::RequestInfo;
+use crate::catalogue::errors::{GateError, PageError, USER_UPDATED};
+use crate::storage::Database;
+use crate::update::{self, Answer, UpdateRequest};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Shared by all requests.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new().route("/health", axum::routing::get(|| async { "ok\n" })).fallback(api).with_state(state)
+}
+
+/// The API method a path names: `/api/<name>` or `/billing/api/<name>`.
+fn method_name(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/billing").unwrap_or(path);
+    let name = rest.strip_prefix("/api/")?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
+fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let request_id = new_request_id();
+    let path = req.uri().path().to_string();
+    let Some(name) = method_name(&path) else {
+        return xml_response(StatusCode::NOT_FOUND, xml::status_error(GateError::NoSuchApi.text()), &request_id);
+    };
+    let name = name.to_string();
+    let is_update = matches!(name.as_str(), "user_details_update" | "user_update_api");
+    if !is_update {
+        return xml_response(StatusCode::OK, xml::status_error(GateError::NoSuchApi.text()), &request_id);
+    }
+    let is_get = match *req.method() {
+        Method::POST => false,
+        Method::GET => true,
+        _ => {
+            let mut r = xml_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                xml::status_error(GateError::MethodNotAllowed.text()),
+                &request_id,
+            );
+            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            return r;
+        }
+    };
+    let query = req.uri().query().map(str::to_string);
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let bytes: Bytes = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return xml_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                xml::status_error(GateError::BodyTooLarge.text()),
+                &request_id,
+            );
+        }
+    };
+    let params = match body::collect(query.as_deref(), content_type.as_deref(), bytes).await {
+        Ok(p) => p,
+        Err(e) => {
+            return xml_response(
+                StatusCode::OK,
+                xml::page_error(PageError::UserNotUpdated.text(), &[e.0]),
+                &request_id,
+            );
+        }
+    };
+    let info = RequestInfo {
+        request_id: request_id.clone(),
+        client_addr: peer.ip().to_string(),
+        endpoint: name,
+        now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        is_get,
+    };
+    let request = UpdateRequest { params, info, password_hash: None };
+    let answer = run_update(&state.db, request).await;
+    xml_response(StatusCode::OK, render(&answer), &request_id)
+}
+
+/// Runs the update; when a password must be hashed, hashes it off the async threads and runs
+/// again, so Argon2 never runs for a request that fails authentication or validation.
+async fn run_update(db: &Database, mut request: UpdateRequest) -> Answer {
+    for _ in 0..2 {
+        let req = request.clone();
+        let result = db.transact(move |repo| update::run(repo, &req)).await;
+        match result {
+            Ok(Answer::NeedsPasswordHash) if request.password_hash.is_none() => {
+                let plain = request.params.get("pswd").unwrap_or_default().to_string();
+                match tokio::task::spawn_blocking(move || crate::password::hash(&plain)).await {
+                    Ok(Ok(h)) => request.password_hash = Some(h),
+                    _ => return Answer::page(PageError::Internal),
+                }
+            }
+            Ok(answer) => return answer,
+            Err(e) => {
+                tracing::error!(request_id = %request.info.request_id, error = %e, "update failed in storage");
+                return Answer::page(PageError::Internal);
+            }
+        }
+    }
+    Answer::page(PageError::Internal)
+}
+
+fn render(answer: &Answer) -> String {
+    match answer {
+        Answer::Gate(g) => xml::status_error(g.text()),
+        Answer::Page { error, messages } => xml::page_error(error.text(), messages),
+        Answer::Updated => xml::page_status(USER_UPDATED),
+        Answer::NeedsPasswordHash => xml::page_error(PageError::Internal.text(), &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_name;
+
+    #[test]
+    fn api_paths() {
+        assert_eq!(method_name("/billing/api/user_details_update"), Some("user_details_update"));
+        assert_eq!(method_name("/api/user_update_api"), Some("user_update_api"));
+        assert_eq!(method_name("/api/nope"), Some("nope"));
+        assert_eq!(method_name("/api/"), None);
+        assert_eq!(method_name("/billing/x"), None);
+        assert_eq!(method_name("/api/a/b"), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! The demo dataset (behaviour.md §8), loaded by `morapi serve --demo` into an empty database.
+
+use super::{Database, Result};
+
+/// The dataset as SQL; plain INSERTs so every engine can run it.
+pub const SQL: &str = include_str!("demo.sql");
+
+/// Loads the demo data if the database has no users. Returns whether it did.
+pub async fn load(db: &Database) -> Result<bool> {
+    db.transact(|repo| {
+        if repo.user_count()? > 0 {
+            return Ok((false, false));
+        }
+        repo.execute_script(SQL)?;
+        Ok((true, true))
+    })
+    .await
+}

@@ -1,0 +1,479 @@
+//! Step 9 and 10: turn the sent values into the columns to write (listing every problem), then
+//! write them with one audit row per changed field.
+
+use super::UpdateRequest;
+use super::references::parse_id;
+use crate::auth::gate::Caller;
+use crate::catalogue::errors::msg;
+use crate::catalogue::params::{Kind, Param, Target};
+use crate::catalogue::is_time_zone;
+use crate::params::Params;
+use crate::settings::Setting;
+use crate::storage::{AuditEntry, AuditEvent, Repo, Result, Row, Table, User, Value};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// The validated change: columns per table, in catalogue order.
+#[derive(Debug, Default)]
+pub struct ChangeSet {
+    user: Vec<(&'static str, Value)>,
+    address: Vec<(&'static str, Value)>,
+    tax: Vec<(&'static str, Value)>,
+    /// Set when a new password was sent; it is stored only as the request's Argon2id hash.
+    pub password_plain: Option<String>,
+}
+
+impl ChangeSet {
+    fn set(&mut self, table: Table, col: &'static str, value: Value) {
+        let list = match table {
+            Table::Users => &mut self.user,
+            Table::Addresses => &mut self.address,
+            Table::Taxes => &mut self.tax,
+        };
+        match list.iter_mut().find(|(c, _)| *c == col) {
+            Some(slot) => slot.1 = value,
+            None => list.push((col, value)),
+        }
+    }
+}
+
+/// Parses a whole number as MOR clients send them (surrounding spaces allowed).
+fn int(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
+}
+
+/// Parses a decimal, accepting `,` as the decimal separator. Returns canonical text.
+fn decimal(raw: &str) -> Option<Decimal> {
+    let s = raw.trim().replace(',', ".");
+    if s.is_empty() || s.contains(['e', 'E']) {
+        return None;
+    }
+    Decimal::from_str(&s).ok()
+}
+
+fn canonical(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// `local@domain.tld` with a 2–15 letter TLD, after removing spaces (MOR's e-mail rule).
+fn valid_email(e: &str) -> bool {
+    let e: String = e.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some((local, domain)) = e.split_once('@') else { return false };
+    let Some((host, tld)) = domain.rsplit_once('.') else { return false };
+    !local.is_empty()
+        && !host.is_empty()
+        && !domain.contains('@')
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && (2..=15).contains(&tld.len())
+        && tld.chars().all(|c| c.is_ascii_alphabetic())
+}
+
+fn email_list(raw: &str) -> Vec<String> {
+    raw.split(';').map(|e| e.chars().filter(|c| !c.is_whitespace()).collect::<String>()).filter(|e| !e.is_empty()).collect()
+}
+
+/// Minimum password and username lengths come from the target's owner when that is a reseller.
+fn length_owner(repo: &mut dyn Repo, target: &User) -> Result<i64> {
+    if target.owner_id == 0 {
+        return Ok(0);
+    }
+    Ok(match repo.user_by_id(target.owner_id)? {
+        Some(o) if o.usertype == "reseller" => o.id,
+        _ => 0,
+    })
+}
+
+fn is_strong(p: &str) -> bool {
+    p.chars().any(|c| c.is_ascii_digit()) && p.chars().any(char::is_uppercase) && p.chars().any(char::is_lowercase)
+}
+
+/// Validates every sent value; `Err` lists every problem, in catalogue order.
+pub fn build(repo: &mut dyn Repo, target: &User, params: &Params, sent: &[(&'static Param, &str)]) -> Result<std::result::Result<ChangeSet, Vec<String>>> {
+    let mut c = ChangeSet::default();
+    let mut problems = Vec::new();
+    let bad = |p: &Param, expected: &str, v: &str| msg::bad_value(p.name, p.label, expected, v);
+
+    for &(p, raw) in sent {
+        let v = raw.trim();
+        let table = match p.target {
+            Target::User(_) => Table::Users,
+            Target::Address(_) => Table::Addresses,
+            Target::Tax(_) => Table::Taxes,
+            Target::Derived(_) | Target::None => Table::Users,
+        };
+        let direct = matches!(p.target, Target::User(_) | Target::Address(_) | Target::Tax(_));
+        let col = p.target.column().unwrap_or_default();
+        let value: Option<Value> = match p.kind {
+            Kind::Text { max } => {
+                if v.chars().count() > max {
+                    problems.push(msg::too_long(p.name, p.label, max));
+                    None
+                } else {
+                    Some(Value::from(v))
+                }
+            }
+            Kind::Int { min, max } => match int(v) {
+                Some(i) if (min..=max).contains(&i) => Some(Value::Int(i)),
+                _ => {
+                    problems.push(bad(p, &format!("a whole number from {min} to {max}"), raw));
+                    None
+                }
+            },
+            Kind::IntClampZero => match int(v) {
+                Some(i) => Some(Value::Int(i.max(0))),
+                None => {
+                    problems.push(bad(p, "a whole number", raw));
+                    None
+                }
+            },
+            Kind::Flag => match int(v) {
+                Some(i) => Some(Value::Int(i64::from(i > 0))),
+                None => {
+                    problems.push(bad(p, "0 or 1", raw));
+                    None
+                }
+            },
+            Kind::Decimal | Kind::DecimalClampZero | Kind::DecimalNonNegative => match decimal(v) {
+                Some(d) if p.kind == Kind::DecimalNonNegative && d.is_sign_negative() && !d.is_zero() => {
+                    problems.push(bad(p, "a number of 0 or more", raw));
+                    None
+                }
+                Some(d) if p.kind == Kind::DecimalClampZero && d <= Decimal::ZERO => Some(Value::from("0")),
+                Some(d) => Some(Value::Text(canonical(d))),
+                None => {
+                    problems.push(bad(p, "a number", raw));
+                    None
+                }
+            },
+            // Existence was checked in step 8, so the id parses.
+            Kind::Ref(_) | Kind::ResponsibleAccountant => parse_id(v).map(Value::Int),
+            Kind::Enum(words) => {
+                if words.contains(&v) {
+                    Some(Value::from(v))
+                } else {
+                    problems.push(bad(p, &format!("one of {}", words.join(", ")), raw));
+                    None
+                }
+            }
+            Kind::TimeZone => {
+                if is_time_zone(v) {
+                    Some(Value::from(v))
+                } else {
+                    problems.push(msg::time_zone_unknown(raw));
+                    None
+                }
+            }
+            Kind::Email => email_value(repo, target, v, &mut problems)?,
+            Kind::RecordingsEmail => {
+                if email_list(v).iter().all(|e| valid_email(e)) {
+                    Some(Value::from(v))
+                } else {
+                    problems.push(msg::RECORDINGS_EMAIL_INVALID.to_string());
+                    None
+                }
+            }
+            Kind::Username => {
+                let owner = length_owner(repo, target)?;
+                let min = Setting::DefaultUserUsernameLength.read(repo, owner)?;
+                let min = usize::try_from(int(&min).unwrap_or(1).max(1)).unwrap_or(1);
+                let len = v.chars().count();
+                if v.is_empty() {
+                    problems.push(msg::USERNAME_BLANK.to_string());
+                } else if len < min {
+                    problems.push(msg::username_too_short(min));
+                } else if len > 30 {
+                    problems.push(msg::too_long(p.name, p.label, 30));
+                } else if repo.username_taken(v, target.id)? {
+                    problems.push(msg::USERNAME_TAKEN.to_string());
+                }
+                Some(Value::from(v))
+            }
+            Kind::Password => {
+                if !v.is_empty() {
+                    password_problems(repo, target, v, &mut problems)?;
+                    c.password_plain = Some(raw.to_string());
+                }
+                None
+            }
+            Kind::UserType => {
+                if !v.is_empty() && v != target.usertype {
+                    problems.push(msg::USERTYPE_FIXED.to_string());
+                }
+                None
+            }
+            // Checked per group below.
+            Kind::DatePart | Kind::PrivacyBit { .. } | Kind::InvoiceBit { .. } | Kind::Inert => None,
+        };
+        if let (true, Some(value)) = (direct, value) {
+            c.set(table, col, value);
+        }
+    }
+
+    derived(repo, target, params, &mut c, &mut problems)?;
+    Ok(if problems.is_empty() { Ok(c) } else { Err(problems) })
+}
+
+fn email_value(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Vec<String>) -> Result<Option<Value>> {
+    if v.is_empty() {
+        return Ok(Some(Value::Null));
+    }
+    let emails = email_list(v);
+    if emails.is_empty() || !emails.iter().all(|e| valid_email(e)) {
+        problems.push(msg::EMAIL_INVALID.to_string());
+        return Ok(None);
+    }
+    if Setting::AllowIdenticalEmailAddressesToDifferentUsers.read(repo, 0)? != "1" {
+        let own = target.int("address_id");
+        for e in &emails {
+            if repo.email_in_use(e, own)? {
+                problems.push(msg::email_used(e));
+            }
+        }
+    }
+    Ok(Some(Value::from(v)))
+}
+
+fn password_problems(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Vec<String>) -> Result<()> {
+    let strong = Setting::UseStrongPasswordsForUsers.read(repo, 0)? != "0";
+    let owner = length_owner(repo, target)?;
+    let configured = int(&Setting::DefaultUserPasswordLength.read(repo, owner)?).unwrap_or(0);
+    let min = configured.max(if strong { 8 } else { 6 });
+    let min = usize::try_from(min).unwrap_or(8);
+    if strong && !is_strong(v) {
+        problems.push(msg::PASSWORD_WEAK.to_string());
+    }
+    if v.chars().count() < min {
+        problems.push(msg::password_too_short(min));
+    }
+    Ok(())
+}
+
+/// Columns computed from several parameters (mor-reference §10.2, behaviour.md §5).
+fn derived(repo: &mut dyn Repo, target: &User, params: &Params, c: &mut ChangeSet, problems: &mut Vec<String>) -> Result<()> {
+    let get = |n: &str| params.get(n).map(str::trim);
+
+    // Dates from three parts each; all three or none.
+    for (col, parts, what) in [
+        ("agreement_date", ["ay", "am", "ad"], "Agreement date"),
+        ("block_at", ["by", "bm", "bd"], "Block at date"),
+    ] {
+        let vals: Vec<Option<&str>> = parts.iter().map(|p| get(p)).collect();
+        if vals.iter().all(Option::is_none) {
+            continue;
+        }
+        let [Some(y), Some(m), Some(d)] = [vals[0], vals[1], vals[2]] else {
+            problems.push(msg::date_incomplete(&format!("{}, {} and {}", parts[0], parts[1], parts[2])));
+            continue;
+        };
+        let date = match (int(y), int(m), int(d)) {
+            (Some(y), Some(m), Some(d)) if (1..=9999).contains(&y) => u32::try_from(m)
+                .ok()
+                .zip(u32::try_from(d).ok())
+                .and_then(|(m, d)| chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)),
+            _ => None,
+        };
+        match date {
+            Some(date) => c.set(Table::Users, col, Value::Text(date.format("%Y-%m-%d").to_string())),
+            None => problems.push(msg::date_invalid(what, &format!("{y}-{m}-{d}"))),
+        }
+    }
+
+    // Privacy: the GUI/CSV/PDF switches win over u3; each is 0 (off), 1 or its bit (on).
+    let privacy = [("pgui", 1), ("pcsv", 2), ("ppdf", 4)];
+    if privacy.iter().any(|(n, _)| params.contains(n)) {
+        let mut mask = 0;
+        for (name, bit) in privacy {
+            match get(name).map(int) {
+                None | Some(Some(0)) => {}
+                Some(Some(v)) if v == 1 || v == bit => mask += bit,
+                Some(_) => problems.push(msg::bad_value(name, "privacy", &format!("0, 1 or {bit}"), params.get(name).unwrap_or_default())),
+            }
+        }
+        c.set(Table::Users, "hide_destination_end", Value::Int(mask));
+    } else if let Some(Some(v)) = get("u3").map(int)
+        && (-1..=7).contains(&v)
+    {
+        c.set(Table::Users, "hide_destination_end", Value::Int(v));
+    }
+
+    // Invoice types: the mask becomes the sum of the types sent.
+    let invoices = [("i1", 2), ("i2", 4), ("i3", 8), ("i4", 16)];
+    if invoices.iter().any(|(n, _)| params.contains(n)) {
+        let mut mask = 0;
+        for (name, bit) in invoices {
+            match get(name).map(int) {
+                None | Some(Some(0)) => {}
+                Some(Some(v)) if v == bit => mask += bit,
+                Some(_) => problems.push(msg::bad_value(name, "invoice type", &format!("0 or {bit}"), params.get(name).unwrap_or_default())),
+            }
+        }
+        c.set(Table::Users, "send_invoice_types", Value::Int(mask));
+    }
+
+    // Warning e-mail hour: u2 = -1 means "once"; otherwise the hour of day wins over u2.
+    let u2 = get("u2").and_then(int);
+    let hour = get("user_warning_email_hour").and_then(int);
+    match (u2, hour) {
+        (Some(-1), _) => c.set(Table::Users, "warning_email_hour", Value::Int(-1)),
+        (_, Some(h)) if (0..=23).contains(&h) => c.set(Table::Users, "warning_email_hour", Value::Int(h)),
+        (Some(h), _) if (-1..=23).contains(&h) => c.set(Table::Users, "warning_email_hour", Value::Int(h)),
+        _ => {}
+    }
+
+    // Cyberplat: MOR takes the value of `cyberplat_active`; `u21` alone counts too.
+    if let Some(v) = get("cyberplat_active").or(get("u21")).and_then(int) {
+        c.set(Table::Users, "cyberplat_active", Value::Int(i64::from(v > 0)));
+    }
+
+    // Credit: unlimited wins; negative credit is 0; leaving "unlimited" without a credit sets 0.
+    let unlimited = get("credit_unlimited").and_then(int).map(|v| v > 0);
+    let credit = get("credit").and_then(decimal);
+    if unlimited == Some(true) {
+        c.set(Table::Users, "credit", Value::from("-1"));
+    } else if let Some(d) = credit {
+        c.set(Table::Users, "credit", Value::Text(canonical(d.max(Decimal::ZERO))));
+    } else if unlimited == Some(false) && target.row.get("credit").map(Value::render).as_deref() == Some("-1") {
+        c.set(Table::Users, "credit", Value::from("0"));
+    }
+
+    // Group: `accountant_type` sets the group of accountants and resellers only, winning over u11.
+    if let Some(v) = get("accountant_type") {
+        if matches!(target.usertype.as_str(), "accountant" | "reseller") {
+            if let Some(id) = int(v) {
+                c.set(Table::Users, "acc_group_id", Value::Int(id));
+            }
+        } else {
+            problems.push(msg::ACCOUNTANT_TYPE_TARGET.to_string());
+        }
+    }
+
+    if params.contains("own_providers") && target.usertype != "reseller" {
+        problems.push(msg::OWN_PROVIDERS_TARGET.to_string());
+    }
+    if params.contains("max_devices") && target.usertype != "reseller" {
+        problems.push(msg::MAX_DEVICES_TARGET.to_string());
+    }
+
+    // 2FA can be switched on only when the system offers it and the user has an e-mail.
+    if get("two_fa_enabled").and_then(int).is_some_and(|v| v > 0) {
+        if Setting::TwoFaEnabled.read(repo, 0)? != "1" {
+            problems.push(msg::TWO_FA_SYSTEM_OFF.to_string());
+        } else {
+            let email = match get("a8") {
+                Some(e) => e.to_string(),
+                None => match target.int("address_id") {
+                    Some(id) => repo.row(Table::Addresses, id)?.map(|r| crate::storage::text(&r, "email")).unwrap_or_default(),
+                    None => String::new(),
+                },
+            };
+            if email.trim().is_empty() {
+                problems.push(msg::TWO_FA_NO_EMAIL.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn same(old: &Value, new: &Value) -> bool {
+    let (a, b) = (old.render(), new.render());
+    a == b || matches!((decimal(&a), decimal(&b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Step 10: writes the sent columns (only those) and one audit row per changed field.
+pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeSet, req: &UpdateRequest) -> Result<()> {
+    let mut audit: Vec<(String, String, String)> = Vec::new();
+    if let Some(hash) = &req.password_hash {
+        c.user.push(("password", Value::Text(hash.clone())));
+    }
+    for (table, fk) in [(Table::Addresses, "address_id"), (Table::Taxes, "tax_id")] {
+        let cols = if table == Table::Addresses { std::mem::take(&mut c.address) } else { std::mem::take(&mut c.tax) };
+        if cols.is_empty() {
+            continue;
+        }
+        let existing = match target.int(fk) {
+            Some(id) => repo.row(table, id)?.map(|r| (id, r)),
+            None => None,
+        };
+        let (id, old) = match existing {
+            Some(found) => found,
+            None => {
+                let id = repo.insert_row(table, &[])?;
+                c.user.push((fk, Value::Int(id)));
+                let fresh = repo.row(table, id)?.unwrap_or_default();
+                (id, fresh)
+            }
+        };
+        record_changes(&mut audit, Some(table.name()), &old, &cols);
+        repo.update_row(table, id, &cols)?;
+    }
+    record_changes(&mut audit, None, &target.row, &c.user);
+    repo.update_row(Table::Users, target.id, &c.user)?;
+    for (field, old_value, new_value) in audit {
+        repo.insert_audit(&AuditEntry {
+            created_at: req.info.now.clone(),
+            request_id: req.info.request_id.clone(),
+            event: AuditEvent::Change,
+            actor_id: Some(caller.user.id),
+            actor_username: caller.user.username.clone(),
+            client_addr: req.info.client_addr.clone(),
+            endpoint: req.info.endpoint.clone(),
+            target_id: Some(target.id),
+            field,
+            old_value,
+            new_value,
+        })?;
+    }
+    Ok(())
+}
+
+/// Adds (field, old, new) for every column whose value changes. Secrets show as `changed`.
+fn record_changes(audit: &mut Vec<(String, String, String)>, table: Option<&str>, old: &Row, new: &[(&'static str, Value)]) {
+    for (col, value) in new {
+        if matches!(*col, "address_id" | "tax_id") {
+            continue;
+        }
+        let before = old.get(*col).cloned().unwrap_or(Value::Null);
+        let field = match table {
+            Some(t) => format!("{t}.{col}"),
+            None => (*col).to_string(),
+        };
+        if *col == "password" {
+            audit.push((field, String::new(), "changed".into()));
+        } else if !same(&before, value) {
+            audit.push((field, before.render(), value.render()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_follow_mors_rule() {
+        for ok in ["a@b.com", "john.doe@example.co.uk", "x@y.museum", " a @ b.lt "] {
+            assert!(valid_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@b", "@b.com", "a@.com", "a@b.c", "a@b.c0m", "a@@b.com", "a@b.abcdefghijklmnop"] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decimals_accept_comma() {
+        assert_eq!(decimal("1,5").map(canonical), Some("1.5".into()));
+        assert_eq!(decimal(" 10.50 ").map(canonical), Some("10.5".into()));
+        assert_eq!(decimal("-5").map(canonical), Some("-5".into()));
+        assert_eq!(decimal("abc"), None);
+        assert_eq!(decimal("1e5"), None);
+        assert_eq!(decimal(""), None);
+    }
+
+    #[test]
+    fn strong_passwords() {
+        assert!(is_strong("Secret123"));
+        assert!(!is_strong("ccaassdd"));
+        assert!(!is_strong("CCAA1122"));
+    }
+}

@@ -1,0 +1,159 @@
+//! `user_details_update`: the order of checks of behaviour.md §4, run inside one transaction.
+//!
+//! Everything is decided before anything is written: gate (steps 1–3), caller and target
+//! (4–6), field permissions (7), references (8), values (9); only then the writes and their audit
+//! rows (10). The first failing step answers and the transaction keeps nothing (except the audit
+//! row of a refused hash).
+
+mod change;
+mod references;
+
+use crate::auth::gate::{self, Caller, Refusal, RequestInfo};
+use crate::auth::permissions::{self, FieldContext, Role};
+use crate::catalogue::errors::{GateError, PageError, msg};
+use crate::catalogue::params::{AccRight, AccountantAccess, PARAMS, Param};
+use crate::params::Params;
+use crate::storage::{Repo, Result, User};
+
+/// What the method answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Gate(GateError),
+    Page { error: PageError, messages: Vec<String> },
+    Updated,
+    /// Everything passed and a new password was sent: hash it (slow, off the writer) and run
+    /// again with [`UpdateRequest::password_hash`] set.
+    NeedsPasswordHash,
+}
+
+impl Answer {
+    pub fn page(error: PageError) -> Answer {
+        Answer::Page { error, messages: Vec::new() }
+    }
+}
+
+impl From<Refusal> for Answer {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Gate(g) => Answer::Gate(g),
+            Refusal::Page(p) => Answer::page(p),
+        }
+    }
+}
+
+/// One update request, ready to run.
+#[derive(Debug, Clone)]
+pub struct UpdateRequest {
+    pub params: Params,
+    pub info: RequestInfo,
+    /// The Argon2id hash of `pswd`, computed outside the transaction.
+    pub password_hash: Option<String>,
+}
+
+/// The parameters of the request that the catalogue knows, in catalogue order, with their values.
+fn sent_params(params: &Params) -> Vec<(&'static Param, &str)> {
+    PARAMS.iter().filter_map(|p| params.get(p.name).map(|v| (p, v))).collect()
+}
+
+/// `user_id` as MOR reads it: digits only (leading zeros allowed), else absent.
+pub fn parse_user_id(raw: Option<&str>) -> Option<i64> {
+    let raw = raw?;
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+/// Runs the whole method. Returns the answer and whether the transaction must be kept.
+pub fn run(repo: &mut dyn Repo, req: &UpdateRequest) -> Result<(Answer, bool)> {
+    let caller = match gate::authenticate(repo, &req.params, &req.info)? {
+        Ok(caller) => caller,
+        Err((refusal, keep)) => return Ok((refusal.into(), keep)),
+    };
+    // `Ok` means the changes were written and must be kept; `Err` that nothing may be.
+    match decide(repo, req, &caller)? {
+        Ok(answer) => Ok((answer, true)),
+        Err(answer) => Ok((answer, false)),
+    }
+}
+
+/// Steps 4–10 for an authenticated caller. `Err` carries a refusal (nothing written).
+fn decide(repo: &mut dyn Repo, req: &UpdateRequest, caller: &Caller) -> Result<std::result::Result<Answer, Answer>> {
+    let user_id = parse_user_id(req.params.get("user_id"));
+    // Step 4.
+    if !permissions::may_call_update(caller.role, caller.user.id, user_id) {
+        return Ok(Err(Answer::page(PageError::AccessDenied)));
+    }
+    // Step 5.
+    let target = match user_id {
+        Some(id) => repo.user_by_id(id)?,
+        None => None,
+    };
+    let Some(target) = target.filter(|t| permissions::can_see(caller.role, caller.user.id, t.id, t.owner_id)) else {
+        return Ok(Err(Answer::page(PageError::UserNotFound)));
+    };
+    // Step 6.
+    let group = caller.user.int("acc_group_id").unwrap_or(0);
+    if caller.role == Role::Accountant {
+        let (manage, only_view) = repo.group_right(group, "user_manage")?;
+        if !permissions::accountant_may_edit(manage, only_view) {
+            return Ok(Err(Answer::page(PageError::NoEditingPermission)));
+        }
+    }
+    // Step 7.
+    let sent = sent_params(&req.params);
+    let refused = refused_fields(repo, caller, &target, &sent)?;
+    if !refused.is_empty() {
+        return Ok(Err(Answer::Page { error: PageError::AccessDenied, messages: refused }));
+    }
+    // Step 8.
+    if let Err(answer) = references::check(repo, caller, &target, &req.params)? {
+        return Ok(Err(answer));
+    }
+    // Step 9.
+    let changes = match change::build(repo, &target, &req.params, &sent)? {
+        Ok(c) => c,
+        Err(messages) => return Ok(Err(Answer::Page { error: PageError::UserNotUpdated, messages })),
+    };
+    // Step 10.
+    if changes.password_plain.is_some() && req.password_hash.is_none() {
+        return Ok(Err(Answer::NeedsPasswordHash));
+    }
+    change::write(repo, caller, &target, changes, req)?;
+    Ok(Ok(Answer::Updated))
+}
+
+/// Step 7: one message per sent parameter the caller may not set, in catalogue order.
+fn refused_fields(repo: &mut dyn Repo, caller: &Caller, target: &User, sent: &[(&'static Param, &str)]) -> Result<Vec<String>> {
+    let group = caller.user.int("acc_group_id").unwrap_or(0);
+    let mut rights: Vec<AccRight> = Vec::new();
+    if caller.role == Role::Accountant {
+        for (p, _) in sent {
+            if let AccountantAccess::Needs(right) = p.access.accountant
+                && !rights.contains(&right)
+            {
+                let (value, only_view) = repo.group_right(group, right.name())?;
+                if permissions::effective_right(value, only_view) == 2 {
+                    rights.push(right);
+                }
+            }
+        }
+    }
+    let reseller_pbx = caller.role == Role::Reseller
+        && sent.iter().any(|(p, _)| p.name == "u29")
+        && permissions::effective_right(repo.group_right(group, "pbx_functions")?.0, false) >= 1;
+    let ctx = FieldContext {
+        role: caller.role,
+        self_edit: caller.user.id == target.id,
+        target_is_admin: target.id == 0 || target.usertype == "admin",
+        reseller_pro: caller.user.int("own_providers").unwrap_or(0) == 1,
+        reseller_pbx,
+        accountant_rights: &rights,
+    };
+    Ok(sent
+        .iter()
+        .filter(|(p, v)| !permissions::may_set(&ctx, p, v))
+        .map(|(p, _)| msg::refused(p.name, p.label))
+        .collect())
+}
+

@@ -1,0 +1,165 @@
+//! Step 8: every id the request refers to must exist and be usable by the caller for this
+//! target. The first five checks answer with their own MOR error, in MOR's order; the rest are
+//! collected into `User was not updated` with one message each.
+
+use super::Answer;
+use crate::auth::gate::Caller;
+use crate::auth::permissions::Role;
+use crate::catalogue::errors::{PageError, msg};
+use crate::catalogue::params::{Kind, PARAMS, RefKind};
+use crate::params::Params;
+use crate::settings::Setting;
+use crate::storage::{Repo, Result, User};
+
+/// An id as sent: trimmed, optionally signed whole number.
+pub fn parse_id(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
+}
+
+pub fn check(repo: &mut dyn Repo, caller: &Caller, target: &User, params: &Params) -> Result<std::result::Result<(), Answer>> {
+    let fail = |e| Ok(Err(Answer::page(e)));
+    if let Some(v) = params.get("u5")
+        && !tariff_ok(repo, caller, target, v)?
+    {
+        return fail(PageError::TariffNotFound);
+    }
+    if let Some(v) = params.get("u29")
+        && !pbx_pool_ok(repo, caller, v)?
+    {
+        return fail(PageError::PbxPoolNotFound);
+    }
+    if let Some(v) = params.get("u1")
+        && !lcr_ok(repo, target, v)?
+    {
+        return fail(PageError::LcrNotFound);
+    }
+    if let Some(v) = params.get("u31")
+        && !responsible_accountant_ok(repo, caller, target, v)?
+    {
+        return fail(PageError::ResponsibleAccountantInvalid);
+    }
+    if let Some(v) = params.get("u16")
+        && !quickforward_rule_ok(repo, caller, target, v)?
+    {
+        return fail(PageError::QuickforwardRuleNotFound);
+    }
+    let mut messages = Vec::new();
+    for p in PARAMS {
+        let Kind::Ref(kind) = p.kind else { continue };
+        if matches!(kind, RefKind::Tariff | RefKind::PbxPool | RefKind::Lcr | RefKind::QuickforwardRule) {
+            continue;
+        }
+        if let Some(v) = params.get(p.name)
+            && !other_reference_ok(repo, caller, kind, v)?
+        {
+            messages.push(msg::not_found(p.name, p.label, v));
+        }
+    }
+    if messages.is_empty() {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(Answer::Page { error: PageError::UserNotUpdated, messages }))
+    }
+}
+
+/// MOR's tariff rule (mor-reference §9 check 4). A reseller may use the admin's retail and
+/// wholesale tariffs when the admin allows it, or when the user already has that tariff.
+fn tariff_ok(repo: &mut dyn Repo, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
+    let Some(id) = parse_id(raw) else { return Ok(false) };
+    let Some(tariff) = repo.reference(RefKind::Tariff, id)? else { return Ok(false) };
+    if caller.role == Role::Reseller {
+        let admin_tariffs = Setting::AllowResellersToUseAdminTariffs.read(repo, 0)? == "1"
+            || target.int("tariff_id") == Some(id);
+        if admin_tariffs {
+            return Ok((tariff.owner_id == caller.user.id || tariff.owner_id == 0) && tariff.kind != "provider");
+        }
+        return Ok(tariff.owner_id == caller.user.id);
+    }
+    // Admin and accountants: any admin tariff, whatever its purpose.
+    Ok(tariff.owner_id == 0)
+}
+
+/// A PBX pool of the caller's own (0 takes the user out of any pool).
+fn pbx_pool_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
+    match parse_id(raw) {
+        Some(0) => Ok(true),
+        Some(id) => Ok(repo.reference(RefKind::PbxPool, id)?.is_some_and(|p| p.owner_id == caller.user.id)),
+        None => Ok(false),
+    }
+}
+
+/// The LCR must belong to the target's owner: the admin's LCRs for admin users; for a reseller's
+/// user, a PRO reseller's own LCRs, else only the reseller's assigned LCR.
+fn lcr_ok(repo: &mut dyn Repo, target: &User, raw: &str) -> Result<bool> {
+    let Some(id) = parse_id(raw) else { return Ok(false) };
+    let Some(lcr) = repo.reference(RefKind::Lcr, id)? else { return Ok(false) };
+    if target.owner_id == 0 {
+        return Ok(lcr.owner_id == 0);
+    }
+    let Some(owner) = repo.user_by_id(target.owner_id)? else { return Ok(false) };
+    if owner.int("own_providers") == Some(1) {
+        Ok(lcr.owner_id == owner.id)
+    } else {
+        Ok(owner.int("lcr_id") == Some(id))
+    }
+}
+
+/// `-1` unassigns; otherwise a visible (not hidden) accountant, and the target must be a user or
+/// reseller of the admin (mor-reference §9 check 10).
+fn responsible_accountant_ok(repo: &mut dyn Repo, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
+    if raw.trim() == "-1" {
+        return Ok(true);
+    }
+    let Some(id) = parse_id(raw).filter(|id| *id > 0) else { return Ok(false) };
+    let Some(acc) = repo.user_by_id(id)? else { return Ok(false) };
+    Ok(acc.usertype == "accountant"
+        && acc.int("hidden") == Some(0)
+        && caller.user.owner_id == 0
+        && !matches!(target.usertype.as_str(), "accountant" | "partner" | "admin"))
+}
+
+/// Admin and accountants use admin rules; a reseller his own, and the admin's when allowed or
+/// already assigned. 0 clears the rule.
+fn quickforward_rule_ok(repo: &mut dyn Repo, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
+    let id = match parse_id(raw) {
+        Some(0) => return Ok(true),
+        Some(id) => id,
+        None => return Ok(false),
+    };
+    let Some(rule) = repo.reference(RefKind::QuickforwardRule, id)? else { return Ok(false) };
+    if caller.role != Role::Reseller {
+        return Ok(rule.owner_id == 0);
+    }
+    if rule.owner_id == caller.user.id {
+        return Ok(true);
+    }
+    Ok(rule.owner_id == 0
+        && (Setting::AllowResellersToUseAdminQuickforwardRules.read(repo, 0)? == "1"
+            || target.int("quickforwards_rule_id") == Some(id)))
+}
+
+/// Currencies, countries, sound files, devices, number pools and groups: the id must exist and,
+/// for owned records, belong to the admin or to the calling reseller.
+fn other_reference_ok(repo: &mut dyn Repo, caller: &Caller, kind: RefKind, raw: &str) -> Result<bool> {
+    let Some(id) = parse_id(raw) else { return Ok(false) };
+    if id == 0 && kind.zero_clears() {
+        return Ok(true);
+    }
+    if id < 0 {
+        return Ok(false);
+    }
+    let Some(record) = repo.reference(kind, id)? else { return Ok(false) };
+    if caller.role != Role::Reseller {
+        return Ok(true);
+    }
+    let mine = record.owner_id == caller.user.id;
+    Ok(match kind {
+        RefKind::Currency | RefKind::Direction => true,
+        RefKind::SoundFile | RefKind::AccGroup | RefKind::NumberPool => mine || record.owner_id == 0,
+        // A device belongs to a user: the reseller's own, or one of his users'.
+        RefKind::Device => {
+            mine || repo.user_by_id(record.owner_id)?.is_some_and(|u| u.owner_id == caller.user.id)
+        }
+        RefKind::Tariff | RefKind::Lcr | RefKind::PbxPool | RefKind::QuickforwardRule => false,
+    })
+}
