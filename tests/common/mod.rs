@@ -1,0 +1,255 @@
+//! Test harness: a real morapi server on port 0 with its own fresh database, and helpers to sign
+//! requests and look at what the database holds.
+#![allow(dead_code)]
+
+use morapi::auth::hash::{Variant, sign};
+use morapi::params::Params;
+use morapi::storage::{AuditEntry, AuditEvent, Database, Row, Table, User, demo};
+use tokio::sync::oneshot;
+
+/// The demo admin's API key (behaviour.md §8).
+pub const ADMIN_KEY: &str = "456789";
+/// The demo reseller's own API key.
+pub const RESELLER_KEY: &str = "reseller-secret";
+pub const UPDATE: &str = "/billing/api/user_details_update";
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Database,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// An HTTP answer: status, content type and body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl TestApp {
+    /// A server with the demo dataset loaded.
+    pub async fn spawn() -> TestApp {
+        let app = TestApp::spawn_empty().await;
+        assert!(demo::load(&app.db).await.expect("demo loads"));
+        app
+    }
+
+    /// A server on a fresh, empty (migrated) database.
+    pub async fn spawn_empty() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let db = Database::open(&url).expect("database opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server_db = db.clone();
+        tokio::spawn(async move {
+            let _ = morapi::server::serve(listener, server_db, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            db,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    async fn reply(resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = resp.text().await.expect("body");
+        Reply { status, content_type, body }
+    }
+
+    /// POST with everything in the query string (as the seed's example does).
+    pub async fn post(&self, path_and_query: &str) -> Reply {
+        let resp = self.client.post(format!("{}{path_and_query}", self.base)).send().await.expect("request");
+        Self::reply(resp).await
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> Reply {
+        let resp = self.client.get(format!("{}{path_and_query}", self.base)).send().await.expect("request");
+        Self::reply(resp).await
+    }
+
+    /// POST with a form body.
+    pub async fn post_form(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let body = form(pairs);
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        Self::reply(resp).await
+    }
+
+    /// POST with a raw body and content type.
+    pub async fn post_raw(&self, path_and_query: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
+        let resp = self
+            .client
+            .post(format!("{}{path_and_query}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        Self::reply(resp).await
+    }
+
+    /// A signed `user_details_update` as user `u` with `key`: pairs are sent as a form body,
+    /// `u` and the hash are added. Returns the body.
+    pub async fn update_as(&self, u: &str, key: &str, pairs: &[(&str, &str)]) -> String {
+        let mut all: Vec<(&str, &str)> = pairs.to_vec();
+        let hash = sign_pairs(pairs, key);
+        all.push(("u", u));
+        all.push(("hash", &hash));
+        self.post_form(UPDATE, &all).await.body
+    }
+
+    /// A signed update as the demo admin.
+    pub async fn update(&self, pairs: &[(&str, &str)]) -> String {
+        self.update_as("admin", ADMIN_KEY, pairs).await
+    }
+
+    pub async fn set_setting(&self, owner: i64, name: &str, value: &str) {
+        let (name, value) = (name.to_string(), value.to_string());
+        self.db
+            .transact(move |repo| {
+                repo.set_setting(owner, &name, &value)?;
+                Ok(((), true))
+            })
+            .await
+            .expect("setting stored");
+    }
+
+    /// Runs trusted SQL (fixtures).
+    pub async fn sql(&self, sql: &str) {
+        let sql = sql.to_string();
+        self.db
+            .transact(move |repo| {
+                repo.execute_script(&sql)?;
+                Ok(((), true))
+            })
+            .await
+            .expect("sql runs");
+    }
+
+    pub async fn user(&self, id: i64) -> User {
+        self.db
+            .transact(move |repo| Ok((repo.user_by_id(id)?, false)))
+            .await
+            .expect("read")
+            .unwrap_or_else(|| panic!("user {id} exists"))
+    }
+
+    /// A column of a user, rendered as text (NULL is empty).
+    pub async fn col(&self, id: i64, column: &str) -> String {
+        morapi::storage::text(&self.user(id).await.row, column)
+    }
+
+    pub async fn row(&self, table: Table, id: i64) -> Option<Row> {
+        self.db.transact(move |repo| Ok((repo.row(table, id)?, false))).await.expect("read")
+    }
+
+    pub async fn audit(&self) -> Vec<AuditEntry> {
+        self.db.transact(|repo| Ok((repo.audit_entries()?, false))).await.expect("read")
+    }
+
+    pub async fn changes(&self) -> Vec<AuditEntry> {
+        self.audit().await.into_iter().filter(|e| e.event == AuditEvent::Change).collect()
+    }
+
+    /// Everything an update could write, for "nothing changed" checks: every user, address and
+    /// tax row of the demo, the user count and the number of change audit rows.
+    pub async fn state(&self) -> String {
+        self.db
+            .transact(|repo| {
+                let mut out = String::new();
+                out.push_str(&format!("users={}\n", repo.user_count()?));
+                for id in [0, 123, 789, 200, 201, 202, 300, 301] {
+                    out.push_str(&format!("user {id}: {:?}\n", repo.user_by_id(id)?.map(|u| u.row)));
+                }
+                for id in 1..=8 {
+                    out.push_str(&format!("address {id}: {:?}\n", repo.row(Table::Addresses, id)?));
+                    out.push_str(&format!("tax {id}: {:?}\n", repo.row(Table::Taxes, id)?));
+                }
+                let changes = repo.audit_entries()?.into_iter().filter(|e| e.event == AuditEvent::Change).count();
+                out.push_str(&format!("change audit rows={changes}\n"));
+                Ok((out, false))
+            })
+            .await
+            .expect("read")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// URL-encodes pairs as a form body / query string.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            s.push('&');
+        }
+        s.push_str(&enc(k));
+        s.push('=');
+        s.push_str(&enc(v));
+    }
+    s
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// MOR's documented hash of the pairs with `key`.
+pub fn sign_pairs(pairs: &[(&str, &str)], key: &str) -> String {
+    sign(&Params::from_pairs(pairs.iter().copied()), key, Variant::Documented)
+}
+
+/// The exact XML documents morapi answers.
+pub fn updated() -> String {
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>User was updated</status>\n</page>\n".into()
+}
+
+pub fn page_error(error: &str, messages: &[&str]) -> String {
+    let mut s = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <error>{error}</error>\n");
+    for m in messages {
+        s.push_str(&format!("  <message>{m}</message>\n"));
+    }
+    s.push_str("</page>\n");
+    s
+}
+
+pub fn status_error(error: &str) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<status>\n  <error>{error}</error>\n</status>\n")
+}
