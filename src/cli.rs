@@ -145,8 +145,11 @@ mod tests {
 
     #[test]
     fn hash_prints_string_with_masked_key() {
-        let out = hash(&HashOpts { key: "456789".into(), pairs: vec!["u15=1".into(), "user_id=123".into(), "u=admin".into()] })
-            .unwrap();
+        let out = hash(&HashOpts {
+            key: "456789".into(),
+            pairs: vec!["u15=1".into(), "user_id=123".into(), "u=admin".into()],
+        })
+        .unwrap();
         assert_eq!(out, "hashed string: 1231******\nhash: 0ab3ede4e93a55c38855a2cc9b9e169d35442c48\n");
     }
 

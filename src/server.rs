@@ -7,7 +7,11 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// Serves the API on `listener` until `shutdown` resolves; in-flight requests then finish.
-pub async fn serve(listener: TcpListener, db: Database, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    db: Database,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = router(AppState { db });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -72,8 +72,7 @@ pub mod msg {
     pub fn password_too_short(min: usize) -> String {
         format!("Password must be longer than {} characters", min.saturating_sub(1))
     }
-    pub const PASSWORD_WEAK: &str =
-        "Password must contain at least one numeric value, capital and lowercase symbol";
+    pub const PASSWORD_WEAK: &str = "Password must contain at least one numeric value, capital and lowercase symbol";
     pub fn username_too_short(min: usize) -> String {
         format!("Username must be longer than {} characters", min.saturating_sub(1))
     }
@@ -110,8 +109,7 @@ pub mod msg {
         "accountant_type (accountant group) applies only to accountants and resellers";
     pub const OWN_PROVIDERS_TARGET: &str = "own_providers (Reseller PRO) applies only to resellers";
     pub const MAX_DEVICES_TARGET: &str = "max_devices applies only to resellers";
-    pub const TWO_FA_SYSTEM_OFF: &str =
-        "two_fa_enabled: two-factor authentication is disabled in system settings";
+    pub const TWO_FA_SYSTEM_OFF: &str = "two_fa_enabled: two-factor authentication is disabled in system settings";
     pub const TWO_FA_NO_EMAIL: &str = "two_fa_enabled: the user has no e-mail address";
     pub fn unsupported_json(param: &str) -> String {
         format!("{param}: nested JSON arrays and objects are not accepted")

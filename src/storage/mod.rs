@@ -214,9 +214,7 @@ impl Database {
             return Ok(Database::Sqlite(sqlite::SqliteStore::open(":memory:")?));
         }
         let scheme = url.split("://").next().unwrap_or_default();
-        Err(StoreError::Config(format!(
-            "unsupported database URL scheme {scheme:?}: use sqlite://PATH"
-        )))
+        Err(StoreError::Config(format!("unsupported database URL scheme {scheme:?}: use sqlite://PATH")))
     }
 
     /// Runs `f` in a transaction. `f` returns the answer and whether to keep its writes; a storage

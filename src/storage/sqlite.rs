@@ -105,11 +105,7 @@ impl SqliteStore {
             .name("morapi-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        Ok(SqliteStore {
-            jobs: tx,
-            path: path.into(),
-            _thread: Arc::new(WriterThread(Mutex::new(Some(thread)))),
-        })
+        Ok(SqliteStore { jobs: tx, path: path.into(), _thread: Arc::new(WriterThread(Mutex::new(Some(thread)))) })
     }
 
     pub fn path(&self) -> &str {
@@ -283,11 +279,9 @@ impl Repo for SqliteRepo<'_> {
             RefKind::AccGroup => "SELECT id, owner_id, group_type FROM acc_groups WHERE id = ?1",
         };
         let mut stmt = self.conn.prepare_cached(sql).map_err(db_err)?;
-        stmt.query_row([id], |r| {
-            Ok(Reference { id: r.get(0)?, owner_id: r.get(1)?, kind: r.get(2)?, hidden: false })
-        })
-        .optional()
-        .map_err(db_err)
+        stmt.query_row([id], |r| Ok(Reference { id: r.get(0)?, owner_id: r.get(1)?, kind: r.get(2)?, hidden: false }))
+            .optional()
+            .map_err(db_err)
     }
 
     fn group_right(&mut self, group_id: i64, right: &str) -> Result<(i64, bool)> {
@@ -307,10 +301,8 @@ impl Repo for SqliteRepo<'_> {
     }
 
     fn username_taken(&mut self, username: &str, except_user_id: i64) -> Result<bool> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT 1 FROM users WHERE username = ?1 AND id <> ?2")
-            .map_err(db_err)?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT 1 FROM users WHERE username = ?1 AND id <> ?2").map_err(db_err)?;
         stmt.exists(rusqlite::params![username, except_user_id]).map_err(db_err)
     }
 
@@ -321,9 +313,8 @@ impl Repo for SqliteRepo<'_> {
             .prepare_cached("SELECT id, email FROM addresses WHERE email LIKE '%' || ?1 || '%' ESCAPE '\\'")
             .map_err(db_err)?;
         let pattern = email.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let rows = stmt
-            .query_map([pattern], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))
-            .map_err(db_err)?;
+        let rows =
+            stmt.query_map([pattern], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))).map_err(db_err)?;
         for row in rows {
             let (id, stored) = row.map_err(db_err)?;
             if Some(id) == except_address_id {
@@ -446,4 +437,3 @@ impl Repo for SqliteRepo<'_> {
         rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err)
     }
 }
-

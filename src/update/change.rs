@@ -5,8 +5,8 @@ use super::UpdateRequest;
 use super::references::parse_id;
 use crate::auth::gate::Caller;
 use crate::catalogue::errors::msg;
-use crate::catalogue::params::{Kind, Param, Target};
 use crate::catalogue::is_time_zone;
+use crate::catalogue::params::{Kind, Param, Target};
 use crate::params::Params;
 use crate::settings::Setting;
 use crate::storage::{AuditEntry, AuditEvent, Repo, Result, Row, Table, User, Value};
@@ -70,7 +70,10 @@ fn valid_email(e: &str) -> bool {
 }
 
 fn email_list(raw: &str) -> Vec<String> {
-    raw.split(';').map(|e| e.chars().filter(|c| !c.is_whitespace()).collect::<String>()).filter(|e| !e.is_empty()).collect()
+    raw.split(';')
+        .map(|e| e.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+        .filter(|e| !e.is_empty())
+        .collect()
 }
 
 /// Minimum password and username lengths come from the target's owner when that is a reseller.
@@ -89,7 +92,12 @@ fn is_strong(p: &str) -> bool {
 }
 
 /// Validates every sent value; `Err` lists every problem, in catalogue order.
-pub fn build(repo: &mut dyn Repo, target: &User, params: &Params, sent: &[(&'static Param, &str)]) -> Result<std::result::Result<ChangeSet, Vec<String>>> {
+pub fn build(
+    repo: &mut dyn Repo,
+    target: &User,
+    params: &Params,
+    sent: &[(&'static Param, &str)],
+) -> Result<std::result::Result<ChangeSet, Vec<String>>> {
     let mut c = ChangeSet::default();
     let mut problems = Vec::new();
     let bad = |p: &Param, expected: &str, v: &str| msg::bad_value(p.name, p.label, expected, v);
@@ -250,14 +258,19 @@ fn password_problems(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut
 }
 
 /// Columns computed from several parameters (mor-reference §10.2, behaviour.md §5).
-fn derived(repo: &mut dyn Repo, target: &User, params: &Params, c: &mut ChangeSet, problems: &mut Vec<String>) -> Result<()> {
+fn derived(
+    repo: &mut dyn Repo,
+    target: &User,
+    params: &Params,
+    c: &mut ChangeSet,
+    problems: &mut Vec<String>,
+) -> Result<()> {
     let get = |n: &str| params.get(n).map(str::trim);
 
     // Dates from three parts each; all three or none.
-    for (col, parts, what) in [
-        ("agreement_date", ["ay", "am", "ad"], "Agreement date"),
-        ("block_at", ["by", "bm", "bd"], "Block at date"),
-    ] {
+    for (col, parts, what) in
+        [("agreement_date", ["ay", "am", "ad"], "Agreement date"), ("block_at", ["by", "bm", "bd"], "Block at date")]
+    {
         let vals: Vec<Option<&str>> = parts.iter().map(|p| get(p)).collect();
         if vals.iter().all(Option::is_none) {
             continue;
@@ -287,7 +300,12 @@ fn derived(repo: &mut dyn Repo, target: &User, params: &Params, c: &mut ChangeSe
             match get(name).map(int) {
                 None | Some(Some(0)) => {}
                 Some(Some(v)) if v == 1 || v == bit => mask += bit,
-                Some(_) => problems.push(msg::bad_value(name, "privacy", &format!("0, 1 or {bit}"), params.get(name).unwrap_or_default())),
+                Some(_) => problems.push(msg::bad_value(
+                    name,
+                    "privacy",
+                    &format!("0, 1 or {bit}"),
+                    params.get(name).unwrap_or_default(),
+                )),
             }
         }
         c.set(Table::Users, "hide_destination_end", Value::Int(mask));
@@ -305,7 +323,12 @@ fn derived(repo: &mut dyn Repo, target: &User, params: &Params, c: &mut ChangeSe
             match get(name).map(int) {
                 None | Some(Some(0)) => {}
                 Some(Some(v)) if v == bit => mask += bit,
-                Some(_) => problems.push(msg::bad_value(name, "invoice type", &format!("0 or {bit}"), params.get(name).unwrap_or_default())),
+                Some(_) => problems.push(msg::bad_value(
+                    name,
+                    "invoice type",
+                    &format!("0 or {bit}"),
+                    params.get(name).unwrap_or_default(),
+                )),
             }
         }
         c.set(Table::Users, "send_invoice_types", Value::Int(mask));
@@ -363,7 +386,9 @@ fn derived(repo: &mut dyn Repo, target: &User, params: &Params, c: &mut ChangeSe
             let email = match get("a8") {
                 Some(e) => e.to_string(),
                 None => match target.int("address_id") {
-                    Some(id) => repo.row(Table::Addresses, id)?.map(|r| crate::storage::text(&r, "email")).unwrap_or_default(),
+                    Some(id) => {
+                        repo.row(Table::Addresses, id)?.map(|r| crate::storage::text(&r, "email")).unwrap_or_default()
+                    }
                     None => String::new(),
                 },
             };
@@ -428,7 +453,12 @@ pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeS
 }
 
 /// Adds (field, old, new) for every column whose value changes. Secrets show as `changed`.
-fn record_changes(audit: &mut Vec<(String, String, String)>, table: Option<&str>, old: &Row, new: &[(&'static str, Value)]) {
+fn record_changes(
+    audit: &mut Vec<(String, String, String)>,
+    table: Option<&str>,
+    old: &Row,
+    new: &[(&'static str, Value)],
+) {
     for (col, value) in new {
         if matches!(*col, "address_id" | "tax_id") {
             continue;

@@ -19,7 +19,10 @@ use crate::storage::{Repo, Result, User};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     Gate(GateError),
-    Page { error: PageError, messages: Vec<String> },
+    Page {
+        error: PageError,
+        messages: Vec<String>,
+    },
     Updated,
     /// Everything passed and a new password was sent: hash it (slow, off the writer) and run
     /// again with [`UpdateRequest::password_hash`] set.
@@ -124,7 +127,12 @@ fn decide(repo: &mut dyn Repo, req: &UpdateRequest, caller: &Caller) -> Result<s
 }
 
 /// Step 7: one message per sent parameter the caller may not set, in catalogue order.
-fn refused_fields(repo: &mut dyn Repo, caller: &Caller, target: &User, sent: &[(&'static Param, &str)]) -> Result<Vec<String>> {
+fn refused_fields(
+    repo: &mut dyn Repo,
+    caller: &Caller,
+    target: &User,
+    sent: &[(&'static Param, &str)],
+) -> Result<Vec<String>> {
     let group = caller.user.int("acc_group_id").unwrap_or(0);
     let mut rights: Vec<AccRight> = Vec::new();
     if caller.role == Role::Accountant {
@@ -156,4 +164,3 @@ fn refused_fields(repo: &mut dyn Repo, caller: &Caller, target: &User, sent: &[(
         .map(|(p, _)| msg::refused(p.name, p.label))
         .collect())
 }
-

@@ -16,7 +16,12 @@ pub fn parse_id(raw: &str) -> Option<i64> {
     raw.trim().parse().ok()
 }
 
-pub fn check(repo: &mut dyn Repo, caller: &Caller, target: &User, params: &Params) -> Result<std::result::Result<(), Answer>> {
+pub fn check(
+    repo: &mut dyn Repo,
+    caller: &Caller,
+    target: &User,
+    params: &Params,
+) -> Result<std::result::Result<(), Answer>> {
     let fail = |e| Ok(Err(Answer::page(e)));
     if let Some(v) = params.get("u5")
         && !tariff_ok(repo, caller, target, v)?
@@ -55,11 +60,7 @@ pub fn check(repo: &mut dyn Repo, caller: &Caller, target: &User, params: &Param
             messages.push(msg::not_found(p.name, p.label, v));
         }
     }
-    if messages.is_empty() {
-        Ok(Ok(()))
-    } else {
-        Ok(Err(Answer::Page { error: PageError::UserNotUpdated, messages }))
-    }
+    if messages.is_empty() { Ok(Ok(())) } else { Ok(Err(Answer::Page { error: PageError::UserNotUpdated, messages })) }
 }
 
 /// MOR's tariff rule (mor-reference §9 check 4). A reseller may use the admin's retail and
@@ -68,8 +69,8 @@ fn tariff_ok(repo: &mut dyn Repo, caller: &Caller, target: &User, raw: &str) -> 
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(tariff) = repo.reference(RefKind::Tariff, id)? else { return Ok(false) };
     if caller.role == Role::Reseller {
-        let admin_tariffs = Setting::AllowResellersToUseAdminTariffs.read(repo, 0)? == "1"
-            || target.int("tariff_id") == Some(id);
+        let admin_tariffs =
+            Setting::AllowResellersToUseAdminTariffs.read(repo, 0)? == "1" || target.int("tariff_id") == Some(id);
         if admin_tariffs {
             return Ok((tariff.owner_id == caller.user.id || tariff.owner_id == 0) && tariff.kind != "provider");
         }
@@ -157,9 +158,7 @@ fn other_reference_ok(repo: &mut dyn Repo, caller: &Caller, kind: RefKind, raw: 
         RefKind::Currency | RefKind::Direction => true,
         RefKind::SoundFile | RefKind::AccGroup | RefKind::NumberPool => mine || record.owner_id == 0,
         // A device belongs to a user: the reseller's own, or one of his users'.
-        RefKind::Device => {
-            mine || repo.user_by_id(record.owner_id)?.is_some_and(|u| u.owner_id == caller.user.id)
-        }
+        RefKind::Device => mine || repo.user_by_id(record.owner_id)?.is_some_and(|u| u.owner_id == caller.user.id),
         RefKind::Tariff | RefKind::Lcr | RefKind::PbxPool | RefKind::QuickforwardRule => false,
     })
 }

@@ -52,23 +52,13 @@ impl TestApp {
             })
             .await;
         });
-        TestApp {
-            base: format!("http://{addr}"),
-            db,
-            client: reqwest::Client::new(),
-            shutdown: Some(tx),
-            _dir: dir,
-        }
+        TestApp { base: format!("http://{addr}"), db, client: reqwest::Client::new(), shutdown: Some(tx), _dir: dir }
     }
 
     async fn reply(resp: reqwest::Response) -> Reply {
         let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type =
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         let body = resp.text().await.expect("body");
         Reply { status, content_type, body }
     }

@@ -1,0 +1,185 @@
+//! Throughput benchmark: starts the real `morapi` binary on a fresh demo database with many extra
+//! users, drives signed `user_details_update` requests over HTTP from N concurrent clients, and
+//! prints updates/s, p50/p99 latency and the server's peak memory. Every update really changes a
+//! row (a new last name each time), and the audit trail is checked against the count at the end.
+//!
+//! Run with `scripts/bench` (builds the release binary first).
+
+use morapi::auth::hash::{Variant, sign};
+use morapi::params::Params;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+struct Opts {
+    clients: usize,
+    users: i64,
+    seconds: u64,
+    server: String,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts { clients: 16, users: 1000, seconds: 10, server: String::new() };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--clients" => o.clients = value.parse().expect("--clients N"),
+            "--users" => o.users = value.parse().expect("--users N"),
+            "--seconds" => o.seconds = value.parse().expect("--seconds N"),
+            "--server" => o.server = value,
+            "-h" | "--help" => {
+                println!("bench [--clients 16] [--users 1000] [--seconds 10] [--server target/release/morapi]");
+                std::process::exit(0);
+            }
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    if o.server.is_empty() {
+        let exe = std::env::current_exe().expect("current exe");
+        let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+        o.server = dir.join("morapi").display().to_string();
+    }
+    o
+}
+
+/// Creates the database: schema, demo data, and `users` extra simple users of the admin.
+fn prepare(path: &str, users: i64) {
+    let conn = morapi::storage::sqlite::connect(path).expect("database");
+    conn.execute_batch(morapi::storage::demo::SQL).expect("demo data");
+    let mut sql = String::from("BEGIN;");
+    for i in 0..users {
+        let id = 10_000 + i;
+        sql.push_str(&format!(
+            "INSERT INTO users (id, username, usertype, owner_id, first_name, last_name) \
+             VALUES ({id}, 'bench{id}', 'user', 0, 'Bench', 'User');"
+        ));
+    }
+    sql.push_str("COMMIT;");
+    conn.execute_batch(&sql).expect("bench users");
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn audit_rows(path: &str) -> i64 {
+    let conn = morapi::storage::sqlite::connect(path).expect("database");
+    conn.query_row("SELECT COUNT(*) FROM audit_log WHERE event = 'change' AND field = 'last_name'", [], |r| r.get(0))
+        .expect("count")
+}
+
+#[tokio::main]
+async fn main() {
+    let o = opts();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("bench.db").display().to_string();
+    prepare(&db_path, o.users);
+
+    let mut child = Command::new(&o.server)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &format!("sqlite://{db_path}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e} (run scripts/bench)", o.server));
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    let mut reader = BufReader::new(stdout);
+    while !line.contains("listening on") {
+        line.clear();
+        if reader.read_line(&mut line).expect("server output") == 0 {
+            panic!("server exited before listening");
+        }
+    }
+    let base =
+        line.split("listening on ").nth(1).and_then(|s| s.split(',').next()).expect("address").trim().to_string();
+    let url = format!("{base}/billing/api/user_details_update");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU64::new(0));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for c in 0..o.clients {
+        let (stop, counter, measuring, url) = (stop.clone(), counter.clone(), measuring.clone(), url.clone());
+        let users = o.users;
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+            let mut latencies = Vec::new();
+            let (mut ok, mut failed, mut all_ok) = (0u64, 0u64, 0u64);
+            let mut i = c as i64;
+            while !stop.load(Ordering::Relaxed) {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let user_id = (10_000 + (i % users)).to_string();
+                i += 7;
+                let last_name = format!("N{n}");
+                let pairs = [("user_id", user_id.as_str()), ("u17", last_name.as_str())];
+                let hash = sign(&Params::from_pairs(pairs), "456789", Variant::Documented);
+                let body = format!("u=admin&user_id={user_id}&u17={last_name}&hash={hash}");
+                let started = Instant::now();
+                let resp = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await;
+                let good = match resp {
+                    Ok(r) => r.text().await.is_ok_and(|t| t.contains("<status>User was updated</status>")),
+                    Err(_) => false,
+                };
+                if measuring.load(Ordering::Relaxed) {
+                    latencies.push(started.elapsed());
+                    ok += u64::from(good);
+                }
+                if good {
+                    all_ok += 1;
+                } else {
+                    failed += 1;
+                }
+            }
+            (ok, failed, all_ok, latencies)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(o.seconds)).await;
+    measuring.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+
+    let (mut ok, mut failed, mut all_ok, mut lat) = (0, 0, 0, Vec::new());
+    for t in tasks {
+        let (o, f, a, l) = t.await.expect("client task");
+        ok += o;
+        failed += f;
+        all_ok += a;
+        lat.extend(l);
+    }
+    let rss = peak_rss_kib(child.id());
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default()
+    };
+    let audited = audit_rows(&db_path);
+
+    println!("morapi benchmark: user_details_update over HTTP, SQLite WAL synchronous=FULL");
+    println!("clients: {}   users: {}   measured: {:.1}s", o.clients, o.users, elapsed.as_secs_f64());
+    println!("successful updates/s: {:.0}", ok as f64 / elapsed.as_secs_f64());
+    println!("failed requests: {failed}");
+    println!("latency p50: {:.2} ms   p99: {:.2} ms", pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
+    match rss {
+        Some(kib) => println!("server peak RSS: {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("server peak RSS: unavailable (no /proc)"),
+    }
+    println!("acknowledged updates: {all_ok}   audit rows found after shutdown: {audited}");
+    if failed > 0 || audited != all_ok as i64 {
+        std::process::exit(1);
+    }
+}
