@@ -1,0 +1,92 @@
+//! The real `morapi` binary: `serve` (demo data, port 0, graceful stop) and `hash`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_morapi");
+
+/// Starts `morapi serve` and returns the child and its base URL once it listens.
+fn start(db: &str, demo: bool) -> (std::process::Child, String, Vec<String>) {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--database", db];
+    if demo {
+        args.push("--demo");
+    }
+    let mut child = Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).expect("read") > 0, "server exited early: {lines:?}");
+        lines.push(line.trim().to_string());
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let base = rest.split(',').next().expect("address").trim().to_string();
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in reader.lines() {});
+            return (child, base, lines);
+        }
+    }
+}
+
+fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    child.wait().expect("wait")
+}
+
+#[tokio::test]
+async fn serve_demo_answers_the_seed_request_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let (child, base, lines) = start(&db, true);
+    assert!(lines.iter().any(|l| l == "morapi: demo data loaded"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains(&format!("database {db}"))), "{lines:?}");
+    let body = reqwest::Client::new()
+        .post(format!(
+            "{base}/billing/api/user_details_update?u=admin&user_id=123&u15=1&hash=0ab3ede4e93a55c38855a2cc9b9e169d35442c48"
+        ))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>User was updated</status>\n</page>\n");
+    assert!(stop(child).success());
+
+    // A second start with --demo leaves the existing data alone and says so.
+    let (child, _, lines) = start(&db, true);
+    assert!(lines.iter().any(|l| l.contains("already has users")), "{lines:?}");
+    assert!(stop(child).success());
+    let conn = rusqlite::Connection::open(dir.path().join("m.db")).expect("open");
+    let blocked: i64 = conn.query_row("SELECT blocked FROM users WHERE id = 123", [], |r| r.get(0)).expect("row");
+    assert_eq!(blocked, 1);
+}
+
+#[test]
+fn serve_refuses_an_unknown_database_scheme() {
+    let out = Command::new(BIN).args(["serve", "--database", "oracle://x", "--listen", "127.0.0.1:0"]).output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL scheme"));
+}
+
+#[test]
+fn hash_command_prints_the_seed_hash() {
+    let out = Command::new(BIN).args(["hash", "--key", "456789", "user_id=123", "u15=1", "u=admin"]).output().expect("run");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hashed string: 1231******\nhash: 0ab3ede4e93a55c38855a2cc9b9e169d35442c48\n"
+    );
+}
+
+#[test]
+fn hash_key_can_come_from_the_environment() {
+    let out = Command::new(BIN).args(["hash", "user_id=123"]).env("MORAPI_KEY", "456789").output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("f7c3bc1d808e04732adf679965ccc34ca7ae3441"));
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = Command::new(BIN).arg("--help").output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("serve") && text.contains("hash"), "{text}");
+}
