@@ -96,6 +96,7 @@ impl Setting {
                 | Setting::ApiDisableHashChecking
                 | Setting::DefaultUserPasswordLength
                 | Setting::DefaultUserUsernameLength
+                | Setting::HideDestinationEnd
         )
     }
 

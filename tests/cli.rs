@@ -5,7 +5,9 @@ use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_morapi");
 
-/// Starts `morapi serve` and returns the child and its base URL once it listens.
+/// Starts `morapi serve` and returns the child and its base URL once it listens. The caller
+/// waits for the child (`stop`), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn start(db: &str, demo: bool) -> (std::process::Child, String, Vec<String>) {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--database", db];
     if demo {
@@ -16,7 +18,10 @@ fn start(db: &str, demo: bool) -> (std::process::Child, String, Vec<String>) {
     let mut lines = Vec::new();
     loop {
         let mut line = String::new();
-        assert!(reader.read_line(&mut line).expect("read") > 0, "server exited early: {lines:?}");
+        if reader.read_line(&mut line).expect("read") == 0 {
+            let status = child.wait();
+            panic!("server exited early ({status:?}): {lines:?}");
+        }
         lines.push(line.trim().to_string());
         if let Some(rest) = line.split("listening on ").nth(1) {
             let base = rest.split(',').next().expect("address").trim().to_string();

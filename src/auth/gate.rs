@@ -56,7 +56,7 @@ pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) ->
 
     let scope_api = on(repo, scope, Setting::AllowApi)?;
     let global_api = if scope == 0 { scope_api } else { on(repo, 0, Setting::AllowApi)? };
-    if !scope_api && !(is_reseller && global_api) {
+    if !(scope_api || (is_reseller && global_api)) {
         return Ok(Err((Refusal::Gate(GateError::ApiDisabled), false)));
     }
     if info.is_get && !on(repo, 0, Setting::AllowGetApi)? {

@@ -31,7 +31,7 @@ pub fn router(state: AppState) -> Router {
 /// The API method a path names: `/api/<name>` or `/billing/api/<name>`.
 fn method_name(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/billing").unwrap_or(path);
-    let name = rest.strip_prefix("/api/")?;
+    let name = rest.strip_prefix("/api/")?.trim_end_matches('/');
     (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
@@ -151,5 +151,6 @@ mod tests {
         assert_eq!(method_name("/api/"), None);
         assert_eq!(method_name("/billing/x"), None);
         assert_eq!(method_name("/api/a/b"), None);
+        assert_eq!(method_name("/api/user_details_update/"), Some("user_details_update"));
     }
 }
