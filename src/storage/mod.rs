@@ -6,6 +6,7 @@
 //! transactions reach the database (SQLite: one writer thread committing groups of requests).
 
 pub mod demo;
+pub mod sql;
 pub mod sqlite;
 
 use crate::catalogue::params::RefKind;
@@ -173,6 +174,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub trait Repo {
     fn user_by_username(&mut self, username: &str) -> Result<Option<User>>;
     fn user_by_id(&mut self, id: i64) -> Result<Option<User>>;
+    /// The user, locked against concurrent changes until the transaction ends (the target of an
+    /// update: its old values in the audit trail must be the ones really replaced).
+    fn user_for_update(&mut self, id: i64) -> Result<Option<User>>;
     /// A setting of an owner (0 = admin/global); `None` when never set.
     fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>>;
     fn reference(&mut self, kind: RefKind, id: i64) -> Result<Option<Reference>>;

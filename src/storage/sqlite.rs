@@ -5,9 +5,9 @@
 //! all-or-nothing), then commits once with `synchronous=FULL` and only then answers them all.
 //! One fsync serves many requests: that is how durable commits reach thousands per second.
 
-use super::{AuditEntry, AuditEvent, Reference, Repo, Result, Row, StoreError, Table, User, Value};
-use crate::catalogue::params::RefKind;
-use rusqlite::{Connection, OptionalExtension, params_from_iter, types::ValueRef};
+use super::sql::{Dialect, SqlConn};
+use super::{Repo, Result, Row, StoreError, Value};
+use rusqlite::{Connection, params_from_iter, types::ValueRef};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -205,22 +205,6 @@ pub struct SqliteRepo<'c> {
     conn: &'c mut Connection,
 }
 
-impl SqliteRepo<'_> {
-    fn query_row(&mut self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Option<Row>> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(db_err)?;
-        let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-        stmt.query_row(args, |r| {
-            let mut row = Row::new();
-            for (i, name) in names.iter().enumerate() {
-                row.insert(name.clone(), from_sql(r.get_ref(i)?));
-            }
-            Ok(row)
-        })
-        .optional()
-        .map_err(db_err)
-    }
-}
-
 fn from_sql(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
@@ -238,202 +222,38 @@ fn to_sql(v: &Value) -> rusqlite::types::Value {
     }
 }
 
-/// Column names come from the catalogue, never from a request, but check anyway: they are
-/// spliced into SQL.
-fn checked_column(col: &str) -> Result<&str> {
-    if !col.is_empty() && col.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-        Ok(col)
-    } else {
-        Err(StoreError::Database(format!("invalid column name {col:?}")))
-    }
-}
-
-impl Repo for SqliteRepo<'_> {
-    fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        Ok(self.query_row("SELECT * FROM users WHERE username = ?1", &[&username])?.map(User::from_row))
+impl SqlConn for SqliteRepo<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 
-    fn user_by_id(&mut self, id: i64) -> Result<Option<User>> {
-        Ok(self.query_row("SELECT * FROM users WHERE id = ?1", &[&id])?.map(User::from_row))
-    }
-
-    fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT value FROM conflines WHERE owner_id = ?1 AND name = ?2")
-            .map_err(db_err)?;
-        stmt.query_row(rusqlite::params![owner_id, name], |r| r.get::<_, String>(0)).optional().map_err(db_err)
-    }
-
-    fn reference(&mut self, kind: RefKind, id: i64) -> Result<Option<Reference>> {
-        let sql = match kind {
-            RefKind::Tariff => "SELECT id, owner_id, purpose FROM tariffs WHERE id = ?1",
-            RefKind::Lcr => "SELECT id, user_id, '' FROM lcrs WHERE id = ?1",
-            RefKind::PbxPool => "SELECT id, owner_id, '' FROM pbx_pools WHERE id = ?1",
-            RefKind::QuickforwardRule => "SELECT id, user_id, '' FROM quickforwards_rules WHERE id = ?1",
-            RefKind::Currency => "SELECT id, 0, name FROM currencies WHERE id = ?1",
-            RefKind::Direction => "SELECT id, 0, name FROM directions WHERE id = ?1",
-            RefKind::SoundFile => "SELECT id, user_id, '' FROM ivr_sound_files WHERE id = ?1",
-            RefKind::Device => "SELECT id, user_id, '' FROM devices WHERE id = ?1",
-            RefKind::NumberPool => "SELECT id, owner_id, '' FROM number_pools WHERE id = ?1",
-            RefKind::AccGroup => "SELECT id, owner_id, group_type FROM acc_groups WHERE id = ?1",
-        };
+    fn fetch(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(db_err)?;
-        stmt.query_row([id], |r| Ok(Reference { id: r.get(0)?, owner_id: r.get(1)?, kind: r.get(2)?, hidden: false }))
-            .optional()
-            .map_err(db_err)
-    }
-
-    fn group_right(&mut self, group_id: i64, right: &str) -> Result<(i64, bool)> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT COALESCE((SELECT gr.value FROM acc_group_rights gr JOIN acc_rights r \
-                 ON r.id = gr.acc_right_id WHERE gr.acc_group_id = g.id AND r.name = ?2), 0), \
-                 g.only_view FROM acc_groups g WHERE g.id = ?1",
-            )
-            .map_err(db_err)?;
-        let found = stmt
-            .query_row(rusqlite::params![group_id, right], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? != 0)))
-            .optional()
-            .map_err(db_err)?;
-        Ok(found.unwrap_or((0, false)))
-    }
-
-    fn username_taken(&mut self, username: &str, except_user_id: i64) -> Result<bool> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT 1 FROM users WHERE username = ?1 AND id <> ?2").map_err(db_err)?;
-        stmt.exists(rusqlite::params![username, except_user_id]).map_err(db_err)
-    }
-
-    fn email_in_use(&mut self, email: &str, except_address_id: Option<i64>) -> Result<bool> {
-        // A row may hold several addresses separated by `;`: find candidates, then compare exactly.
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, email FROM addresses WHERE email LIKE '%' || ?1 || '%' ESCAPE '\\'")
-            .map_err(db_err)?;
-        let pattern = email.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let rows =
-            stmt.query_map([pattern], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))).map_err(db_err)?;
-        for row in rows {
-            let (id, stored) = row.map_err(db_err)?;
-            if Some(id) == except_address_id {
-                continue;
-            }
-            let stored = stored.unwrap_or_default();
-            if stored.split(';').any(|e| e.trim().eq_ignore_ascii_case(email)) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    fn row(&mut self, table: Table, id: i64) -> Result<Option<Row>> {
-        let sql = format!("SELECT * FROM {} WHERE id = ?1", table.name());
-        self.query_row(&sql, &[&id])
-    }
-
-    fn insert_row(&mut self, table: Table, values: &[(&str, Value)]) -> Result<i64> {
-        let sql = if values.is_empty() {
-            format!("INSERT INTO {} DEFAULT VALUES", table.name())
-        } else {
-            let cols = values.iter().map(|(c, _)| checked_column(c)).collect::<Result<Vec<_>>>()?;
-            let marks = (1..=cols.len()).map(|i| format!("?{i}")).collect::<Vec<_>>();
-            format!("INSERT INTO {} ({}) VALUES ({})", table.name(), cols.join(", "), marks.join(", "))
-        };
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
-        stmt.execute(params_from_iter(values.iter().map(|(_, v)| to_sql(v)))).map_err(db_err)?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    fn update_row(&mut self, table: Table, id: i64, values: &[(&str, Value)]) -> Result<()> {
-        if values.is_empty() {
-            return Ok(());
-        }
-        let sets = values
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| Ok(format!("{} = ?{}", checked_column(c)?, i + 1)))
-            .collect::<Result<Vec<_>>>()?;
-        let sql = format!("UPDATE {} SET {} WHERE id = ?{}", table.name(), sets.join(", "), values.len() + 1);
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
-        let args = values.iter().map(|(_, v)| to_sql(v)).chain(std::iter::once(rusqlite::types::Value::Integer(id)));
-        stmt.execute(params_from_iter(args)).map_err(db_err)?;
-        Ok(())
-    }
-
-    fn insert_audit(&mut self, e: &AuditEntry) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO audit_log (created_at, request_id, event, actor_id, actor_username, \
-                 client_addr, endpoint, target_id, field, old_value, new_value) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )
-            .map_err(db_err)?;
-        stmt.execute(rusqlite::params![
-            e.created_at,
-            e.request_id,
-            e.event.name(),
-            e.actor_id,
-            e.actor_username,
-            e.client_addr,
-            e.endpoint,
-            e.target_id,
-            e.field,
-            e.old_value,
-            e.new_value
-        ])
-        .map_err(db_err)?;
-        Ok(())
-    }
-
-    fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO conflines (name, value, owner_id) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value",
-            )
-            .map_err(db_err)?;
-        stmt.execute(rusqlite::params![name, value, owner_id]).map_err(db_err)?;
-        Ok(())
-    }
-
-    fn user_count(&mut self) -> Result<i64> {
-        self.conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).map_err(db_err)
-    }
-
-    fn execute_script(&mut self, sql: &str) -> Result<()> {
-        self.conn.execute_batch(sql).map_err(db_err)
-    }
-
-    fn audit_entries(&mut self) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT created_at, request_id, event, actor_id, actor_username, client_addr, \
-                 endpoint, target_id, field, old_value, new_value FROM audit_log ORDER BY id",
-            )
-            .map_err(db_err)?;
+        let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
         let rows = stmt
-            .query_map([], |r| {
-                let event: String = r.get(2)?;
-                Ok(AuditEntry {
-                    created_at: r.get(0)?,
-                    request_id: r.get(1)?,
-                    event: if event == "change" { AuditEvent::Change } else { AuditEvent::HashRefused },
-                    actor_id: r.get(3)?,
-                    actor_username: r.get(4)?,
-                    client_addr: r.get(5)?,
-                    endpoint: r.get(6)?,
-                    target_id: r.get(7)?,
-                    field: r.get(8)?,
-                    old_value: r.get(9)?,
-                    new_value: r.get(10)?,
-                })
+            .query_map(params_from_iter(args.iter().map(to_sql)), |r| {
+                let mut row = Row::new();
+                for (i, name) in names.iter().enumerate() {
+                    row.insert(name.clone(), from_sql(r.get_ref(i)?));
+                }
+                Ok(row)
             })
             .map_err(db_err)?;
         rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db_err)?;
+        let n = stmt.execute(params_from_iter(args.iter().map(to_sql))).map_err(db_err)?;
+        Ok(n as u64)
+    }
+
+    fn insert(&mut self, sql: &str, args: &[Value]) -> Result<i64> {
+        self.execute(sql, args)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(db_err)
     }
 }

@@ -89,7 +89,7 @@ fn decide(repo: &mut dyn Repo, req: &UpdateRequest, caller: &Caller) -> Result<s
     }
     // Step 5.
     let target = match user_id {
-        Some(id) => repo.user_by_id(id)?,
+        Some(id) => repo.user_for_update(id)?,
         None => None,
     };
     let Some(target) = target.filter(|t| permissions::can_see(caller.role, caller.user.id, t.id, t.owner_id)) else {

@@ -1,0 +1,224 @@
+//! The [`Repo`] implementation shared by every SQL engine. Each engine only supplies a
+//! [`SqlConn`]: run a statement with `?` placeholders and [`Value`] arguments, return rows as
+//! [`Row`]s. The SQL below is written once, in the portable subset, with the few dialect
+//! differences spelled out where they occur.
+
+use super::{AuditEntry, AuditEvent, Reference, Repo, Result, Row, StoreError, Table, User, Value, int, text};
+use crate::catalogue::params::RefKind;
+
+/// The engines' differences that the shared SQL must know about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// One connection inside an open transaction, as each engine provides it.
+pub trait SqlConn {
+    fn dialect(&self) -> Dialect;
+    /// Runs a query (`?` placeholders) and returns every row.
+    fn fetch(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>>;
+    /// Runs a statement (`?` placeholders); returns the number of rows affected.
+    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64>;
+    /// Runs an INSERT into a table with an `id` key and returns the new id.
+    fn insert(&mut self, sql: &str, args: &[Value]) -> Result<i64>;
+    /// Runs several trusted statements without arguments.
+    fn batch(&mut self, sql: &str) -> Result<()>;
+}
+
+fn first(rows: Vec<Row>) -> Option<Row> {
+    rows.into_iter().next()
+}
+
+/// Column names come from the catalogue, never from a request, but they are spliced into SQL,
+/// so they are checked anyway.
+pub fn checked_column(col: &str) -> Result<&str> {
+    if !col.is_empty() && col.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        Ok(col)
+    } else {
+        Err(StoreError::Database(format!("invalid column name {col:?}")))
+    }
+}
+
+fn reference_sql(kind: RefKind) -> &'static str {
+    match kind {
+        RefKind::Tariff => "SELECT id, owner_id, purpose AS kind FROM tariffs WHERE id = ?",
+        RefKind::Lcr => "SELECT id, user_id AS owner_id, '' AS kind FROM lcrs WHERE id = ?",
+        RefKind::PbxPool => "SELECT id, owner_id, '' AS kind FROM pbx_pools WHERE id = ?",
+        RefKind::QuickforwardRule => "SELECT id, user_id AS owner_id, '' AS kind FROM quickforwards_rules WHERE id = ?",
+        RefKind::Currency => "SELECT id, 0 AS owner_id, name AS kind FROM currencies WHERE id = ?",
+        RefKind::Direction => "SELECT id, 0 AS owner_id, name AS kind FROM directions WHERE id = ?",
+        RefKind::SoundFile => "SELECT id, user_id AS owner_id, '' AS kind FROM ivr_sound_files WHERE id = ?",
+        RefKind::Device => "SELECT id, user_id AS owner_id, '' AS kind FROM devices WHERE id = ?",
+        RefKind::NumberPool => "SELECT id, owner_id, '' AS kind FROM number_pools WHERE id = ?",
+        RefKind::AccGroup => "SELECT id, owner_id, group_type AS kind FROM acc_groups WHERE id = ?",
+    }
+}
+
+impl<C: SqlConn> Repo for C {
+    fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
+        Ok(first(self.fetch("SELECT * FROM users WHERE username = ?", &[username.into()])?).map(User::from_row))
+    }
+
+    fn user_by_id(&mut self, id: i64) -> Result<Option<User>> {
+        Ok(first(self.fetch("SELECT * FROM users WHERE id = ?", &[id.into()])?).map(User::from_row))
+    }
+
+    fn user_for_update(&mut self, id: i64) -> Result<Option<User>> {
+        let sql = match self.dialect() {
+            // SQLite has one writer: the transaction already excludes every other.
+            Dialect::Sqlite => "SELECT * FROM users WHERE id = ?",
+            Dialect::Postgres | Dialect::Mysql => "SELECT * FROM users WHERE id = ? FOR UPDATE",
+        };
+        Ok(first(self.fetch(sql, &[id.into()])?).map(User::from_row))
+    }
+
+    fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>> {
+        let rows = self.fetch("SELECT value FROM conflines WHERE owner_id = ? AND name = ?", &[owner_id.into(), name.into()])?;
+        Ok(first(rows).map(|r| text(&r, "value")))
+    }
+
+    fn reference(&mut self, kind: RefKind, id: i64) -> Result<Option<Reference>> {
+        Ok(first(self.fetch(reference_sql(kind), &[id.into()])?).map(|r| Reference {
+            id: int(&r, "id").unwrap_or(id),
+            owner_id: int(&r, "owner_id").unwrap_or_default(),
+            kind: text(&r, "kind"),
+            hidden: false,
+        }))
+    }
+
+    fn group_right(&mut self, group_id: i64, right: &str) -> Result<(i64, bool)> {
+        let rows = self.fetch(
+            "SELECT COALESCE((SELECT gr.value FROM acc_group_rights gr JOIN acc_rights r ON r.id = gr.acc_right_id \
+             WHERE gr.acc_group_id = g.id AND r.name = ?), 0) AS value, g.only_view AS only_view \
+             FROM acc_groups g WHERE g.id = ?",
+            &[right.into(), group_id.into()],
+        )?;
+        Ok(first(rows).map_or((0, false), |r| (int(&r, "value").unwrap_or(0), int(&r, "only_view").unwrap_or(0) != 0)))
+    }
+
+    fn username_taken(&mut self, username: &str, except_user_id: i64) -> Result<bool> {
+        let rows = self.fetch("SELECT id FROM users WHERE username = ? AND id <> ?", &[username.into(), except_user_id.into()])?;
+        Ok(!rows.is_empty())
+    }
+
+    fn email_in_use(&mut self, email: &str, except_address_id: Option<i64>) -> Result<bool> {
+        // A row may hold several addresses separated by `;`: find candidates, then compare exactly.
+        let pattern = format!("%{}%", email.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let sql = match self.dialect() {
+            // MySQL's default LIKE escape is the backslash (and '\' would need doubling there).
+            Dialect::Mysql => "SELECT id, email FROM addresses WHERE LOWER(email) LIKE ?",
+            Dialect::Sqlite | Dialect::Postgres => "SELECT id, email FROM addresses WHERE LOWER(email) LIKE ? ESCAPE '\\'",
+        };
+        for row in self.fetch(sql, &[pattern.into()])? {
+            if int(&row, "id") == except_address_id {
+                continue;
+            }
+            if text(&row, "email").split(';').any(|e| e.trim().eq_ignore_ascii_case(email)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn row(&mut self, table: Table, id: i64) -> Result<Option<Row>> {
+        Ok(first(self.fetch(&format!("SELECT * FROM {} WHERE id = ?", table.name()), &[id.into()])?))
+    }
+
+    fn insert_row(&mut self, table: Table, values: &[(&str, Value)]) -> Result<i64> {
+        let sql = if values.is_empty() {
+            match self.dialect() {
+                Dialect::Mysql => format!("INSERT INTO {} () VALUES ()", table.name()),
+                Dialect::Sqlite | Dialect::Postgres => format!("INSERT INTO {} DEFAULT VALUES", table.name()),
+            }
+        } else {
+            let cols = values.iter().map(|(c, _)| checked_column(c)).collect::<Result<Vec<_>>>()?;
+            let marks = vec!["?"; cols.len()].join(", ");
+            format!("INSERT INTO {} ({}) VALUES ({marks})", table.name(), cols.join(", "))
+        };
+        let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
+        self.insert(&sql, &args)
+    }
+
+    fn update_row(&mut self, table: Table, id: i64, values: &[(&str, Value)]) -> Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let sets = values.iter().map(|(c, _)| Ok(format!("{} = ?", checked_column(c)?))).collect::<Result<Vec<_>>>()?;
+        let sql = format!("UPDATE {} SET {} WHERE id = ?", table.name(), sets.join(", "));
+        let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).chain(std::iter::once(Value::Int(id))).collect();
+        self.execute(&sql, &args)?;
+        Ok(())
+    }
+
+    fn insert_audit(&mut self, e: &AuditEntry) -> Result<()> {
+        let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
+        self.execute(
+            "INSERT INTO audit_log (created_at, request_id, event, actor_id, actor_username, client_addr, endpoint, \
+             target_id, field, old_value, new_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &[
+                e.created_at.as_str().into(),
+                e.request_id.as_str().into(),
+                e.event.name().into(),
+                opt(e.actor_id),
+                e.actor_username.as_str().into(),
+                e.client_addr.as_str().into(),
+                e.endpoint.as_str().into(),
+                opt(e.target_id),
+                e.field.as_str().into(),
+                e.old_value.as_str().into(),
+                e.new_value.as_str().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()> {
+        let sql = match self.dialect() {
+            Dialect::Mysql => "INSERT INTO conflines (name, value, owner_id) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",
+            Dialect::Sqlite | Dialect::Postgres => {
+                "INSERT INTO conflines (name, value, owner_id) VALUES (?, ?, ?) \
+                 ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value"
+            }
+        };
+        self.execute(sql, &[name.into(), value.into(), owner_id.into()])?;
+        Ok(())
+    }
+
+    fn user_count(&mut self) -> Result<i64> {
+        Ok(first(self.fetch("SELECT COUNT(*) AS n FROM users", &[])?).and_then(|r| int(&r, "n")).unwrap_or(0))
+    }
+
+    fn execute_script(&mut self, sql: &str) -> Result<()> {
+        self.batch(sql)
+    }
+
+    fn audit_entries(&mut self) -> Result<Vec<AuditEntry>> {
+        let rows = self.fetch(
+            "SELECT created_at, request_id, event, actor_id, actor_username, client_addr, endpoint, target_id, field, \
+             old_value, new_value FROM audit_log ORDER BY id",
+            &[],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                created_at: text(&r, "created_at"),
+                request_id: text(&r, "request_id"),
+                event: if text(&r, "event") == AuditEvent::Change.name() {
+                    AuditEvent::Change
+                } else {
+                    AuditEvent::HashRefused
+                },
+                actor_id: int(&r, "actor_id"),
+                actor_username: text(&r, "actor_username"),
+                client_addr: text(&r, "client_addr"),
+                endpoint: text(&r, "endpoint"),
+                target_id: int(&r, "target_id"),
+                field: text(&r, "field"),
+                old_value: text(&r, "old_value"),
+                new_value: text(&r, "new_value"),
+            })
+            .collect())
+    }
+}
