@@ -6,6 +6,7 @@
 //! transactions reach the database (SQLite: one writer thread committing groups of requests).
 
 pub mod demo;
+pub mod schema;
 pub mod sql;
 pub mod sqlite;
 

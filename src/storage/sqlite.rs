@@ -93,7 +93,7 @@ pub fn connect(path: &str) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(512);
-    conn.execute_batch(include_str!("schema_sqlite.sql")).map_err(db_err)?;
+    conn.execute_batch(&super::schema::script(Dialect::Sqlite)).map_err(db_err)?;
     Ok(conn)
 }
 

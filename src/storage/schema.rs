@@ -1,0 +1,420 @@
+//! The schema, once, as data: every engine's `CREATE TABLE` statements are rendered from it, so
+//! the engines cannot drift apart. MOR's table and column names wherever MOR has them.
+//!
+//! Decimals are exact everywhere: `NUMERIC(30,15)`/`DECIMAL(30,15)` on servers, canonical decimal
+//! text in SQLite (which has no exact decimal type). Every table has a primary key (Galera needs
+//! one) and nothing relies on consecutive auto-increment values (TiDB).
+
+use super::sql::Dialect;
+
+/// Schema version recorded in `schema_migrations`.
+pub const VERSION: i64 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Id,
+    Int,
+    Text,
+    LongText,
+    Decimal,
+    Date,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub nullable: bool,
+    pub default: Option<&'static str>,
+    pub unique: bool,
+}
+
+impl Column {
+    const fn new(name: &'static str, ty: Ty, nullable: bool, default: Option<&'static str>) -> Self {
+        Column { name, ty, nullable, default, unique: false }
+    }
+    const fn id() -> Self {
+        Self::new("id", Ty::Id, false, None)
+    }
+    const fn int(name: &'static str, default: i64) -> Self {
+        // Defaults are spliced as SQL literals; integers need no quoting.
+        Self::new(name, Ty::Int, false, Some(int_literal(default)))
+    }
+    const fn int_required(name: &'static str) -> Self {
+        Self::new(name, Ty::Int, false, None)
+    }
+    const fn int_null(name: &'static str) -> Self {
+        Self::new(name, Ty::Int, true, None)
+    }
+    const fn text(name: &'static str, default: &'static str) -> Self {
+        Self::new(name, Ty::Text, false, Some(default))
+    }
+    const fn text_required(name: &'static str) -> Self {
+        Self::new(name, Ty::Text, false, None)
+    }
+    const fn text_null(name: &'static str) -> Self {
+        Self::new(name, Ty::Text, true, None)
+    }
+    const fn long_text(name: &'static str, default: &'static str) -> Self {
+        Self::new(name, Ty::LongText, false, Some(default))
+    }
+    const fn long_text_required(name: &'static str) -> Self {
+        Self::new(name, Ty::LongText, false, None)
+    }
+    const fn long_text_null(name: &'static str) -> Self {
+        Self::new(name, Ty::LongText, true, None)
+    }
+    const fn decimal(name: &'static str, default: &'static str) -> Self {
+        Self::new(name, Ty::Decimal, false, Some(default))
+    }
+    const fn date_null(name: &'static str, default: Option<&'static str>) -> Self {
+        Self::new(name, Ty::Date, true, default)
+    }
+    const fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+}
+
+/// The few integer defaults the schema uses, as literals.
+const fn int_literal(v: i64) -> &'static str {
+    match v {
+        -1 => "-1",
+        0 => "0",
+        1 => "1",
+        15 => "15",
+        _ => panic!("add the literal to int_literal"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableDef {
+    pub name: &'static str,
+    pub unique: &'static [&'static [&'static str]],
+    pub columns: &'static [Column],
+}
+
+/// Secondary indexes: (name, table, column).
+pub const INDEXES: &[(&str, &str, &str)] = &[
+    ("index_users_on_owner_id", "users", "owner_id"),
+    ("index_audit_log_on_target_id", "audit_log", "target_id"),
+];
+
+pub static TABLES: &[TableDef] = &[
+    TableDef { name: "users", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("username").unique(),
+        Column::text("password", ""),
+        Column::text("usertype", "user"),
+        Column::int("owner_id", 0),
+        Column::text("first_name", ""),
+        Column::text("last_name", ""),
+        Column::text("company_name", ""),
+        Column::text("vat_number", ""),
+        Column::text("clientid", ""),
+        Column::text("accounting_number", ""),
+        Column::text("agreement_number", ""),
+        Column::date_null("agreement_date", None),
+        Column::text("language", ""),
+        Column::int_null("lcr_id"),
+        Column::int_null("tariff_id"),
+        Column::int("currency_id", 1),
+        Column::decimal("balance", "0"),
+        Column::decimal("credit", "0"),
+        Column::int("postpaid", 1),
+        Column::int("blocked", 0),
+        Column::int("hidden", 0),
+        Column::date_null("block_at", Some("2008-01-01")),
+        Column::int("block_at_conditional", 15),
+        Column::int("call_limit", 0),
+        Column::decimal("daily_credit_limit", "0"),
+        Column::int("warning_email_active", 0),
+        Column::decimal("warning_email_balance", "0"),
+        Column::int("warning_email_hour", -1),
+        Column::int("warning_balance_call", 0),
+        Column::int("warning_balance_sound_file_id", 0),
+        Column::int("hide_destination_end", -1),
+        Column::int("hide_non_answered_calls", 0),
+        Column::int("spy_device_id", 0),
+        Column::int("acc_group_id", 0),
+        Column::int("generate_invoice", 1),
+        Column::int("send_invoice_types", 0),
+        Column::int("invoice_zero_calls", 1),
+        Column::int("taxation_country", 0),
+        Column::int("quickforwards_rule_id", 0),
+        Column::decimal("recording_hdd_quota", "0"),
+        Column::int("recording_enabled", 0),
+        Column::int("recording_forced_enabled", 0),
+        Column::text("recordings_email", ""),
+        Column::int("cyberplat_active", 0),
+        Column::int("allow_loss_calls", 0),
+        Column::int("own_providers", 0),
+        Column::int("pbx_pool_id", 0),
+        Column::int("responsible_accountant_id", -1),
+        Column::long_text_null("comment"),
+        Column::int("ignore_global_monitorings", 0),
+        Column::text("time_zone", "UTC"),
+        Column::int("allow_change_callerid", 0),
+        Column::text("enable_static_source_list", "no"),
+        Column::int("static_source_list_id", 0),
+        Column::text("enable_static_list", "no"),
+        Column::int("static_list_id", 0),
+        Column::int("two_fa_enabled", 0),
+        Column::int("max_devices", 0),
+        Column::int_null("address_id"),
+        Column::int_null("tax_id"),
+    ] },
+    TableDef { name: "addresses", unique: &[], columns: &[
+        Column::id(),
+        Column::int("direction_id", 0),
+        Column::text("state", ""),
+        Column::text("county", ""),
+        Column::text("city", ""),
+        Column::text("postcode", ""),
+        Column::text("address", ""),
+        Column::text("phone", ""),
+        Column::text("mob_phone", ""),
+        Column::text("fax", ""),
+        Column::text_null("email"),
+    ] },
+    TableDef { name: "taxes", unique: &[], columns: &[
+        Column::id(),
+        Column::int("tax1_enabled", 1),
+        Column::int("tax2_enabled", 0),
+        Column::int("tax3_enabled", 0),
+        Column::int("tax4_enabled", 0),
+        Column::text("tax1_name", "VAT"),
+        Column::text("tax2_name", ""),
+        Column::text("tax3_name", ""),
+        Column::text("tax4_name", ""),
+        Column::text("total_tax_name", "TAX"),
+        Column::decimal("tax1_value", "0"),
+        Column::decimal("tax2_value", "0"),
+        Column::decimal("tax3_value", "0"),
+        Column::decimal("tax4_value", "0"),
+        Column::int("compound_tax", 1),
+    ] },
+    TableDef { name: "tariffs", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::text("purpose", "user"),
+        Column::int("owner_id", 0),
+        Column::text("currency", "USD"),
+    ] },
+    TableDef { name: "lcrs", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::int("user_id", 0),
+    ] },
+    TableDef { name: "currencies", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name").unique(),
+        Column::text("full_name", ""),
+        Column::decimal("exchange_rate", "1"),
+        Column::int("active", 1),
+    ] },
+    TableDef { name: "directions", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::text("code", ""),
+    ] },
+    TableDef { name: "quickforwards_rules", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::int("user_id", 0),
+    ] },
+    TableDef { name: "pbx_pools", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::int("owner_id", 0),
+    ] },
+    TableDef { name: "number_pools", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::int("owner_id", 0),
+    ] },
+    TableDef { name: "ivr_sound_files", unique: &[], columns: &[
+        Column::id(),
+        Column::long_text_required("path"),
+        Column::int("user_id", 0),
+    ] },
+    TableDef { name: "devices", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::int("user_id", 0),
+    ] },
+    TableDef { name: "acc_groups", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::text("group_type", "accountant"),
+        Column::int("only_view", 0),
+        Column::int("owner_id", 0),
+    ] },
+    TableDef { name: "acc_rights", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("name").unique(),
+        Column::text("right_type", "accountant"),
+    ] },
+    TableDef { name: "acc_group_rights", unique: &[&["acc_group_id", "acc_right_id"]], columns: &[
+        Column::id(),
+        Column::int_required("acc_group_id"),
+        Column::int_required("acc_right_id"),
+        Column::int("value", 0),
+    ] },
+    // Settings per owner (0 = admin/global). Names are the project's (behaviour.md §7).
+    TableDef { name: "conflines", unique: &[&["owner_id", "name"]], columns: &[
+        Column::id(),
+        Column::text_required("name"),
+        Column::text("value", ""),
+        Column::int("owner_id", 0),
+    ] },
+    // One row per changed field, refused hash or lockout. Written only with the change it records.
+    TableDef { name: "audit_log", unique: &[], columns: &[
+        Column::id(),
+        Column::text_required("created_at"),
+        Column::text_required("request_id"),
+        Column::text_required("event"),
+        Column::int_null("actor_id"),
+        Column::text("actor_username", ""),
+        Column::text("client_addr", ""),
+        Column::text("endpoint", ""),
+        Column::int_null("target_id"),
+        Column::text("field", ""),
+        Column::long_text("old_value", ""),
+        Column::long_text("new_value", ""),
+    ] },
+];
+
+fn column_sql(c: &Column, dialect: Dialect) -> String {
+    let ty = match (c.ty, dialect) {
+        (Ty::Id, Dialect::Sqlite) => return format!("{} INTEGER PRIMARY KEY", c.name),
+        (Ty::Id, Dialect::Postgres) => return format!("{} BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", c.name),
+        (Ty::Id, Dialect::Mysql) => return format!("{} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY", c.name),
+        (Ty::Int, Dialect::Sqlite) => "INTEGER",
+        (Ty::Int, _) => "BIGINT",
+        (Ty::Text | Ty::LongText, Dialect::Sqlite | Dialect::Postgres) => "TEXT",
+        (Ty::Text, Dialect::Mysql) => "VARCHAR(255)",
+        (Ty::LongText, Dialect::Mysql) => "TEXT",
+        (Ty::Decimal, Dialect::Sqlite) => "TEXT",
+        (Ty::Decimal, Dialect::Postgres) => "NUMERIC(30,15)",
+        (Ty::Decimal, Dialect::Mysql) => "DECIMAL(30,15)",
+        (Ty::Date, Dialect::Sqlite) => "TEXT",
+        (Ty::Date, _) => "DATE",
+    };
+    let mut s = format!("{} {ty}", c.name);
+    if !c.nullable {
+        s.push_str(" NOT NULL");
+    }
+    // MySQL refuses defaults on TEXT columns.
+    if let Some(d) = c.default
+        && !(c.ty == Ty::LongText && dialect == Dialect::Mysql)
+    {
+        let quoted = matches!(c.ty, Ty::Text | Ty::LongText | Ty::Date) || (c.ty == Ty::Decimal && dialect == Dialect::Sqlite);
+        if quoted {
+            s.push_str(&format!(" DEFAULT '{d}'"));
+        } else {
+            s.push_str(&format!(" DEFAULT {d}"));
+        }
+    }
+    if c.unique {
+        s.push_str(" UNIQUE");
+    }
+    s
+}
+
+/// The `CREATE TABLE`/`CREATE INDEX` statements for an engine; all idempotent.
+pub fn create_statements(dialect: Dialect) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        let mut parts: Vec<String> = t.columns.iter().map(|c| column_sql(c, dialect)).collect();
+        for u in t.unique {
+            parts.push(format!("UNIQUE ({})", u.join(", ")));
+        }
+        if dialect == Dialect::Mysql {
+            // MySQL has no CREATE INDEX IF NOT EXISTS: declare indexes with the table.
+            for (name, table, col) in INDEXES {
+                if *table == t.name {
+                    parts.push(format!("KEY {name} ({col})"));
+                }
+            }
+        }
+        let suffix = match dialect {
+            // Binary collation: usernames compare exactly, as on the other engines.
+            Dialect::Mysql => " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            Dialect::Sqlite | Dialect::Postgres => "",
+        };
+        out.push(format!("CREATE TABLE IF NOT EXISTS {} (\n    {}\n){suffix}", t.name, parts.join(",\n    ")));
+    }
+    if dialect != Dialect::Mysql {
+        for (name, table, col) in INDEXES {
+            out.push(format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({col})"));
+        }
+    }
+    out.push(format!(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY){}",
+        if dialect == Dialect::Mysql { " ENGINE=InnoDB" } else { "" }
+    ));
+    out
+}
+
+/// The whole schema as one script (SQLite, tests).
+pub fn script(dialect: Dialect) -> String {
+    create_statements(dialect).iter().map(|s| format!("{s};\n")).collect()
+}
+
+/// Tables whose `id` comes from a sequence (PostgreSQL must be told after explicit ids).
+pub fn table_names() -> impl Iterator<Item = &'static str> {
+    TABLES.iter().map(|t| t.name)
+}
+
+/// The type of a column, when the schema has it.
+pub fn column_type(table: &str, column: &str) -> Option<Ty> {
+    TABLES.iter().find(|t| t.name == table)?.columns.iter().find(|c| c.name == column).map(|c| c.ty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_schema_creates_every_table() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(&script(Dialect::Sqlite)).unwrap();
+        // Idempotent.
+        conn.execute_batch(&script(Dialect::Sqlite)).unwrap();
+        for t in TABLES {
+            let n: i64 = conn
+                .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [t.name], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 1, "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn every_table_has_a_primary_key_and_every_catalogued_column_exists() {
+        for t in TABLES {
+            assert_eq!(t.columns.first().map(|c| c.ty), Some(Ty::Id), "{}", t.name);
+        }
+        for p in crate::catalogue::params::PARAMS {
+            let table = match p.target {
+                crate::catalogue::params::Target::User(_) | crate::catalogue::params::Target::Derived(_) => "users",
+                crate::catalogue::params::Target::Address(_) => "addresses",
+                crate::catalogue::params::Target::Tax(_) => "taxes",
+                crate::catalogue::params::Target::None => continue,
+            };
+            let col = p.target.column().unwrap();
+            assert!(column_type(table, col).is_some(), "{} → {table}.{col}", p.name);
+        }
+    }
+
+    #[test]
+    fn mysql_and_postgres_render_exact_types() {
+        let my = script(Dialect::Mysql);
+        assert!(my.contains("credit DECIMAL(30,15) NOT NULL DEFAULT 0"));
+        assert!(my.contains("ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"));
+        assert!(my.contains("comment TEXT,") || my.contains("comment TEXT\n"));
+        let pg = script(Dialect::Postgres);
+        assert!(pg.contains("credit NUMERIC(30,15) NOT NULL DEFAULT 0"));
+        assert!(pg.contains("block_at DATE DEFAULT '2008-01-01'"));
+    }
+}
