@@ -2,7 +2,7 @@
 
 use crate::auth::hash::{Variant, hash_string, sign};
 use crate::params::Params;
-use crate::storage::{Database, demo};
+use crate::storage::{Database, PoolOptions, demo, redact};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -32,6 +32,12 @@ pub struct ServeOpts {
     /// Load the demo dataset when the database has no users yet.
     #[arg(long, env = "MORAPI_DEMO")]
     pub demo: bool,
+    /// Most connections to a database server (PostgreSQL, MariaDB/MySQL).
+    #[arg(long, env = "MORAPI_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+    /// Seconds to wait for a database server connection before a request fails.
+    #[arg(long, env = "MORAPI_DB_TIMEOUT", default_value_t = 5.0)]
+    pub db_timeout: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,7 +95,12 @@ fn serve(opts: ServeOpts) -> ExitCode {
 }
 
 async fn run_server(opts: ServeOpts) -> anyhow::Result<()> {
-    let db = Database::open(&opts.database).map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let pool = PoolOptions {
+        max_connections: opts.db_pool_size,
+        timeout: std::time::Duration::from_secs_f64(opts.db_timeout),
+        ..PoolOptions::default()
+    };
+    let db = Database::open_with(&opts.database, pool).map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     if opts.demo {
         if demo::load(&db).await? {
             println!("morapi: demo data loaded");
@@ -101,7 +112,7 @@ async fn run_server(opts: ServeOpts) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr()?;
-    println!("morapi: listening on http://{addr}, database {}", db.describe());
+    println!("morapi: listening on http://{addr}, database {}", redact(&opts.database));
     crate::server::serve(listener, db, crate::server::shutdown_signal()).await?;
     println!("morapi: stopped");
     Ok(())

@@ -43,8 +43,12 @@ pub enum PageError {
     ResponsibleAccountantInvalid,
     QuickforwardRuleNotFound,
     UserNotUpdated,
-    /// The storage failed (database unreachable, disk full): nothing was written.
+    /// The storage failed (disk full, a bug): nothing was written.
     Internal,
+    /// The database server cannot be reached: nothing was written.
+    DatabaseUnavailable,
+    /// Conflicting transactions kept failing after retries: nothing was written.
+    DatabaseBusy,
 }
 
 impl PageError {
@@ -60,6 +64,8 @@ impl PageError {
             PageError::QuickforwardRuleNotFound => "Quickforward Rule was not found",
             PageError::UserNotUpdated => "User was not updated",
             PageError::Internal => "Internal error, nothing was changed",
+            PageError::DatabaseUnavailable => "Database is unavailable, nothing was changed",
+            PageError::DatabaseBusy => "Database is busy, nothing was changed; try again",
         }
     }
 }

@@ -6,7 +6,7 @@ pub mod xml;
 
 use crate::auth::gate::RequestInfo;
 use crate::catalogue::errors::{GateError, PageError, USER_UPDATED};
-use crate::storage::Database;
+use crate::storage::{Database, StoreError};
 use crate::update::{self, Answer, UpdateRequest};
 use axum::Router;
 use axum::body::Bytes;
@@ -123,7 +123,11 @@ async fn run_update(db: &Database, mut request: UpdateRequest) -> Answer {
             Ok(answer) => return answer,
             Err(e) => {
                 tracing::error!(request_id = %request.info.request_id, error = %e, "update failed in storage");
-                return Answer::page(PageError::Internal);
+                return Answer::page(match e {
+                    StoreError::Unavailable(_) => PageError::DatabaseUnavailable,
+                    StoreError::Conflict(_) => PageError::DatabaseBusy,
+                    _ => PageError::Internal,
+                });
             }
         }
     }

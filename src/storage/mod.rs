@@ -6,9 +6,14 @@
 //! transactions reach the database (SQLite: one writer thread committing groups of requests).
 
 pub mod demo;
+pub mod mysql;
+pub mod pool;
+pub mod postgres;
 pub mod schema;
 pub mod sql;
 pub mod sqlite;
+
+pub use pool::PoolOptions;
 
 use crate::catalogue::params::RefKind;
 use std::collections::BTreeMap;
@@ -164,6 +169,12 @@ pub enum StoreError {
     Database(String),
     #[error("the database writer has stopped")]
     WriterGone,
+    /// A deadlock, serialization failure or concurrent unique insert: worth another try.
+    #[error("transaction conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("{0}")]
     Config(String),
 }
@@ -204,40 +215,125 @@ pub trait Repo {
 #[derive(Clone)]
 pub enum Database {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+    Mysql(mysql::MysqlStore),
 }
 
 impl Database {
-    /// Opens (creating and migrating when needed) the database at `url`.
+    /// Opens (creating and migrating when needed) the database at `url` with default pool
+    /// options.
     pub fn open(url: &str) -> Result<Self> {
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(StoreError::Config("sqlite:// URL needs a file path, e.g. sqlite://morapi.db".into()));
+        Self::open_with(url, PoolOptions::default())
+    }
+
+    /// Opens (creating and migrating when needed) the database at `url`: `sqlite://PATH`,
+    /// `postgres://…` or `mysql://…`. Anything else is refused, never a silent fallback.
+    pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
+        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
+        match scheme {
+            "sqlite" => {
+                let path = &url["sqlite://".len()..];
+                if path.is_empty() {
+                    return Err(StoreError::Config("sqlite:// URL needs a file path, e.g. sqlite://morapi.db".into()));
+                }
+                Ok(Database::Sqlite(sqlite::SqliteStore::open(path)?))
             }
-            return Ok(Database::Sqlite(sqlite::SqliteStore::open(path)?));
+            "postgres" | "postgresql" => Ok(Database::Postgres(postgres::PgStore::open(url, options)?)),
+            "mysql" | "mariadb" => {
+                let url = url.replacen("mariadb://", "mysql://", 1);
+                Ok(Database::Mysql(mysql::MysqlStore::open(&url, options)?))
+            }
+            _ => Err(StoreError::Config(format!(
+                "unsupported database URL {:?}: use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+                redact(url)
+            ))),
         }
-        if url == "sqlite::memory:" {
-            return Ok(Database::Sqlite(sqlite::SqliteStore::open(":memory:")?));
-        }
-        let scheme = url.split("://").next().unwrap_or_default();
-        Err(StoreError::Config(format!("unsupported database URL scheme {scheme:?}: use sqlite://PATH")))
     }
 
     /// Runs `f` in a transaction. `f` returns the answer and whether to keep its writes; a storage
-    /// error discards them. The answer is delivered only after a kept change is durable.
+    /// error discards them. The answer is delivered only after a kept change is durable. `f` may
+    /// run more than once when a server engine reports a conflict.
     pub async fn transact<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
+        F: Fn(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
     {
         match self {
             Database::Sqlite(s) => s.transact(f).await,
+            Database::Postgres(s) => s.transact(f).await,
+            Database::Mysql(s) => s.transact(f).await,
         }
     }
 
-    /// A URL safe to print: the path for SQLite, no credentials.
-    pub fn describe(&self) -> String {
+    /// Which engine this is, for messages.
+    pub fn engine(&self) -> &'static str {
         match self {
-            Database::Sqlite(s) => format!("sqlite://{}", s.path()),
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+            Database::Mysql(_) => "mysql",
         }
+    }
+}
+
+/// A URL safe to print: the password, if any, replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once("password=") {
+        Some((before, after)) => {
+            let rest = after.find('&').map_or("", |i| &after[i..]);
+            format!("{before}password=***{rest}")
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// A driver's error message with the URL's password removed, in case the driver echoes it.
+pub fn redact_message(message: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?']).next())
+        .and_then(|auth| auth.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(p) => message.replace(p, "***"),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact("postgres://bob:s3cret@db:5432/billing"), "postgres://bob:***@db:5432/billing");
+        assert_eq!(redact("mysql://root@127.0.0.1:3306/test"), "mysql://root@127.0.0.1:3306/test");
+        assert_eq!(redact("postgres://db/x?user=a&password=pw&sslmode=off"), "postgres://db/x?user=a&password=***&sslmode=off");
+        assert_eq!(redact("sqlite://morapi.db"), "sqlite://morapi.db");
+        assert_eq!(redact_message("bad password s3cret", "postgres://bob:s3cret@db/x"), "bad password ***");
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused_without_the_password() {
+        let e = Database::open("oracle://scott:tiger@db/x").err().map(|e| e.to_string());
+        let e = e.unwrap_or_default();
+        assert!(e.contains("unsupported database URL"), "{e}");
+        assert!(!e.contains("tiger"), "{e}");
+        assert!(Database::open("morapi.db").is_err());
+        assert!(Database::open("sqlite://").is_err());
     }
 }
