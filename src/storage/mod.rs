@@ -10,6 +10,7 @@ pub mod mysql;
 pub mod pool;
 pub mod postgres;
 pub mod schema;
+pub mod scratch;
 pub mod sql;
 pub mod sqlite;
 

@@ -18,7 +18,21 @@ pub struct TestApp {
     pub db: Database,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The scratch server database to drop at the end, if any.
+    scratch: Option<String>,
     _dir: tempfile::TempDir,
+}
+
+/// The database URL for one test: SQLite by default, else a scratch database on the server of
+/// `MORAPI_TEST_DATABASE` (e.g. `postgres://postgres@127.0.0.1:5432/test`).
+pub fn test_database_url(dir: &tempfile::TempDir) -> (String, Option<String>) {
+    match std::env::var("MORAPI_TEST_DATABASE") {
+        Ok(server) if !server.is_empty() && !server.starts_with("sqlite") => {
+            let url = morapi::storage::scratch::create(&server).expect("scratch database");
+            (url.clone(), Some(url))
+        }
+        _ => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+    }
 }
 
 /// An HTTP answer: status, content type and body.
@@ -37,10 +51,11 @@ impl TestApp {
         app
     }
 
-    /// A server on a fresh, empty (migrated) database.
+    /// A server on a fresh, empty (migrated) database: SQLite in a temporary directory, or a
+    /// scratch database on the server named by `MORAPI_TEST_DATABASE` (dropped afterwards).
     pub async fn spawn_empty() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let (url, scratch) = test_database_url(&dir);
         let db = Database::open(&url).expect("database opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
@@ -52,7 +67,7 @@ impl TestApp {
             })
             .await;
         });
-        TestApp { base: format!("http://{addr}"), db, client: reqwest::Client::new(), shutdown: Some(tx), _dir: dir }
+        TestApp { base: format!("http://{addr}"), db, client: reqwest::Client::new(), shutdown: Some(tx), scratch, _dir: dir }
     }
 
     async fn reply(resp: reqwest::Response) -> Reply {
@@ -191,6 +206,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(url) = self.scratch.take() {
+            let _ = morapi::storage::scratch::drop(&url);
         }
     }
 }
