@@ -17,6 +17,8 @@ pub struct TestApp {
     pub base: String,
     pub db: Database,
     pub client: reqwest::Client,
+    /// The database URL this server uses.
+    pub url: String,
     shutdown: Option<oneshot::Sender<()>>,
     /// The scratch server database to drop at the end, if any.
     scratch: Option<String>,
@@ -56,6 +58,16 @@ impl TestApp {
     pub async fn spawn_empty() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, scratch) = test_database_url(&dir);
+        Self::start(url, scratch, dir).await
+    }
+
+    /// Another server instance on this one's database (its own connections, its own writer).
+    pub async fn spawn_second(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start(self.url.clone(), None, dir).await
+    }
+
+    async fn start(url: String, scratch: Option<String>, dir: tempfile::TempDir) -> TestApp {
         let db = Database::open(&url).expect("database opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
@@ -67,7 +79,15 @@ impl TestApp {
             })
             .await;
         });
-        TestApp { base: format!("http://{addr}"), db, client: reqwest::Client::new(), shutdown: Some(tx), scratch, _dir: dir }
+        TestApp {
+            base: format!("http://{addr}"),
+            db,
+            client: reqwest::Client::new(),
+            url,
+            shutdown: Some(tx),
+            scratch,
+            _dir: dir,
+        }
     }
 
     async fn reply(resp: reqwest::Response) -> Reply {
