@@ -3,10 +3,15 @@
 //! prints updates/s, p50/p99 latency and the server's peak memory. Every update really changes a
 //! row (a new last name each time), and the audit trail is checked against the count at the end.
 //!
+//! With `--database URL` of a PostgreSQL or MariaDB/MySQL server, the run uses a scratch
+//! database there and also measures the baseline: bare single-row UPDATE transactions through
+//! the same driver from the same number of clients, so the two figures are comparable.
+//!
 //! Run with `scripts/bench` (builds the release binary first).
 
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
+use morapi::storage::{Database, demo, scratch};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -18,10 +23,11 @@ struct Opts {
     users: i64,
     seconds: u64,
     server: String,
+    database: String,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { clients: 16, users: 1000, seconds: 10, server: String::new() };
+    let mut o = Opts { clients: 16, users: 1000, seconds: 10, server: String::new(), database: String::new() };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -31,8 +37,11 @@ fn opts() -> Opts {
             "--users" => o.users = value.parse().expect("--users N"),
             "--seconds" => o.seconds = value.parse().expect("--seconds N"),
             "--server" => o.server = value,
+            "--database" => o.database = value,
             "-h" | "--help" => {
-                println!("bench [--clients 16] [--users 1000] [--seconds 10] [--server target/release/morapi]");
+                println!(
+                    "bench [--clients 16] [--users 1000] [--seconds 10] [--database SERVER_URL] [--server target/release/morapi]"
+                );
                 std::process::exit(0);
             }
             other => panic!("unknown argument {other}"),
@@ -48,19 +57,72 @@ fn opts() -> Opts {
 }
 
 /// Creates the database: schema, demo data, and `users` extra simple users of the admin.
-fn prepare(path: &str, users: i64) {
-    let conn = morapi::storage::sqlite::connect(path).expect("database");
-    conn.execute_batch(morapi::storage::demo::SQL).expect("demo data");
-    let mut sql = String::from("BEGIN;");
+async fn prepare(url: &str, users: i64) {
+    let db = Database::open(url).expect("database");
+    assert!(demo::load(&db).await.expect("demo data"), "fresh database");
+    let mut sql = String::new();
     for i in 0..users {
-        let id = 10_000 + i;
+        let id = FIRST_USER + i;
         sql.push_str(&format!(
             "INSERT INTO users (id, username, usertype, owner_id, first_name, last_name) \
              VALUES ({id}, 'bench{id}', 'user', 0, 'Bench', 'User');"
         ));
     }
-    sql.push_str("COMMIT;");
-    conn.execute_batch(&sql).expect("bench users");
+    db.transact(move |repo| Ok((repo.execute_script(&sql)?, true))).await.expect("bench users");
+}
+
+const FIRST_USER: i64 = 10_000;
+
+/// The baseline: bare `UPDATE users SET last_name = ? WHERE id = ?` transactions through the
+/// engine's driver from `clients` threads, for `seconds`. Returns transactions per second.
+fn baseline(url: &str, clients: usize, users: i64, seconds: u64) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let total = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for c in 0..clients {
+            let total = &total;
+            s.spawn(move || {
+                let mut n = 0u64;
+                let mut next = || {
+                    n += 1;
+                    (format!("B{c}x{n}"), FIRST_USER + (c as i64 * 7 + n as i64) % users)
+                };
+                if let Some(path) = url.strip_prefix("sqlite://") {
+                    let mut conn = morapi::storage::sqlite::connect(path).expect("sqlite");
+                    while Instant::now() < deadline {
+                        let (name, id) = next();
+                        let tx =
+                            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).expect("begin");
+                        tx.execute("UPDATE users SET last_name = ?1 WHERE id = ?2", rusqlite::params![name, id])
+                            .expect("update");
+                        tx.commit().expect("commit");
+                        total.fetch_add(1, Ordering::Relaxed);
+                    }
+                } else if url.starts_with("postgres") {
+                    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("postgres");
+                    let stmt = client.prepare("UPDATE users SET last_name = $1 WHERE id = $2").expect("prepare");
+                    while Instant::now() < deadline {
+                        let (name, id) = next();
+                        let mut tx = client.transaction().expect("begin");
+                        tx.execute(&stmt, &[&name, &id]).expect("update");
+                        tx.commit().expect("commit");
+                        total.fetch_add(1, Ordering::Relaxed);
+                    }
+                } else {
+                    use mysql::prelude::Queryable;
+                    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("mysql");
+                    while Instant::now() < deadline {
+                        let (name, id) = next();
+                        let mut tx = conn.start_transaction(mysql::TxOpts::default()).expect("begin");
+                        tx.exec_drop("UPDATE users SET last_name = ? WHERE id = ?", (name, id)).expect("update");
+                        tx.commit().expect("commit");
+                        total.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    total.load(Ordering::Relaxed) as f64 / seconds as f64
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -68,21 +130,30 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
     status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn audit_rows(path: &str) -> i64 {
-    let conn = morapi::storage::sqlite::connect(path).expect("database");
-    conn.query_row("SELECT COUNT(*) FROM audit_log WHERE event = 'change' AND field = 'last_name'", [], |r| r.get(0))
-        .expect("count")
+async fn audit_rows(url: &str) -> i64 {
+    let db = Database::open(url).expect("database");
+    db.transact(|repo| {
+        let n = repo.audit_entries()?.iter().filter(|e| e.field == "last_name" && e.new_value.starts_with('N')).count();
+        Ok((n as i64, false))
+    })
+    .await
+    .expect("count")
 }
 
 #[tokio::main]
 async fn main() {
     let o = opts();
     let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("bench.db").display().to_string();
-    prepare(&db_path, o.users);
+    let (url, scratch) = if o.database.is_empty() || o.database.starts_with("sqlite") {
+        (format!("sqlite://{}", dir.path().join("bench.db").display()), None)
+    } else {
+        let url = scratch::create(&o.database).expect("scratch database");
+        (url.clone(), Some(url))
+    };
+    prepare(&url, o.users).await;
 
     let mut child = Command::new(&o.server)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &format!("sqlite://{db_path}")])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url, "--db-pool-size", &o.clients.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -98,14 +169,14 @@ async fn main() {
     }
     let base =
         line.split("listening on ").nth(1).and_then(|s| s.split(',').next()).expect("address").trim().to_string();
-    let url = format!("{base}/billing/api/user_details_update");
+    let endpoint = format!("{base}/billing/api/user_details_update");
 
     let stop = Arc::new(AtomicBool::new(false));
     let counter = Arc::new(AtomicU64::new(0));
     let measuring = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for c in 0..o.clients {
-        let (stop, counter, measuring, url) = (stop.clone(), counter.clone(), measuring.clone(), url.clone());
+        let (stop, counter, measuring, endpoint) = (stop.clone(), counter.clone(), measuring.clone(), endpoint.clone());
         let users = o.users;
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
@@ -122,7 +193,7 @@ async fn main() {
                 let body = format!("u=admin&user_id={user_id}&u17={last_name}&hash={hash}");
                 let started = Instant::now();
                 let resp = client
-                    .post(&url)
+                    .post(&endpoint)
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body(body)
                     .send()
@@ -167,9 +238,20 @@ async fn main() {
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default()
     };
-    let audited = audit_rows(&db_path);
+    let audited = audit_rows(&url).await;
+    let bare = baseline(&url, o.clients, o.users, o.seconds);
+    if let Some(url) = scratch {
+        let _ = scratch::drop(&url);
+    }
 
-    println!("morapi benchmark: user_details_update over HTTP, SQLite WAL synchronous=FULL");
+    let engine = if url.starts_with("sqlite") {
+        "SQLite WAL synchronous=FULL"
+    } else if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "MariaDB/MySQL"
+    };
+    println!("morapi benchmark: user_details_update over HTTP, {engine}, durable commits");
     println!("clients: {}   users: {}   measured: {:.1}s", o.clients, o.users, elapsed.as_secs_f64());
     println!("successful updates/s: {:.0}", ok as f64 / elapsed.as_secs_f64());
     println!("failed requests: {failed}");
@@ -179,6 +261,12 @@ async fn main() {
         None => println!("server peak RSS: unavailable (no /proc)"),
     }
     println!("acknowledged updates: {all_ok}   audit rows found after shutdown: {audited}");
+    println!(
+        "baseline, bare single-row UPDATE transactions through the same driver, {} clients: {bare:.0}/s \
+         (morapi reaches {:.0}% of it)",
+        o.clients,
+        100.0 * ok as f64 / elapsed.as_secs_f64() / bare
+    );
     if failed > 0 || audited != all_ok as i64 {
         std::process::exit(1);
     }

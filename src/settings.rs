@@ -62,7 +62,7 @@ impl Setting {
             Setting::AllowResellersToUseAdminTariffs | Setting::AllowResellersToUseAdminQuickforwardRules => "0",
             // MOR treats a blank setting as on: strong passwords by default.
             Setting::UseStrongPasswordsForUsers => "1",
-            Setting::DefaultUserPasswordLength => "8",
+            Setting::DefaultUserPasswordLength => "6",
             Setting::DefaultUserUsernameLength => "1",
             Setting::AllowIdenticalEmailAddressesToDifferentUsers | Setting::TwoFaEnabled => "0",
             Setting::HideDestinationEnd => "0",

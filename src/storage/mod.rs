@@ -323,7 +323,10 @@ mod tests {
     fn urls_are_redacted() {
         assert_eq!(redact("postgres://bob:s3cret@db:5432/billing"), "postgres://bob:***@db:5432/billing");
         assert_eq!(redact("mysql://root@127.0.0.1:3306/test"), "mysql://root@127.0.0.1:3306/test");
-        assert_eq!(redact("postgres://db/x?user=a&password=pw&sslmode=off"), "postgres://db/x?user=a&password=***&sslmode=off");
+        assert_eq!(
+            redact("postgres://db/x?user=a&password=pw&sslmode=off"),
+            "postgres://db/x?user=a&password=***&sslmode=off"
+        );
         assert_eq!(redact("sqlite://morapi.db"), "sqlite://morapi.db");
         assert_eq!(redact_message("bad password s3cret", "postgres://bob:s3cret@db/x"), "bad password ***");
     }

@@ -2,7 +2,7 @@
 //! InnoDB, utf8mb4, READ COMMITTED, one short transaction per request; the driver caches
 //! prepared statements per connection.
 
-use super::pool::{self, Connection, Pool, PoolOptions};
+use super::pool::{self, Connection, Pool, PoolOptions, Work};
 use super::sql::{Dialect, SqlConn};
 use super::{Repo, Result, Row, StoreError, Value, schema};
 use mysql::prelude::Queryable;
@@ -32,8 +32,9 @@ fn err(e: mysql::Error) -> StoreError {
 
 impl MysqlStore {
     pub fn open(url: &str, options: PoolOptions) -> Result<Self> {
-        let opts = Opts::from_url(url)
-            .map_err(|e| StoreError::Config(format!("invalid MySQL URL: {}", super::redact_message(&e.to_string(), url))))?;
+        let opts = Opts::from_url(url).map_err(|e| {
+            StoreError::Config(format!("invalid MySQL URL: {}", super::redact_message(&e.to_string(), url)))
+        })?;
         let opts: Opts = OptsBuilder::from_opts(opts)
             .tcp_connect_timeout(Some(options.timeout))
             .stmt_cache_size(Some(256))
@@ -76,12 +77,16 @@ fn migrate(conn: &mut mysql::Conn) -> Result<()> {
 }
 
 impl Connection for MyConn {
-    fn attempt<T>(&mut self, f: &dyn Fn(&mut dyn Repo) -> Result<(T, bool)>) -> Result<T> {
+    fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
         let opts = TxOpts::default().set_isolation_level(Some(IsolationLevel::ReadCommitted));
         let mut tx = self.0.start_transaction(opts).map_err(err)?;
         let mut repo = MyRepo { tx: &mut tx };
         let (value, keep) = f(&mut repo)?;
-        if keep { tx.commit().map_err(err)? } else { tx.rollback().map_err(err)? }
+        if keep {
+            tx.commit().map_err(err)?
+        } else {
+            tx.rollback().map_err(err)?
+        }
         Ok(value)
     }
 }

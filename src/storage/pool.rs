@@ -22,11 +22,14 @@ impl Default for PoolOptions {
     }
 }
 
+/// A transaction's work: the answer, and whether to keep its writes.
+pub type Work<T> = dyn Fn(&mut dyn Repo) -> Result<(T, bool)>;
+
 /// An engine's connection: runs one attempt of a transaction.
 pub trait Connection: Send + 'static {
     /// Opens a transaction, runs `f`, commits when it asks to keep its writes, rolls back
     /// otherwise. Any error rolls back.
-    fn attempt<T>(&mut self, f: &dyn Fn(&mut dyn Repo) -> Result<(T, bool)>) -> Result<T>;
+    fn attempt<T>(&mut self, f: &Work<T>) -> Result<T>;
 }
 
 type Connect<C> = Box<dyn Fn() -> Result<C> + Send + Sync>;
@@ -156,7 +159,7 @@ mod tests {
 
     struct Fake(Arc<AtomicUsize>);
     impl Connection for Fake {
-        fn attempt<T>(&mut self, _f: &dyn Fn(&mut dyn Repo) -> Result<(T, bool)>) -> Result<T> {
+        fn attempt<T>(&mut self, _f: &Work<T>) -> Result<T> {
             let n = self.0.fetch_add(1, Ordering::SeqCst);
             if n < 2 { Err(StoreError::Conflict("deadlock".into())) } else { Err(StoreError::Database("done".into())) }
         }

@@ -1,7 +1,7 @@
 //! PostgreSQL (and its wire-compatible relatives). Synchronous driver on the blocking pool, one
 //! short transaction per request, prepared statements cached per connection.
 
-use super::pool::{self, Connection, Pool, PoolOptions};
+use super::pool::{self, Connection, Pool, PoolOptions, Work};
 use super::sql::{Dialect, SqlConn};
 use super::{Repo, Result, Row, StoreError, Value, schema};
 use postgres::error::SqlState;
@@ -49,8 +49,9 @@ impl PgStore {
     }
 
     fn open_blocking(url: &str, options: PoolOptions) -> Result<Self> {
-        let mut config = postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url))))?;
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
+            StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url)))
+        })?;
         config.connect_timeout(options.timeout);
         let connect = move || {
             let client = config.connect(NoTls).map_err(err)?;
@@ -88,11 +89,15 @@ fn migrate(client: &mut postgres::Client) -> Result<()> {
 }
 
 impl Connection for PgConn {
-    fn attempt<T>(&mut self, f: &dyn Fn(&mut dyn Repo) -> Result<(T, bool)>) -> Result<T> {
+    fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
         let mut tx = self.client.transaction().map_err(err)?;
         let mut repo = PgRepo { tx: &mut tx, statements: &mut self.statements };
         let (value, keep) = f(&mut repo)?;
-        if keep { tx.commit().map_err(err)? } else { tx.rollback().map_err(err)? }
+        if keep {
+            tx.commit().map_err(err)?
+        } else {
+            tx.rollback().map_err(err)?
+        }
         Ok(value)
     }
 }
@@ -130,9 +135,9 @@ fn arg(v: &Value, ty: &Type) -> Result<Box<dyn ToSql + Sync>> {
         Type::INT8 => Box::new(v.as_int()),
         Type::BOOL => Box::new(v.as_int().map(|i| i != 0)),
         Type::NUMERIC => Box::new(text.map(|t| Decimal::from_str(&t)).transpose().map_err(|_| bad())?),
-        Type::DATE => Box::new(
-            text.map(|t| chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")).transpose().map_err(|_| bad())?,
-        ),
+        Type::DATE => {
+            Box::new(text.map(|t| chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")).transpose().map_err(|_| bad())?)
+        }
         _ => Box::new(text),
     })
 }

@@ -47,7 +47,8 @@ fn run(url: &str, sql: &str) -> Result<()> {
     off_runtime(move || {
         if url.starts_with("postgres") {
             let admin = with_database(&url, "postgres")?;
-            let mut c = postgres::Client::connect(&admin, postgres::NoTls).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             c.batch_execute(&sql).map_err(|e| StoreError::Database(e.to_string()))
         } else {
             use mysql::prelude::Queryable;

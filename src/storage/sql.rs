@@ -75,7 +75,8 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>> {
-        let rows = self.fetch("SELECT value FROM conflines WHERE owner_id = ? AND name = ?", &[owner_id.into(), name.into()])?;
+        let rows =
+            self.fetch("SELECT value FROM conflines WHERE owner_id = ? AND name = ?", &[owner_id.into(), name.into()])?;
         Ok(first(rows).map(|r| text(&r, "value")))
     }
 
@@ -99,17 +100,21 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn username_taken(&mut self, username: &str, except_user_id: i64) -> Result<bool> {
-        let rows = self.fetch("SELECT id FROM users WHERE username = ? AND id <> ?", &[username.into(), except_user_id.into()])?;
+        let rows = self
+            .fetch("SELECT id FROM users WHERE username = ? AND id <> ?", &[username.into(), except_user_id.into()])?;
         Ok(!rows.is_empty())
     }
 
     fn email_in_use(&mut self, email: &str, except_address_id: Option<i64>) -> Result<bool> {
         // A row may hold several addresses separated by `;`: find candidates, then compare exactly.
-        let pattern = format!("%{}%", email.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern =
+            format!("%{}%", email.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         let sql = match self.dialect() {
             // MySQL's default LIKE escape is the backslash (and '\' would need doubling there).
             Dialect::Mysql => "SELECT id, email FROM addresses WHERE LOWER(email) LIKE ?",
-            Dialect::Sqlite | Dialect::Postgres => "SELECT id, email FROM addresses WHERE LOWER(email) LIKE ? ESCAPE '\\'",
+            Dialect::Sqlite | Dialect::Postgres => {
+                "SELECT id, email FROM addresses WHERE LOWER(email) LIKE ? ESCAPE '\\'"
+            }
         };
         for row in self.fetch(sql, &[pattern.into()])? {
             if int(&row, "id") == except_address_id {
@@ -176,7 +181,9 @@ impl<C: SqlConn> Repo for C {
 
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()> {
         let sql = match self.dialect() {
-            Dialect::Mysql => "INSERT INTO conflines (name, value, owner_id) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",
+            Dialect::Mysql => {
+                "INSERT INTO conflines (name, value, owner_id) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)"
+            }
             Dialect::Sqlite | Dialect::Postgres => {
                 "INSERT INTO conflines (name, value, owner_id) VALUES (?, ?, ?) \
                  ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value"

@@ -6,7 +6,7 @@ use super::references::parse_id;
 use crate::auth::gate::Caller;
 use crate::catalogue::errors::msg;
 use crate::catalogue::is_time_zone;
-use crate::catalogue::params::{Kind, Param, Target};
+use crate::catalogue::params::{Kind, PARAMS, Param, Target, position};
 use crate::params::Params;
 use crate::settings::Setting;
 use crate::storage::{AuditEntry, AuditEvent, Repo, Result, Row, Table, User, Value};
@@ -40,6 +40,12 @@ impl ChangeSet {
 /// Parses a whole number as MOR clients send them (surrounding spaces allowed).
 fn int(raw: &str) -> Option<i64> {
     raw.trim().parse().ok()
+}
+
+/// A switch as MOR reads it: a whole number, > 0 meaning on; blank is off (as `to_i` reads it).
+fn flag(raw: &str) -> Option<i64> {
+    let v = raw.trim();
+    if v.is_empty() { Some(0) } else { int(v) }
 }
 
 /// Parses a decimal, accepting `,` as the decimal separator. Returns canonical text.
@@ -99,7 +105,7 @@ pub fn build(
     sent: &[(&'static Param, &str)],
 ) -> Result<std::result::Result<ChangeSet, Vec<String>>> {
     let mut c = ChangeSet::default();
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     let bad = |p: &Param, expected: &str, v: &str| msg::bad_value(p.name, p.label, expected, v);
 
     for &(p, raw) in sent {
@@ -115,7 +121,7 @@ pub fn build(
         let value: Option<Value> = match p.kind {
             Kind::Text { max } => {
                 if v.chars().count() > max {
-                    problems.push(msg::too_long(p.name, p.label, max));
+                    problems.add(p.name, msg::too_long(p.name, p.label, max));
                     None
                 } else {
                     Some(Value::from(v))
@@ -124,33 +130,33 @@ pub fn build(
             Kind::Int { min, max } => match int(v) {
                 Some(i) if (min..=max).contains(&i) => Some(Value::Int(i)),
                 _ => {
-                    problems.push(bad(p, &format!("a whole number from {min} to {max}"), raw));
+                    problems.add(p.name, bad(p, &format!("a whole number from {min} to {max}"), raw));
                     None
                 }
             },
             Kind::IntClampZero => match int(v) {
                 Some(i) => Some(Value::Int(i.max(0))),
                 None => {
-                    problems.push(bad(p, "a whole number", raw));
+                    problems.add(p.name, bad(p, "a whole number", raw));
                     None
                 }
             },
-            Kind::Flag => match int(v) {
+            Kind::Flag => match flag(v) {
                 Some(i) => Some(Value::Int(i64::from(i > 0))),
                 None => {
-                    problems.push(bad(p, "0 or 1", raw));
+                    problems.add(p.name, bad(p, "0 or 1", raw));
                     None
                 }
             },
             Kind::Decimal | Kind::DecimalClampZero | Kind::DecimalNonNegative => match decimal(v) {
                 Some(d) if p.kind == Kind::DecimalNonNegative && d.is_sign_negative() && !d.is_zero() => {
-                    problems.push(bad(p, "a number of 0 or more", raw));
+                    problems.add(p.name, bad(p, "a number of 0 or more", raw));
                     None
                 }
                 Some(d) if p.kind == Kind::DecimalClampZero && d <= Decimal::ZERO => Some(Value::from("0")),
                 Some(d) => Some(Value::Text(canonical(d))),
                 None => {
-                    problems.push(bad(p, "a number", raw));
+                    problems.add(p.name, bad(p, "a number", raw));
                     None
                 }
             },
@@ -160,7 +166,7 @@ pub fn build(
                 if words.contains(&v) {
                     Some(Value::from(v))
                 } else {
-                    problems.push(bad(p, &format!("one of {}", words.join(", ")), raw));
+                    problems.add(p.name, bad(p, &format!("one of {}", words.join(", ")), raw));
                     None
                 }
             }
@@ -168,7 +174,7 @@ pub fn build(
                 if is_time_zone(v) {
                     Some(Value::from(v))
                 } else {
-                    problems.push(msg::time_zone_unknown(raw));
+                    problems.add(p.name, msg::time_zone_unknown(raw));
                     None
                 }
             }
@@ -177,7 +183,7 @@ pub fn build(
                 if email_list(v).iter().all(|e| valid_email(e)) {
                     Some(Value::from(v))
                 } else {
-                    problems.push(msg::RECORDINGS_EMAIL_INVALID.to_string());
+                    problems.add(p.name, msg::RECORDINGS_EMAIL_INVALID.to_string());
                     None
                 }
             }
@@ -187,13 +193,13 @@ pub fn build(
                 let min = usize::try_from(int(&min).unwrap_or(1).max(1)).unwrap_or(1);
                 let len = v.chars().count();
                 if v.is_empty() {
-                    problems.push(msg::USERNAME_BLANK.to_string());
+                    problems.add(p.name, msg::USERNAME_BLANK.to_string());
                 } else if len < min {
-                    problems.push(msg::username_too_short(min));
+                    problems.add(p.name, msg::username_too_short(min));
                 } else if len > 30 {
-                    problems.push(msg::too_long(p.name, p.label, 30));
+                    problems.add(p.name, msg::too_long(p.name, p.label, 30));
                 } else if repo.username_taken(v, target.id)? {
-                    problems.push(msg::USERNAME_TAKEN.to_string());
+                    problems.add(p.name, msg::USERNAME_TAKEN.to_string());
                 }
                 Some(Value::from(v))
             }
@@ -206,7 +212,7 @@ pub fn build(
             }
             Kind::UserType => {
                 if !v.is_empty() && v != target.usertype {
-                    problems.push(msg::USERTYPE_FIXED.to_string());
+                    problems.add(p.name, msg::USERTYPE_FIXED.to_string());
                 }
                 None
             }
@@ -219,40 +225,40 @@ pub fn build(
     }
 
     derived(repo, target, params, &mut c, &mut problems)?;
-    Ok(if problems.is_empty() { Ok(c) } else { Err(problems) })
+    Ok(if problems.0.is_empty() { Ok(c) } else { Err(problems.sorted()) })
 }
 
-fn email_value(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Vec<String>) -> Result<Option<Value>> {
+fn email_value(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Problems) -> Result<Option<Value>> {
     if v.is_empty() {
         return Ok(Some(Value::Null));
     }
     let emails = email_list(v);
     if emails.is_empty() || !emails.iter().all(|e| valid_email(e)) {
-        problems.push(msg::EMAIL_INVALID.to_string());
+        problems.add("a8", msg::EMAIL_INVALID.to_string());
         return Ok(None);
     }
     if Setting::AllowIdenticalEmailAddressesToDifferentUsers.read(repo, 0)? != "1" {
         let own = target.int("address_id");
         for e in &emails {
             if repo.email_in_use(e, own)? {
-                problems.push(msg::email_used(e));
+                problems.add("a8", msg::email_used(e));
             }
         }
     }
     Ok(Some(Value::from(v)))
 }
 
-fn password_problems(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Vec<String>) -> Result<()> {
+fn password_problems(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Problems) -> Result<()> {
     let strong = Setting::UseStrongPasswordsForUsers.read(repo, 0)? != "0";
     let owner = length_owner(repo, target)?;
     let configured = int(&Setting::DefaultUserPasswordLength.read(repo, owner)?).unwrap_or(0);
     let min = configured.max(if strong { 8 } else { 6 });
     let min = usize::try_from(min).unwrap_or(8);
     if strong && !is_strong(v) {
-        problems.push(msg::PASSWORD_WEAK.to_string());
+        problems.add("pswd", msg::PASSWORD_WEAK.to_string());
     }
     if v.chars().count() < min {
-        problems.push(msg::password_too_short(min));
+        problems.add("pswd", msg::password_too_short(min));
     }
     Ok(())
 }
@@ -263,7 +269,7 @@ fn derived(
     target: &User,
     params: &Params,
     c: &mut ChangeSet,
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) -> Result<()> {
     let get = |n: &str| params.get(n).map(str::trim);
 
@@ -276,7 +282,7 @@ fn derived(
             continue;
         }
         let [Some(y), Some(m), Some(d)] = [vals[0], vals[1], vals[2]] else {
-            problems.push(msg::date_incomplete(&format!("{}, {} and {}", parts[0], parts[1], parts[2])));
+            problems.add(parts[0], msg::date_incomplete(&format!("{}, {} and {}", parts[0], parts[1], parts[2])));
             continue;
         };
         let date = match (int(y), int(m), int(d)) {
@@ -288,26 +294,16 @@ fn derived(
         };
         match date {
             Some(date) => c.set(Table::Users, col, Value::Text(date.format("%Y-%m-%d").to_string())),
-            None => problems.push(msg::date_invalid(what, &format!("{y}-{m}-{d}"))),
+            None => problems.add(parts[0], msg::date_invalid(what, &format!("{y}-{m}-{d}"))),
         }
     }
 
     // Privacy: the GUI/CSV/PDF switches win over u3; each is 0 (off), 1 or its bit (on).
-    let privacy = [("pgui", 1), ("pcsv", 2), ("ppdf", 4)];
-    if privacy.iter().any(|(n, _)| params.contains(n)) {
-        let mut mask = 0;
-        for (name, bit) in privacy {
-            match get(name).map(int) {
-                None | Some(Some(0)) => {}
-                Some(Some(v)) if v == 1 || v == bit => mask += bit,
-                Some(_) => problems.push(msg::bad_value(
-                    name,
-                    "privacy",
-                    &format!("0, 1 or {bit}"),
-                    params.get(name).unwrap_or_default(),
-                )),
-            }
-        }
+    let privacy: Vec<(&Param, i64)> = PARAMS
+        .iter()
+        .filter_map(|p| if let Kind::PrivacyBit { bit } = p.kind { Some((p, bit)) } else { None })
+        .collect();
+    if let Some(mask) = bit_mask(params, &privacy, true, problems) {
         c.set(Table::Users, "hide_destination_end", Value::Int(mask));
     } else if let Some(Some(v)) = get("u3").map(int)
         && (-1..=7).contains(&v)
@@ -315,22 +311,12 @@ fn derived(
         c.set(Table::Users, "hide_destination_end", Value::Int(v));
     }
 
-    // Invoice types: the mask becomes the sum of the types sent.
-    let invoices = [("i1", 2), ("i2", 4), ("i3", 8), ("i4", 16)];
-    if invoices.iter().any(|(n, _)| params.contains(n)) {
-        let mut mask = 0;
-        for (name, bit) in invoices {
-            match get(name).map(int) {
-                None | Some(Some(0)) => {}
-                Some(Some(v)) if v == bit => mask += bit,
-                Some(_) => problems.push(msg::bad_value(
-                    name,
-                    "invoice type",
-                    &format!("0 or {bit}"),
-                    params.get(name).unwrap_or_default(),
-                )),
-            }
-        }
+    // Invoice types: when any is sent, the mask becomes the sum of the types sent.
+    let invoices: Vec<(&Param, i64)> = PARAMS
+        .iter()
+        .filter_map(|p| if let Kind::InvoiceBit { bit } = p.kind { Some((p, bit)) } else { None })
+        .collect();
+    if let Some(mask) = bit_mask(params, &invoices, false, problems) {
         c.set(Table::Users, "send_invoice_types", Value::Int(mask));
     }
 
@@ -345,12 +331,12 @@ fn derived(
     }
 
     // Cyberplat: MOR takes the value of `cyberplat_active`; `u21` alone counts too.
-    if let Some(v) = get("cyberplat_active").or(get("u21")).and_then(int) {
+    if let Some(v) = get("cyberplat_active").or(get("u21")).and_then(flag) {
         c.set(Table::Users, "cyberplat_active", Value::Int(i64::from(v > 0)));
     }
 
     // Credit: unlimited wins; negative credit is 0; leaving "unlimited" without a credit sets 0.
-    let unlimited = get("credit_unlimited").and_then(int).map(|v| v > 0);
+    let unlimited = get("credit_unlimited").and_then(flag).map(|v| v > 0);
     let credit = get("credit").and_then(decimal);
     if unlimited == Some(true) {
         c.set(Table::Users, "credit", Value::from("-1"));
@@ -367,21 +353,21 @@ fn derived(
                 c.set(Table::Users, "acc_group_id", Value::Int(id));
             }
         } else {
-            problems.push(msg::ACCOUNTANT_TYPE_TARGET.to_string());
+            problems.add("accountant_type", msg::ACCOUNTANT_TYPE_TARGET.to_string());
         }
     }
 
     if params.contains("own_providers") && target.usertype != "reseller" {
-        problems.push(msg::OWN_PROVIDERS_TARGET.to_string());
+        problems.add("own_providers", msg::OWN_PROVIDERS_TARGET.to_string());
     }
     if params.contains("max_devices") && target.usertype != "reseller" {
-        problems.push(msg::MAX_DEVICES_TARGET.to_string());
+        problems.add("max_devices", msg::MAX_DEVICES_TARGET.to_string());
     }
 
     // 2FA can be switched on only when the system offers it and the user has an e-mail.
-    if get("two_fa_enabled").and_then(int).is_some_and(|v| v > 0) {
+    if get("two_fa_enabled").and_then(flag).is_some_and(|v| v > 0) {
         if Setting::TwoFaEnabled.read(repo, 0)? != "1" {
-            problems.push(msg::TWO_FA_SYSTEM_OFF.to_string());
+            problems.add("two_fa_enabled", msg::TWO_FA_SYSTEM_OFF.to_string());
         } else {
             let email = match get("a8") {
                 Some(e) => e.to_string(),
@@ -393,11 +379,47 @@ fn derived(
                 },
             };
             if email.trim().is_empty() {
-                problems.push(msg::TWO_FA_NO_EMAIL.to_string());
+                problems.add("two_fa_enabled", msg::TWO_FA_NO_EMAIL.to_string());
             }
         }
     }
     Ok(())
+}
+
+/// The sum of the bits switched on, when any of `bits` was sent. Each accepts 0 (off) or its
+/// bit (on), and 1 for on when `one_means_on`.
+fn bit_mask(params: &Params, bits: &[(&Param, i64)], one_means_on: bool, problems: &mut Problems) -> Option<i64> {
+    if !bits.iter().any(|(p, _)| params.contains(p.name)) {
+        return None;
+    }
+    let mut mask = 0;
+    for (p, bit) in bits {
+        let Some(raw) = params.get(p.name) else { continue };
+        match int(raw) {
+            Some(0) => {}
+            Some(v) if v == *bit || (one_means_on && v == 1) => mask += bit,
+            _ => {
+                let expected = if one_means_on && *bit != 1 { format!("0, 1 or {bit}") } else { format!("0 or {bit}") };
+                problems.add(p.name, msg::bad_value(p.name, p.label, &expected, raw));
+            }
+        }
+    }
+    Some(mask)
+}
+
+/// Problems found in step 9, reported in catalogue order whatever order they were found in.
+#[derive(Default)]
+struct Problems(Vec<(usize, String)>);
+
+impl Problems {
+    fn add(&mut self, param: &str, message: String) {
+        self.0.push((position(param).unwrap_or(usize::MAX), message));
+    }
+
+    fn sorted(mut self) -> Vec<String> {
+        self.0.sort_by_key(|(pos, _)| *pos);
+        self.0.into_iter().map(|(_, m)| m).collect()
+    }
 }
 
 fn same(old: &Value, new: &Value) -> bool {

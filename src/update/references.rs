@@ -6,7 +6,7 @@ use super::Answer;
 use crate::auth::gate::Caller;
 use crate::auth::permissions::Role;
 use crate::catalogue::errors::{PageError, msg};
-use crate::catalogue::params::{Kind, PARAMS, RefKind};
+use crate::catalogue::params::{self, Kind, RefKind};
 use crate::params::Params;
 use crate::settings::Setting;
 use crate::storage::{Repo, Result, User};
@@ -15,6 +15,10 @@ use crate::storage::{Repo, Result, User};
 pub fn parse_id(raw: &str) -> Option<i64> {
     raw.trim().parse().ok()
 }
+
+/// The references checked after the first five, in behaviour.md §4 step 8's order.
+const OTHER_REFERENCES: &[&str] =
+    &["u4", "u14", "a6", "u24", "u7", "static_source_list_id", "static_list_id", "u11", "accountant_type"];
 
 pub fn check(
     repo: &mut dyn Repo,
@@ -49,11 +53,9 @@ pub fn check(
         return fail(PageError::QuickforwardRuleNotFound);
     }
     let mut messages = Vec::new();
-    for p in PARAMS {
+    for name in OTHER_REFERENCES {
+        let Some(p) = params::find(name) else { continue };
         let Kind::Ref(kind) = p.kind else { continue };
-        if matches!(kind, RefKind::Tariff | RefKind::PbxPool | RefKind::Lcr | RefKind::QuickforwardRule) {
-            continue;
-        }
         if let Some(v) = params.get(p.name)
             && !other_reference_ok(repo, caller, kind, v)?
         {
@@ -161,4 +163,25 @@ fn other_reference_ok(repo: &mut dyn Repo, caller: &Caller, kind: RefKind, raw: 
         RefKind::Device => mine || repo.user_by_id(record.owner_id)?.is_some_and(|u| u.owner_id == caller.user.id),
         RefKind::Tariff | RefKind::Lcr | RefKind::PbxPool | RefKind::QuickforwardRule => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OTHER_REFERENCES;
+    use crate::catalogue::params::{Kind, PARAMS, RefKind};
+
+    #[test]
+    fn every_reference_parameter_is_checked() {
+        let first_five = [RefKind::Tariff, RefKind::PbxPool, RefKind::Lcr, RefKind::QuickforwardRule];
+        for p in PARAMS {
+            if let Kind::Ref(kind) = p.kind
+                && !first_five.contains(&kind)
+            {
+                assert!(OTHER_REFERENCES.contains(&p.name), "{} is never checked", p.name);
+            }
+        }
+        for name in OTHER_REFERENCES {
+            assert!(matches!(crate::catalogue::params::find(name).map(|p| p.kind), Some(Kind::Ref(_))), "{name}");
+        }
+    }
 }
