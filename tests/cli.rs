@@ -54,7 +54,10 @@ async fn serve_demo_answers_the_seed_request_and_stops_on_sigterm() {
         .text()
         .await
         .expect("body");
-    assert_eq!(body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>User was updated</status>\n</page>\n");
+    assert_eq!(
+        body,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>User was updated</status>\n</page>\n"
+    );
     assert!(stop(child).success());
 
     // A second start with --demo leaves the existing data alone and says so.
@@ -68,14 +71,16 @@ async fn serve_demo_answers_the_seed_request_and_stops_on_sigterm() {
 
 #[test]
 fn serve_refuses_an_unknown_database_scheme() {
-    let out = Command::new(BIN).args(["serve", "--database", "oracle://x", "--listen", "127.0.0.1:0"]).output().expect("run");
+    let out =
+        Command::new(BIN).args(["serve", "--database", "oracle://x", "--listen", "127.0.0.1:0"]).output().expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL scheme"));
 }
 
 #[test]
 fn hash_command_prints_the_seed_hash() {
-    let out = Command::new(BIN).args(["hash", "--key", "456789", "user_id=123", "u15=1", "u=admin"]).output().expect("run");
+    let out =
+        Command::new(BIN).args(["hash", "--key", "456789", "user_id=123", "u15=1", "u=admin"]).output().expect("run");
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),

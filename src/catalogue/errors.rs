@@ -101,6 +101,9 @@ pub mod msg {
     pub fn too_long(param: &str, label: &str, max: usize) -> String {
         format!("{param} ({label}) is too long (maximum {max} characters)")
     }
+    pub fn control_characters(param: &str, label: &str) -> String {
+        format!("{param} ({label}) contains control characters")
+    }
     pub fn date_incomplete(parts: &str) -> String {
         format!("{parts} must be sent together")
     }

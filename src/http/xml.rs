@@ -54,7 +54,8 @@ impl Element {
     }
 }
 
-/// Escapes text content as Ruby's Builder does (`&`, `<`, `>`).
+/// Escapes text content as Ruby's Builder does (`&`, `<`, `>`). Characters XML 1.0 forbids
+/// outright (control characters, U+FFFE, U+FFFF) become U+FFFD so the document stays well-formed.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -62,10 +63,16 @@ pub fn escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            c if !allowed_in_xml(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Whether XML 1.0 allows the character at all.
+pub fn allowed_in_xml(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
 /// `<status><error>…</error></status>`: refusals before the method runs.
@@ -109,6 +116,11 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <error>User was not updated</error>\n  \
              <message>Email a&amp;b@x.com &lt;x&gt; is already used</message>\n</page>\n"
         );
+    }
+
+    #[test]
+    fn forbidden_characters_are_replaced() {
+        assert_eq!(escape("a\u{0}b\u{1b}c\td"), "a\u{FFFD}b\u{FFFD}c\td");
     }
 
     #[test]

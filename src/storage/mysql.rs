@@ -168,6 +168,13 @@ impl SqlConn for MyRepo<'_, '_> {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
-        self.tx.query_drop(sql).map_err(err)
+        // Each statement's result set must be read: an error in a later statement only shows there.
+        let mut result = self.tx.query_iter(sql).map_err(err)?;
+        while let Some(set) = result.iter() {
+            for row in set {
+                row.map_err(err)?;
+            }
+        }
+        Ok(())
     }
 }

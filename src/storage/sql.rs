@@ -58,7 +58,14 @@ fn reference_sql(kind: RefKind) -> &'static str {
 
 impl<C: SqlConn> Repo for C {
     fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        Ok(first(self.fetch("SELECT * FROM users WHERE username = ?", &[username.into()])?).map(User::from_row))
+        let sql = match self.dialect() {
+            // MySQL's PAD SPACE collations ignore trailing spaces: `admin ` must not be `admin`.
+            Dialect::Mysql => "SELECT * FROM users WHERE username = ? AND CHAR_LENGTH(username) = CHAR_LENGTH(?)",
+            Dialect::Sqlite | Dialect::Postgres => "SELECT * FROM users WHERE username = ?",
+        };
+        let args: &[Value] = &[username.into(), username.into()];
+        let args = if self.dialect() == Dialect::Mysql { args } else { &args[..1] };
+        Ok(first(self.fetch(sql, args)?).map(User::from_row))
     }
 
     fn user_by_id(&mut self, id: i64) -> Result<Option<User>> {

@@ -109,6 +109,10 @@ pub fn build(
     let bad = |p: &Param, expected: &str, v: &str| msg::bad_value(p.name, p.label, expected, v);
 
     for &(p, raw) in sent {
+        if !raw.chars().all(crate::http::xml::allowed_in_xml) {
+            problems.add(p.name, msg::control_characters(p.name, p.label));
+            continue;
+        }
         let v = raw.trim();
         let table = match p.target {
             Target::User(_) => Table::Users,

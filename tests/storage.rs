@@ -1,0 +1,814 @@
+//! The shared storage suite: the [`Repo`] contract, exercised through
+//! [`Database::transact`], written once for every backend.
+//!
+//! Each check is a function of [`suite`] taking a freshly opened, empty (migrated) [`Store`]. The
+//! [`storage_suite!`] macro turns the list of checks into `#[tokio::test]`s for one opener. The
+//! opener used below runs on SQLite by default, and on a scratch database of the server named by
+//! `MORAPI_TEST_DATABASE` (`postgres://…`, `mysql://…`) when that is set, so the same checks run
+//! on every backend (`scripts/test`). `Database::transact` may run its closure more than once on
+//! server engines, so every closure here can be repeated.
+
+use morapi::catalogue::params::RefKind;
+use morapi::storage::{
+    AuditEntry, AuditEvent, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int, text,
+};
+
+/// A freshly created database of one backend, and how to open it again.
+pub struct Store {
+    pub db: Database,
+    /// Reopens the same database ([`Database::open`]).
+    pub url: String,
+    /// Whatever keeps the database alive until the end of the test (SQLite: its temporary
+    /// directory; a server engine: the scratch database, dropped afterwards).
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+/// Drops a scratch server database at the end of a test.
+struct Scratch(String);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = morapi::storage::scratch::drop(&self.0);
+    }
+}
+
+/// SQLite: a new file in a new temporary directory.
+async fn open_sqlite() -> Store {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("suite.db").display());
+    let db = Database::open(&url).expect("database opens");
+    Store { db, url, _keep: Box::new(dir) }
+}
+
+/// The engine under test: SQLite, or a scratch database on the server named by
+/// `MORAPI_TEST_DATABASE` (as `tests/common` and `scripts/test` do).
+async fn open_store() -> Store {
+    match std::env::var("MORAPI_TEST_DATABASE") {
+        Ok(server) if !server.is_empty() && !server.starts_with("sqlite") => {
+            let url = morapi::storage::scratch::create(&server).expect("scratch database");
+            let db = Database::open(&url).expect("database opens");
+            Store { db, url: url.clone(), _keep: Box::new(Scratch(url)) }
+        }
+        _ => open_sqlite().await,
+    }
+}
+
+/// Runs `f` in a transaction that keeps nothing and returns its answer.
+async fn read<T, F>(db: &Database, f: F) -> T
+where
+    T: Send + 'static,
+    F: Fn(&mut dyn Repo) -> morapi::storage::Result<T> + Send + 'static,
+{
+    db.transact(move |repo| Ok((f(repo)?, false))).await.expect("read transaction")
+}
+
+/// Runs `f` in a transaction that keeps its writes.
+async fn write<T, F>(db: &Database, f: F) -> T
+where
+    T: Send + 'static,
+    F: Fn(&mut dyn Repo) -> morapi::storage::Result<T> + Send + 'static,
+{
+    db.transact(move |repo| Ok((f(repo)?, true))).await.expect("write transaction")
+}
+
+async fn load_demo(db: &Database) {
+    assert!(demo::load(db).await.expect("demo loads"), "a fresh database has no users");
+}
+
+async fn script(db: &Database, sql: &'static str) {
+    write(db, move |repo| repo.execute_script(sql)).await;
+}
+
+fn entry(n: usize, event: AuditEvent) -> AuditEntry {
+    AuditEntry {
+        created_at: format!("2026-01-0{}T10:00:00.000000Z", n + 1),
+        request_id: format!("req{n:013}"),
+        event,
+        actor_id: if n == 1 { None } else { Some(n as i64) },
+        actor_username: format!("actor {n} – ž"),
+        client_addr: "192.0.2.1".into(),
+        endpoint: "user_details_update".into(),
+        target_id: if event == AuditEvent::Change { Some(123) } else { None },
+        field: if event == AuditEvent::Change { format!("field{n}") } else { String::new() },
+        old_value: format!("old {n}"),
+        new_value: format!("new {n} <&>"),
+    }
+}
+
+macro_rules! storage_suite {
+    ($backend:ident => $open:path; $($check:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let store = $open().await;
+                    super::suite::$check(store).await;
+                }
+            )*
+        }
+    };
+}
+
+/// The checks. Each gets a fresh, empty store.
+mod suite {
+    use super::*;
+
+    pub async fn a_fresh_database_is_empty_and_migrated(s: Store) {
+        assert_eq!(read(&s.db, |r| r.user_count()).await, 0);
+        assert!(read(&s.db, |r| r.audit_entries()).await.is_empty());
+        assert_eq!(read(&s.db, |r| r.setting(0, "allow_api")).await, None);
+        // Opening the same database again migrates nothing away.
+        load_demo(&s.db).await;
+        let again = Database::open(&s.url).expect("reopens");
+        assert_eq!(read(&again, |r| r.user_count()).await, 8);
+    }
+
+    pub async fn users_by_username_and_id(s: Store) {
+        load_demo(&s.db).await;
+        let john = read(&s.db, |r| r.user_by_username("john")).await.expect("john");
+        assert_eq!((john.id, john.username.as_str(), john.usertype.as_str(), john.owner_id), (123, "john", "user", 0));
+        assert_eq!(text(&john.row, "first_name"), "John");
+        assert_eq!(john.int("address_id"), Some(1));
+        assert_eq!(read(&s.db, |r| r.user_by_username("nobody")).await, None);
+        assert_eq!(read(&s.db, |r| r.user_by_username("")).await, None);
+
+        let admin = read(&s.db, |r| r.user_by_id(0)).await.expect("admin");
+        assert_eq!((admin.username.as_str(), admin.usertype.as_str(), admin.owner_id), ("admin", "admin", 0));
+        assert_eq!(admin.row.get("address_id"), Some(&Value::Null));
+        let alice = read(&s.db, |r| r.user_by_id(201)).await.expect("alice");
+        assert_eq!((alice.username.as_str(), alice.owner_id), ("alice", 200));
+        assert_eq!(read(&s.db, |r| r.user_by_id(999)).await, None);
+        assert_eq!(read(&s.db, |r| r.user_by_id(-1)).await, None);
+
+        // The row of the same user is the same whichever way it is looked up.
+        let by_id = read(&s.db, |r| r.user_by_id(123)).await.expect("john by id");
+        assert_eq!(by_id, john);
+        let locked = read(&s.db, |r| r.user_for_update(123)).await.expect("john for update");
+        assert_eq!(locked, john);
+        assert_eq!(read(&s.db, |r| r.user_for_update(999)).await, None);
+    }
+
+    pub async fn settings_missing_and_upserted(s: Store) {
+        load_demo(&s.db).await;
+        assert_eq!(read(&s.db, |r| r.setting(0, "allow_api")).await.as_deref(), Some("1"));
+        assert_eq!(read(&s.db, |r| r.setting(0, "api_secret_key")).await.as_deref(), Some("456789"));
+        assert_eq!(read(&s.db, |r| r.setting(200, "api_secret_key")).await.as_deref(), Some("reseller-secret"));
+        assert_eq!(read(&s.db, |r| r.setting(0, "no_such_setting")).await, None);
+        assert_eq!(read(&s.db, |r| r.setting(201, "allow_api")).await, None, "settings are per owner");
+
+        write(&s.db, |r| r.set_setting(0, "two_fa_enabled", "1")).await;
+        assert_eq!(read(&s.db, |r| r.setting(0, "two_fa_enabled")).await.as_deref(), Some("1"));
+        // Upsert: a second value replaces the first (no duplicate-key error, no second row).
+        write(&s.db, |r| r.set_setting(0, "two_fa_enabled", "0")).await;
+        write(&s.db, |r| r.set_setting(0, "allow_api", "0")).await;
+        assert_eq!(read(&s.db, |r| r.setting(0, "two_fa_enabled")).await.as_deref(), Some("0"));
+        assert_eq!(read(&s.db, |r| r.setting(0, "allow_api")).await.as_deref(), Some("0"));
+        // Owners are independent; an empty value is a value, not a missing row.
+        write(&s.db, |r| r.set_setting(200, "allow_api", "")).await;
+        assert_eq!(read(&s.db, |r| r.setting(200, "allow_api")).await.as_deref(), Some(""));
+        assert_eq!(read(&s.db, |r| r.setting(0, "allow_api")).await.as_deref(), Some("0"));
+        // Values round-trip exactly (spaces and unicode kept).
+        write(&s.db, |r| r.set_setting(7, "api_secret_key", " kéy 😀 ")).await;
+        assert_eq!(read(&s.db, |r| r.setting(7, "api_secret_key")).await.as_deref(), Some(" kéy 😀 "));
+    }
+
+    /// The demo record each kind is checked with: (id, owner, kind text).
+    fn demo_reference(kind: RefKind) -> (i64, i64, &'static str) {
+        match kind {
+            RefKind::Tariff => (3, 0, "provider"),
+            RefKind::Lcr => (3, 200, ""),
+            RefKind::PbxPool => (2, 200, ""),
+            RefKind::QuickforwardRule => (4, 200, ""),
+            RefKind::Currency => (2, 0, "EUR"),
+            RefKind::Direction => (3, 0, "United Kingdom"),
+            RefKind::SoundFile => (2, 200, ""),
+            RefKind::Device => (3, 201, ""),
+            RefKind::NumberPool => (2, 0, ""),
+            RefKind::AccGroup => (3, 0, "reseller"),
+        }
+    }
+
+    const REF_KINDS: [RefKind; 10] = [
+        RefKind::Tariff,
+        RefKind::Lcr,
+        RefKind::PbxPool,
+        RefKind::QuickforwardRule,
+        RefKind::Currency,
+        RefKind::Direction,
+        RefKind::SoundFile,
+        RefKind::Device,
+        RefKind::NumberPool,
+        RefKind::AccGroup,
+    ];
+
+    pub async fn references_of_every_kind(s: Store) {
+        load_demo(&s.db).await;
+        for kind in REF_KINDS {
+            let (id, owner_id, k) = demo_reference(kind);
+            let found = read(&s.db, move |r| r.reference(kind, id)).await;
+            assert_eq!(found, Some(Reference { id, owner_id, kind: k.to_string(), hidden: false }), "{kind:?} {id}");
+            assert_eq!(read(&s.db, move |r| r.reference(kind, 999)).await, None, "{kind:?} 999");
+            assert_eq!(read(&s.db, move |r| r.reference(kind, -1)).await, None, "{kind:?} -1");
+        }
+        // Purposes and owners of the other tariffs.
+        let t = |id| read(&s.db, move |r| r.reference(RefKind::Tariff, id));
+        assert_eq!(t(1).await.map(|r| (r.owner_id, r.kind)), Some((0, "user".into())));
+        assert_eq!(t(2).await.map(|r| (r.owner_id, r.kind)), Some((0, "user_wholesale".into())));
+        assert_eq!(t(4).await.map(|r| (r.owner_id, r.kind)), Some((200, "user".into())));
+        let g = read(&s.db, |r| r.reference(RefKind::AccGroup, 1)).await.expect("group 1");
+        assert_eq!(g.kind, "accountant");
+    }
+
+    pub async fn group_rights(s: Store) {
+        load_demo(&s.db).await;
+        script(
+            &s.db,
+            "INSERT INTO acc_groups (id, name, group_type, only_view, owner_id) VALUES (20, 'View only', 'accountant', 1, 0), (21, 'Empty view only', 'accountant', 1, 0);
+             INSERT INTO acc_group_rights (acc_group_id, acc_right_id, value) VALUES (20, 1, 2), (20, 5, 1);",
+        )
+        .await;
+        let right = |g: i64, name: &'static str| read(&s.db, move |r| r.group_right(g, name));
+        assert_eq!(right(1, "user_manage").await, (2, false));
+        assert_eq!(right(1, "user_create_opt_7").await, (2, false));
+        assert_eq!(right(2, "user_manage").await, (1, false));
+        assert_eq!(right(2, "user_create_opt_1").await, (0, false), "a right the group does not list");
+        assert_eq!(right(3, "pbx_functions").await, (2, false));
+        assert_eq!(right(1, "no_such_right").await, (0, false));
+        assert_eq!(right(999, "user_manage").await, (0, false), "a missing group");
+        assert_eq!(right(0, "user_manage").await, (0, false), "group 0 (none)");
+        // The raw value and the view-only flag: interpreting them is the caller's business.
+        assert_eq!(right(20, "user_manage").await, (2, true));
+        assert_eq!(right(20, "user_create_opt_4").await, (1, true));
+        assert_eq!(right(21, "user_manage").await, (0, true));
+    }
+
+    pub async fn username_taken(s: Store) {
+        load_demo(&s.db).await;
+        let taken = |name: &'static str, except: i64| read(&s.db, move |r| r.username_taken(name, except));
+        assert!(taken("john", 0).await);
+        assert!(taken("john", 789).await);
+        assert!(!taken("john", 123).await, "the user's own name");
+        assert!(!taken("nobody", 0).await);
+        assert!(taken("reseller", 123).await);
+        assert!(taken("admin", 123).await);
+        assert!(!taken("admin", 0).await);
+        assert!(!taken("joh", 0).await, "no prefix match");
+        assert!(!taken("j%", 0).await, "no pattern match");
+        assert!(!taken("j_hn", 0).await, "no pattern match");
+        // Taken exactly when that name would log in as another user (same comparison).
+        for variant in ["john ", " john", "JOHN", "John"] {
+            let logs_in = read(&s.db, move |r| r.user_by_username(variant)).await.is_some();
+            assert_eq!(taken(variant, 0).await, logs_in, "{variant:?}");
+        }
+    }
+
+    pub async fn email_in_use(s: Store) {
+        load_demo(&s.db).await;
+        // Inserted with bound values, so no engine's string-literal escaping is involved.
+        write(&s.db, |r| {
+            for (id, email) in [
+                (10, Value::from("First@Example.com; second@example.org")),
+                (11, "abc@wild.test".into()),
+                (12, "a_b@esc.test".into()),
+                (13, "p%q@esc.test".into()),
+                (14, "back\\slash@esc.test".into()),
+                (15, Value::Null),
+                (16, "".into()),
+                (17, "twice@example.com".into()),
+                (18, "TWICE@example.com".into()),
+            ] {
+                r.insert_row(Table::Addresses, &[("id", Value::Int(id)), ("email", email)])?;
+            }
+            Ok(())
+        })
+        .await;
+        let used = |e: &'static str, except: Option<i64>| read(&s.db, move |r| r.email_in_use(e, except));
+
+        // Exact and case-insensitive.
+        assert!(used("john@example.com", None).await);
+        assert!(used("JOHN@Example.COM", None).await);
+        assert!(used("first@example.com", None).await);
+        assert!(used("FIRST@EXAMPLE.COM", None).await);
+        assert!(!used("nobody@example.com", None).await);
+
+        // Several addresses in one row, each found; parts of addresses are not addresses.
+        assert!(used("second@example.org", None).await);
+        assert!(!used("econd@example.org", None).await);
+        assert!(!used("second@example.or", None).await);
+        assert!(!used("example.org", None).await);
+        assert!(!used("first@example.com; second@example.org", None).await);
+
+        // The own address row does not count; any other row does.
+        assert!(!used("john@example.com", Some(1)).await);
+        assert!(used("john@example.com", Some(2)).await);
+        assert!(!used("second@example.org", Some(10)).await);
+        assert!(used("twice@example.com", Some(17)).await, "another row holds it too");
+        assert!(used("twice@example.com", Some(18)).await);
+
+        // LIKE wildcards in the searched address match only themselves.
+        assert!(used("abc@wild.test", None).await);
+        assert!(!used("a_c@wild.test", None).await);
+        assert!(!used("%@wild.test", None).await);
+        assert!(!used("abc@wild.tes_", None).await);
+        assert!(!used("%", None).await);
+        assert!(!used("_", None).await);
+        assert!(!used("a_b@esc.tes%", None).await);
+        assert!(used("a_b@esc.test", None).await);
+        assert!(used("p%q@esc.test", None).await);
+        assert!(!used("p%@esc.test", None).await);
+        assert!(used("back\\slash@esc.test", None).await);
+        assert!(!used("back\\%@esc.test", None).await);
+
+        // Rows with a NULL or empty e-mail are skipped without trouble.
+        assert!(!used("null@esc.test", None).await);
+    }
+
+    pub async fn rows_of_users_addresses_and_taxes(s: Store) {
+        load_demo(&s.db).await;
+
+        // Users: insert with some columns, the rest take their defaults.
+        let id = write(&s.db, |r| {
+            r.insert_row(
+                Table::Users,
+                &[
+                    ("username", "newbie".into()),
+                    ("usertype", "user".into()),
+                    ("owner_id", Value::Int(200)),
+                    ("first_name", "Žemyna 😀 ".into()),
+                    ("credit", "12.5".into()),
+                ],
+            )
+        })
+        .await;
+        let row = read(&s.db, move |r| r.row(Table::Users, id)).await.expect("new user row");
+        assert_eq!(int(&row, "id"), Some(id));
+        assert_eq!(text(&row, "username"), "newbie");
+        assert_eq!(int(&row, "owner_id"), Some(200));
+        assert_eq!(text(&row, "first_name"), "Žemyna 😀 ", "text round-trips exactly");
+        assert_eq!(text(&row, "credit"), "12.5");
+        assert_eq!(int(&row, "blocked"), Some(0));
+        assert_eq!(int(&row, "postpaid"), Some(1));
+        assert_eq!(row.get("comment"), Some(&Value::Null));
+        assert_eq!(read(&s.db, |r| r.user_by_username("newbie")).await.map(|u| u.row), Some(row.clone()));
+
+        // Update: only the named columns change.
+        let long = "comment ".repeat(1000);
+        let long2 = long.clone();
+        write(&s.db, move |r| {
+            r.update_row(
+                Table::Users,
+                id,
+                &[("first_name", "Newer".into()), ("blocked", Value::Int(1)), ("comment", Value::Text(long2.clone()))],
+            )
+        })
+        .await;
+        let after = read(&s.db, move |r| r.row(Table::Users, id)).await.expect("row");
+        let mut expected: Row = row.clone();
+        expected.insert("first_name".into(), "Newer".into());
+        expected.insert("blocked".into(), Value::Int(1));
+        expected.insert("comment".into(), Value::Text(long));
+        assert_eq!(after, expected);
+        write(&s.db, move |r| r.update_row(Table::Users, id, &[("comment", Value::Null)])).await;
+        assert_eq!(
+            read(&s.db, move |r| r.row(Table::Users, id)).await.and_then(|r| r.get("comment").cloned()),
+            Some(Value::Null)
+        );
+        // An empty update changes nothing.
+        let before = read(&s.db, move |r| r.row(Table::Users, id)).await;
+        write(&s.db, move |r| r.update_row(Table::Users, id, &[])).await;
+        assert_eq!(read(&s.db, move |r| r.row(Table::Users, id)).await, before);
+        // Other users are untouched.
+        let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
+        assert_eq!(text(&john.row, "first_name"), "John");
+
+        // Addresses: an empty insert gives a row of defaults with a fresh id.
+        let a = write(&s.db, |r| r.insert_row(Table::Addresses, &[])).await;
+        assert!(a > 5, "ids are not reused: {a}");
+        let arow = read(&s.db, move |r| r.row(Table::Addresses, a)).await.expect("address row");
+        assert_eq!(arow.get("email"), Some(&Value::Null));
+        assert_eq!(text(&arow, "city"), "");
+        write(&s.db, move |r| {
+            r.update_row(Table::Addresses, a, &[("email", "New@Example.com".into()), ("city", "Kaunas".into())])
+        })
+        .await;
+        let arow = read(&s.db, move |r| r.row(Table::Addresses, a)).await.expect("address row");
+        assert_eq!((text(&arow, "email"), text(&arow, "city")), ("New@Example.com".into(), "Kaunas".into()));
+        assert!(read(&s.db, |r| r.email_in_use("new@example.com", None)).await);
+        let b = write(&s.db, |r| r.insert_row(Table::Addresses, &[("city", "Riga".into())])).await;
+        assert_ne!(a, b);
+        assert_eq!(
+            read(&s.db, move |r| r.row(Table::Addresses, b)).await.map(|r| text(&r, "city")),
+            Some("Riga".into())
+        );
+
+        // Taxes: defaults, then an update.
+        let t = write(&s.db, |r| r.insert_row(Table::Taxes, &[])).await;
+        let trow = read(&s.db, move |r| r.row(Table::Taxes, t)).await.expect("tax row");
+        assert_eq!(int(&trow, "tax1_enabled"), Some(1));
+        assert_eq!(int(&trow, "tax4_enabled"), Some(0));
+        assert_eq!(text(&trow, "tax1_name"), "VAT");
+        write(&s.db, move |r| {
+            r.update_row(Table::Taxes, t, &[("tax4_enabled", Value::Int(1)), ("tax2_value", "17.5".into())])
+        })
+        .await;
+        let trow2 = read(&s.db, move |r| r.row(Table::Taxes, t)).await.expect("tax row");
+        assert_eq!(int(&trow2, "tax4_enabled"), Some(1));
+        assert_eq!(text(&trow2, "tax2_value"), "17.5");
+        assert_eq!(text(&trow2, "tax1_name"), "VAT");
+
+        // Missing rows.
+        for table in [Table::Users, Table::Addresses, Table::Taxes] {
+            assert_eq!(read(&s.db, move |r| r.row(table, 999_999)).await, None, "{table:?}");
+        }
+        let demo_tax = read(&s.db, |r| r.row(Table::Taxes, 1)).await.expect("demo tax 1");
+        assert_eq!((text(&demo_tax, "tax1_name"), text(&demo_tax, "tax1_value")), ("VAT".into(), "21".into()));
+    }
+
+    pub async fn column_names_are_checked(s: Store) {
+        load_demo(&s.db).await;
+        let bad =
+            s.db.transact(|r| {
+                r.update_row(Table::Users, 123, &[("first_name = 'x', last_name", "y".into())])?;
+                Ok(((), true))
+            })
+            .await;
+        assert!(bad.is_err(), "a column name that is not an identifier is refused");
+        let bad = s.db.transact(|r| Ok((r.insert_row(Table::Users, &[("username; --", "x".into())])?, true))).await;
+        assert!(bad.is_err());
+        let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
+        assert_eq!((text(&john.row, "first_name"), text(&john.row, "last_name")), ("John".into(), "Smith".into()));
+        assert_eq!(read(&s.db, |r| r.user_count()).await, 8);
+    }
+
+    pub async fn audit_entries_in_order(s: Store) {
+        let entries: Vec<AuditEntry> = [AuditEvent::Change, AuditEvent::HashRefused, AuditEvent::Change]
+            .iter()
+            .enumerate()
+            .map(|(n, e)| entry(n, *e))
+            .collect();
+        let first = entries[..2].to_vec();
+        write(&s.db, move |r| {
+            for e in &first {
+                r.insert_audit(e)?;
+            }
+            Ok(())
+        })
+        .await;
+        let third = entries[2].clone();
+        write(&s.db, move |r| r.insert_audit(&third)).await;
+        assert_eq!(read(&s.db, |r| r.audit_entries()).await, entries, "oldest first, every field kept");
+        // Entries with the same timestamp keep their insertion order.
+        let mut more = Vec::new();
+        for n in 0..5 {
+            let mut e = entry(n, AuditEvent::Change);
+            e.created_at = "2026-02-01T00:00:00.000000Z".into();
+            e.field = format!("same-time-{n}");
+            more.push(e);
+        }
+        let m = more.clone();
+        write(&s.db, move |r| {
+            for e in m.iter().rev() {
+                r.insert_audit(e)?;
+            }
+            Ok(())
+        })
+        .await;
+        let all = read(&s.db, |r| r.audit_entries()).await;
+        let fields: Vec<&str> = all[3..].iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["same-time-4", "same-time-3", "same-time-2", "same-time-1", "same-time-0"]);
+    }
+
+    pub async fn user_count_and_scripts(s: Store) {
+        assert_eq!(read(&s.db, |r| r.user_count()).await, 0);
+        load_demo(&s.db).await;
+        assert_eq!(read(&s.db, |r| r.user_count()).await, 8);
+        // Several statements in one script.
+        script(
+            &s.db,
+            "INSERT INTO users (id, username) VALUES (500, 'one');
+             INSERT INTO users (id, username) VALUES (501, 'two');
+             UPDATE users SET first_name = 'Second' WHERE id = 501;",
+        )
+        .await;
+        assert_eq!(read(&s.db, |r| r.user_count()).await, 10);
+        assert_eq!(read(&s.db, |r| r.user_by_id(501)).await.map(|u| text(&u.row, "first_name")), Some("Second".into()));
+        // The demo is loaded only into an empty database.
+        assert!(!demo::load(&s.db).await.expect("second load"));
+    }
+
+    /// Usernames compare exactly on every engine: no trimming, no case folding (the same `u`
+    /// must name the same account whatever the database).
+    pub async fn usernames_compare_exactly(s: Store) {
+        load_demo(&s.db).await;
+        for variant in ["john ", " john", "JOHN", "John", "john\t"] {
+            assert_eq!(read(&s.db, move |r| r.user_by_username(variant)).await, None, "{variant:?}");
+            assert!(!read(&s.db, move |r| r.username_taken(variant, 0)).await, "{variant:?} is another name");
+        }
+        let id = write(&s.db, |r| r.insert_row(Table::Users, &[("username", "john ".into())])).await;
+        assert_eq!(read(&s.db, |r| r.user_by_username("john ")).await.map(|u| u.id), Some(id));
+        assert_eq!(read(&s.db, |r| r.user_by_username("john")).await.map(|u| u.id), Some(123));
+    }
+
+    /// Every text the catalogue accepts fits its column: the longest value, in 2- and 4-byte
+    /// characters, round-trips exactly (limits are characters, not bytes).
+    pub async fn catalogue_text_limits_fit_the_columns(s: Store) {
+        use morapi::catalogue::params::{Kind, PARAMS, Target};
+        load_demo(&s.db).await;
+        for p in PARAMS {
+            let Kind::Text { max } = p.kind else { continue };
+            let (table, id, col) = match p.target {
+                Target::User(c) => (Table::Users, 123, c),
+                Target::Address(c) => (Table::Addresses, 1, c),
+                Target::Tax(c) => (Table::Taxes, 1, c),
+                Target::Derived(_) | Target::None => continue,
+            };
+            for ch in ["ž", "😀"] {
+                let value = ch.repeat(max);
+                let v = value.clone();
+                let stored =
+                    s.db.transact(move |r| {
+                        r.update_row(table, id, &[(col, Value::Text(v.clone()))])?;
+                        Ok((r.row(table, id)?.map(|row| text(&row, col)), true))
+                    })
+                    .await;
+                match stored {
+                    Ok(got) => {
+                        assert!(got.as_deref() == Some(value.as_str()), "{} ({col}): {max} × {ch} changed", p.name)
+                    }
+                    Err(e) => panic!("{} ({col}): {max} × {ch} refused: {e}", p.name),
+                }
+            }
+        }
+    }
+
+    /// A script whose second statement fails is an error, and its transaction keeps nothing.
+    pub async fn a_failing_script_keeps_nothing(s: Store) {
+        load_demo(&s.db).await;
+        script(&s.db, "INSERT INTO users (id, username) VALUES (500, 'one');").await;
+        let failed =
+            s.db.transact(|r| {
+                r.execute_script(
+                    "INSERT INTO users (id, username) VALUES (502, 'three');
+                     INSERT INTO users (id, username) VALUES (503, 'one');",
+                )?;
+                Ok(((), true))
+            })
+            .await;
+        assert!(failed.is_err(), "duplicate username must fail");
+        assert_eq!(read(&s.db, |r| r.user_by_id(502)).await, None);
+        assert_eq!(read(&s.db, |r| r.user_count()).await, 9);
+        // The same when the first statement fails.
+        let failed =
+            s.db.transact(|r| {
+                r.execute_script(
+                    "INSERT INTO users (id, username) VALUES (504, 'one');
+                     INSERT INTO users (id, username) VALUES (505, 'five');",
+                )?;
+                Ok(((), true))
+            })
+            .await;
+        assert!(failed.is_err(), "duplicate username must fail");
+        assert_eq!(read(&s.db, |r| r.user_by_id(505)).await, None);
+        assert_eq!(read(&s.db, |r| r.user_count()).await, 9);
+    }
+
+    pub async fn transactions_keep_or_discard_everything(s: Store) {
+        load_demo(&s.db).await;
+        let writes = |tag: &'static str| {
+            move |r: &mut dyn Repo| -> morapi::storage::Result<()> {
+                r.insert_row(Table::Users, &[("username", tag.into())])?;
+                r.update_row(Table::Users, 123, &[("first_name", tag.into())])?;
+                r.set_setting(0, "marker", tag)?;
+                r.insert_audit(&AuditEntry { field: tag.into(), ..entry(0, AuditEvent::Change) })?;
+                let a = r.insert_row(Table::Addresses, &[("city", tag.into())])?;
+                r.update_row(Table::Users, 789, &[("address_id", Value::Int(a))])?;
+                Ok(())
+            }
+        };
+        let john = || read(&s.db, |r| r.user_by_id(123));
+        let snapshot = || {
+            read(&s.db, |r| {
+                Ok((
+                    r.user_count()?,
+                    r.user_by_id(123)?,
+                    r.user_by_id(789)?,
+                    r.setting(0, "marker")?,
+                    r.audit_entries()?.len(),
+                ))
+            })
+        };
+        let initial = snapshot().await;
+
+        // keep = false: the writes were visible inside, and are gone after.
+        let w = writes("discarded");
+        let seen_inside =
+            s.db.transact(move |r| {
+                w(r)?;
+                let inside = r.user_by_username("discarded")?.is_some()
+                    && r.setting(0, "marker")?.as_deref() == Some("discarded");
+                Ok((inside, false))
+            })
+            .await
+            .expect("transaction");
+        assert!(seen_inside, "a transaction reads its own writes");
+        assert_eq!(snapshot().await, initial);
+
+        // An error: the error comes back and nothing is kept.
+        let w = writes("failed");
+        let err =
+            s.db.transact(move |r| -> morapi::storage::Result<((), bool)> {
+                w(r)?;
+                Err(StoreError::Database("boom".into()))
+            })
+            .await;
+        assert!(matches!(err, Err(StoreError::Database(ref m)) if m == "boom"), "{err:?}");
+        assert_eq!(snapshot().await, initial);
+
+        // A failing statement after successful ones: nothing is kept.
+        let w = writes("half");
+        let err =
+            s.db.transact(move |r| {
+                w(r)?;
+                r.insert_row(Table::Users, &[("username", "john".into())])?;
+                Ok(((), true))
+            })
+            .await;
+        assert!(err.is_err(), "duplicate username");
+        assert_eq!(snapshot().await, initial);
+
+        // keep = true: everything persists, and the answer comes back.
+        let w = writes("kept");
+        let answer =
+            s.db.transact(move |r| {
+                w(r)?;
+                Ok((42, true))
+            })
+            .await
+            .expect("transaction");
+        assert_eq!(answer, 42);
+        let kept = snapshot().await;
+        assert_eq!(kept.0, initial.0 + 1);
+        assert_eq!(kept.1.as_ref().map(|u| text(&u.row, "first_name")), Some("kept".into()));
+        assert_eq!(kept.3.as_deref(), Some("kept"));
+        assert_eq!(kept.4, initial.4 + 1);
+        assert_eq!(john().await.map(|u| u.username), Some("john".into()));
+
+        // …and survives closing and reopening the database.
+        let Store { db, url, _keep } = s;
+        drop(db);
+        let reopened = Database::open(&url).expect("reopens");
+        let after = read(&reopened, |r| {
+            Ok((
+                r.user_count()?,
+                r.user_by_id(123)?,
+                r.user_by_id(789)?,
+                r.setting(0, "marker")?,
+                r.audit_entries()?.len(),
+            ))
+        })
+        .await;
+        assert_eq!(after, kept);
+        assert!(read(&reopened, |r| r.user_by_username("kept")).await.is_some());
+        let address_id = after.2.and_then(|u| u.int("address_id")).expect("address linked");
+        let address = read(&reopened, move |r| r.row(Table::Addresses, address_id)).await.expect("address row");
+        assert_eq!(text(&address, "city"), "kept");
+        for gone in ["discarded", "failed", "half"] {
+            assert!(read(&reopened, move |r| r.user_by_username(gone)).await.is_none(), "{gone}");
+        }
+    }
+
+    pub async fn a_panicking_transaction_keeps_nothing_and_the_store_goes_on(s: Store) {
+        load_demo(&s.db).await;
+        let result =
+            s.db.transact(|r| -> morapi::storage::Result<((), bool)> {
+                r.update_row(Table::Users, 123, &[("first_name", "Panic".into())])?;
+                panic!("a bug in a transaction");
+            })
+            .await;
+        assert!(result.is_err(), "the caller learns that the transaction failed");
+        let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
+        assert_eq!(text(&john.row, "first_name"), "John");
+        write(&s.db, |r| r.update_row(Table::Users, 123, &[("first_name", "After".into())])).await;
+        let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
+        assert_eq!(text(&john.row, "first_name"), "After");
+    }
+
+    const USERS: i64 = 200;
+    const FIRST: i64 = 1000;
+
+    async fn many_users(db: &Database) {
+        write(db, |r| {
+            for i in 0..USERS {
+                r.insert_row(Table::Users, &[("id", Value::Int(FIRST + i)), ("username", format!("load{i}").into())])?;
+            }
+            Ok(())
+        })
+        .await;
+    }
+
+    fn increment(r: &mut dyn Repo, id: i64) -> morapi::storage::Result<i64> {
+        let user = r.user_for_update(id)?.expect("user exists");
+        let next = user.int("call_limit").unwrap_or(0) + 1;
+        r.update_row(Table::Users, id, &[("call_limit", Value::Int(next))])?;
+        Ok(next)
+    }
+
+    async fn call_limits(db: &Database) -> Vec<i64> {
+        read(db, |r| {
+            (0..USERS).map(|i| Ok(r.user_by_id(FIRST + i)?.and_then(|u| u.int("call_limit")).unwrap_or(-1))).collect()
+        })
+        .await
+    }
+
+    /// 200 concurrent transactions, each incrementing a different user: all commit (group commit
+    /// loses none of them).
+    pub async fn concurrent_transactions_all_commit(s: Store) {
+        load_demo(&s.db).await;
+        many_users(&s.db).await;
+        let mut tasks = Vec::new();
+        for i in 0..USERS {
+            let db = s.db.clone();
+            tasks.push(tokio::spawn(async move { db.transact(move |r| Ok((increment(r, FIRST + i)?, true))).await }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.expect("task").expect("transaction"), 1);
+        }
+        assert_eq!(call_limits(&s.db).await, vec![1; USERS as usize]);
+        // Durable: still there after reopening.
+        let Store { db, url, _keep } = s;
+        drop(db);
+        let reopened = Database::open(&url).expect("reopens");
+        assert_eq!(call_limits(&reopened).await, vec![1; USERS as usize]);
+    }
+
+    /// 200 concurrent increments of one user: transactions are isolated, none is lost.
+    pub async fn concurrent_increments_of_one_row_are_not_lost(s: Store) {
+        load_demo(&s.db).await;
+        let mut tasks = Vec::new();
+        for _ in 0..USERS {
+            let db = s.db.clone();
+            tasks.push(tokio::spawn(async move { db.transact(|r| Ok((increment(r, 123)?, true))).await }));
+        }
+        let mut seen: Vec<i64> = Vec::new();
+        for t in tasks {
+            seen.push(t.await.expect("task").expect("transaction"));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=USERS).collect::<Vec<_>>(), "every increment saw the previous one");
+        let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
+        assert_eq!(john.int("call_limit"), Some(USERS));
+    }
+
+    /// Concurrent transactions that keep, discard or fail, committed together: each gets its own
+    /// fate, the others are unaffected.
+    pub async fn concurrent_mixed_outcomes_are_isolated(s: Store) {
+        load_demo(&s.db).await;
+        many_users(&s.db).await;
+        let mut tasks = Vec::new();
+        for i in 0..USERS {
+            let db = s.db.clone();
+            tasks.push(tokio::spawn(async move {
+                db.transact(move |r| {
+                    increment(r, FIRST + i)?;
+                    match i % 4 {
+                        0 | 1 => Ok((i, true)),
+                        2 => Ok((i, false)),
+                        _ => Err(StoreError::Database(format!("job {i} failed"))),
+                    }
+                })
+                .await
+            }));
+        }
+        for (i, t) in tasks.into_iter().enumerate() {
+            let r = t.await.expect("task");
+            match i % 4 {
+                0..=2 => assert_eq!(r.expect("transaction"), i as i64),
+                _ => assert!(r.is_err(), "job {i}"),
+            }
+        }
+        let expected: Vec<i64> = (0..USERS).map(|i| i64::from(i % 4 < 2)).collect();
+        assert_eq!(call_limits(&s.db).await, expected);
+    }
+}
+
+storage_suite!(engine => super::open_store;
+    a_fresh_database_is_empty_and_migrated,
+    users_by_username_and_id,
+    settings_missing_and_upserted,
+    references_of_every_kind,
+    group_rights,
+    username_taken,
+    usernames_compare_exactly,
+    catalogue_text_limits_fit_the_columns,
+    a_failing_script_keeps_nothing,
+    email_in_use,
+    rows_of_users_addresses_and_taxes,
+    column_names_are_checked,
+    audit_entries_in_order,
+    user_count_and_scripts,
+    transactions_keep_or_discard_everything,
+    a_panicking_transaction_keeps_nothing_and_the_store_goes_on,
+    concurrent_transactions_all_commit,
+    concurrent_increments_of_one_row_are_not_lost,
+    concurrent_mixed_outcomes_are_isolated,
+);
