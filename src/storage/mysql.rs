@@ -3,7 +3,7 @@
 //! prepared statements per connection.
 
 use super::pool::{self, Connection, Pool, PoolOptions, Work};
-use super::sql::{Dialect, SqlConn};
+use super::sql::{Dialect, SettingsCache, SqlConn};
 use super::{Repo, Result, Row, StoreError, Value, schema};
 use mysql::prelude::Queryable;
 use mysql::{IsolationLevel, Opts, OptsBuilder, TxOpts};
@@ -67,8 +67,18 @@ fn migrate(conn: &mut mysql::Conn) -> Result<()> {
         return Err(StoreError::Unavailable("could not take the migration lock".into()));
     }
     let result = (|| {
+        // Binary and NO PAD, so `john ` and `john` are different usernames, as on other engines.
+        let version: Option<String> = conn.query_first("SELECT VERSION()").map_err(err)?;
+        let version = version.unwrap_or_default();
+        let collation = if version.contains("MariaDB") {
+            "utf8mb4_nopad_bin"
+        } else if version.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 8) {
+            "utf8mb4_0900_bin"
+        } else {
+            schema::MYSQL_COLLATION
+        };
         for stmt in schema::create_statements(Dialect::Mysql) {
-            conn.query_drop(&stmt).map_err(err)?;
+            conn.query_drop(stmt.replace(schema::MYSQL_COLLATION, collation)).map_err(err)?;
         }
         conn.exec_drop("INSERT IGNORE INTO schema_migrations (version) VALUES (?)", (schema::VERSION,)).map_err(err)
     })();
@@ -80,7 +90,7 @@ impl Connection for MyConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
         let opts = TxOpts::default().set_isolation_level(Some(IsolationLevel::ReadCommitted));
         let mut tx = self.0.start_transaction(opts).map_err(err)?;
-        let mut repo = MyRepo { tx: &mut tx };
+        let mut repo = MyRepo { tx: &mut tx, settings: SettingsCache::new() };
         let (value, keep) = f(&mut repo)?;
         if keep {
             tx.commit().map_err(err)?
@@ -93,6 +103,7 @@ impl Connection for MyConn {
 
 struct MyRepo<'a, 'b> {
     tx: &'a mut mysql::Transaction<'b>,
+    settings: SettingsCache,
 }
 
 fn param(v: &Value) -> mysql::Value {
@@ -130,6 +141,10 @@ fn value(v: mysql::Value, decimal: bool) -> Value {
 }
 
 impl SqlConn for MyRepo<'_, '_> {
+    fn settings_cache(&mut self) -> &mut SettingsCache {
+        &mut self.settings
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Mysql
     }

@@ -2,7 +2,7 @@
 //! short transaction per request, prepared statements cached per connection.
 
 use super::pool::{self, Connection, Pool, PoolOptions, Work};
-use super::sql::{Dialect, SqlConn};
+use super::sql::{Dialect, SettingsCache, SqlConn};
 use super::{Repo, Result, Row, StoreError, Value, schema};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -91,7 +91,7 @@ fn migrate(client: &mut postgres::Client) -> Result<()> {
 impl Connection for PgConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
         let mut tx = self.client.transaction().map_err(err)?;
-        let mut repo = PgRepo { tx: &mut tx, statements: &mut self.statements };
+        let mut repo = PgRepo { tx: &mut tx, statements: &mut self.statements, settings: SettingsCache::new() };
         let (value, keep) = f(&mut repo)?;
         if keep {
             tx.commit().map_err(err)?
@@ -105,6 +105,7 @@ impl Connection for PgConn {
 struct PgRepo<'a, 'b> {
     tx: &'a mut postgres::Transaction<'b>,
     statements: &'a mut HashMap<String, Statement>,
+    settings: SettingsCache,
 }
 
 /// `?` placeholders → `$1`, `$2`, … (the shared SQL never has `?` elsewhere).
@@ -179,6 +180,10 @@ impl PgRepo<'_, '_> {
 }
 
 impl SqlConn for PgRepo<'_, '_> {
+    fn settings_cache(&mut self) -> &mut SettingsCache {
+        &mut self.settings
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }

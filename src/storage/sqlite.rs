@@ -5,7 +5,7 @@
 //! all-or-nothing), then commits once with `synchronous=FULL` and only then answers them all.
 //! One fsync serves many requests: that is how durable commits reach thousands per second.
 
-use super::sql::{Dialect, SqlConn};
+use super::sql::{Dialect, SettingsCache, SqlConn};
 use super::{Repo, Result, Row, StoreError, Value};
 use rusqlite::{Connection, params_from_iter, types::ValueRef};
 use std::sync::mpsc;
@@ -160,7 +160,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
             continue;
         }
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut repo = SqliteRepo { conn };
+            let mut repo = SqliteRepo { conn, settings: SettingsCache::new() };
             job.run(&mut repo)
         }));
         let (keep, deliver) = match outcome {
@@ -203,6 +203,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
 /// [`Repo`] over the writer's connection, inside the current savepoint.
 pub struct SqliteRepo<'c> {
     conn: &'c mut Connection,
+    settings: SettingsCache,
 }
 
 fn from_sql(v: ValueRef<'_>) -> Value {
@@ -223,6 +224,10 @@ fn to_sql(v: &Value) -> rusqlite::types::Value {
 }
 
 impl SqlConn for SqliteRepo<'_> {
+    fn settings_cache(&mut self) -> &mut SettingsCache {
+        &mut self.settings
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
