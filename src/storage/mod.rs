@@ -216,8 +216,8 @@ pub trait Repo {
 #[derive(Clone)]
 pub enum Database {
     Sqlite(sqlite::SqliteStore),
-    Postgres(postgres::PgStore),
-    Mysql(mysql::MysqlStore),
+    Postgres(std::sync::Arc<pool::Pool<postgres::PgConn>>),
+    Mysql(std::sync::Arc<pool::Pool<mysql::MyConn>>),
 }
 
 impl Database {
@@ -239,10 +239,10 @@ impl Database {
                 }
                 Ok(Database::Sqlite(sqlite::SqliteStore::open(path)?))
             }
-            "postgres" | "postgresql" => Ok(Database::Postgres(postgres::PgStore::open(url, options)?)),
+            "postgres" | "postgresql" => Ok(Database::Postgres(postgres::open(url, options)?)),
             "mysql" | "mariadb" => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
-                Ok(Database::Mysql(mysql::MysqlStore::open(&url, options)?))
+                Ok(Database::Mysql(mysql::open(&url, options)?))
             }
             _ => Err(StoreError::Config(format!(
                 "unsupported database URL {:?}: use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
@@ -261,8 +261,8 @@ impl Database {
     {
         match self {
             Database::Sqlite(s) => s.transact(f).await,
-            Database::Postgres(s) => s.transact(f).await,
-            Database::Mysql(s) => s.transact(f).await,
+            Database::Postgres(p) => pool::transact(p.clone(), f).await,
+            Database::Mysql(p) => pool::transact(p.clone(), f).await,
         }
     }
 

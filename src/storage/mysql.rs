@@ -2,9 +2,9 @@
 //! InnoDB, utf8mb4, READ COMMITTED, one short transaction per request; the driver caches
 //! prepared statements per connection.
 
-use super::pool::{self, Connection, Pool, PoolOptions, Work};
+use super::pool::{Connection, Pool, PoolOptions, Work};
 use super::sql::{Dialect, SettingsCache, SqlConn};
-use super::{Repo, Result, Row, StoreError, Value, schema};
+use super::{Result, Row, StoreError, Value, schema};
 use mysql::prelude::Queryable;
 use mysql::{IsolationLevel, Opts, OptsBuilder, TxOpts};
 use rust_decimal::Decimal;
@@ -14,11 +14,6 @@ use std::sync::Arc;
 /// Server error codes worth a retry: deadlock, lock wait timeout, duplicate key (a concurrent
 /// insert of the same unique value), TiDB write conflicts.
 const RETRYABLE: &[u16] = &[1213, 1205, 1062, 8002, 9007];
-
-#[derive(Clone)]
-pub struct MysqlStore {
-    pool: Arc<Pool<MyConn>>,
-}
 
 pub struct MyConn(mysql::Conn);
 
@@ -30,34 +25,25 @@ fn err(e: mysql::Error) -> StoreError {
     }
 }
 
-impl MysqlStore {
-    pub fn open(url: &str, options: PoolOptions) -> Result<Self> {
-        let opts = Opts::from_url(url).map_err(|e| {
-            StoreError::Config(format!("invalid MySQL URL: {}", super::redact_message(&e.to_string(), url)))
-        })?;
-        let opts: Opts = OptsBuilder::from_opts(opts)
-            .tcp_connect_timeout(Some(options.timeout))
-            .stmt_cache_size(Some(256))
-            .init(vec![
-                // The demo admin has id 0: an explicit 0 must not mean "next id".
-                "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
-                "SET NAMES utf8mb4",
-            ])
-            .into();
-        let connect = move || mysql::Conn::new(opts.clone()).map(MyConn).map_err(err);
-        let mut first = connect()?;
-        migrate(&mut first.0)?;
-        let pool = Pool::new(options, connect);
-        Ok(MysqlStore { pool })
-    }
-
-    pub async fn transact<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: Fn(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
-    {
-        pool::transact(self.pool.clone(), f).await
-    }
+/// Connects, migrates and returns the pool.
+pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
+    let opts = Opts::from_url(url).map_err(|e| {
+        StoreError::Config(format!("invalid MySQL URL: {}", super::redact_message(&e.to_string(), url)))
+    })?;
+    let opts: Opts = OptsBuilder::from_opts(opts)
+        .tcp_connect_timeout(Some(options.timeout))
+        .stmt_cache_size(Some(256))
+        .init(vec![
+            // The demo admin has id 0: an explicit 0 must not mean "next id".
+            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
+            "SET NAMES utf8mb4",
+        ])
+        .into();
+    let connect = move || mysql::Conn::new(opts.clone()).map(MyConn).map_err(err);
+    let mut first = connect()?;
+    migrate(&mut first.0)?;
+    drop(first);
+    Ok(Pool::new(options, connect))
 }
 
 /// Creates the schema under a named lock, so instances starting together do not race.

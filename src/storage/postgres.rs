@@ -1,9 +1,9 @@
 //! PostgreSQL (and its wire-compatible relatives). Synchronous driver on the blocking pool, one
 //! short transaction per request, prepared statements cached per connection.
 
-use super::pool::{self, Connection, Pool, PoolOptions, Work};
+use super::pool::{Connection, Pool, PoolOptions, Work};
 use super::sql::{Dialect, SettingsCache, SqlConn};
-use super::{Repo, Result, Row, StoreError, Value, schema};
+use super::{Result, Row, StoreError, Value, schema};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 use postgres::{NoTls, Statement};
@@ -14,11 +14,6 @@ use std::sync::Arc;
 
 /// Arbitrary key for the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK: i64 = 0x6d6f_7261_7069;
-
-#[derive(Clone)]
-pub struct PgStore {
-    pool: Arc<Pool<PgConn>>,
-}
 
 pub struct PgConn {
     client: postgres::Client,
@@ -37,40 +32,29 @@ fn err(e: postgres::Error) -> StoreError {
     }
 }
 
-impl PgStore {
-    /// Connects and migrates. Runs on its own thread: the driver blocks on a private runtime,
-    /// which must not happen on an async worker.
-    pub fn open(url: &str, options: PoolOptions) -> Result<Self> {
-        std::thread::scope(|s| {
-            s.spawn(|| Self::open_blocking(url, options))
-                .join()
-                .unwrap_or_else(|_| Err(StoreError::Database("PostgreSQL connection thread panicked".into())))
-        })
-    }
+/// Connects, migrates and returns the pool. Runs on its own thread: the driver blocks on a
+/// private runtime, which must not happen on an async worker.
+pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
+    std::thread::scope(|s| {
+        s.spawn(|| open_blocking(url, options))
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Database("PostgreSQL connection thread panicked".into())))
+    })
+}
 
-    fn open_blocking(url: &str, options: PoolOptions) -> Result<Self> {
-        let mut config = postgres::Config::from_str(url).map_err(|e| {
-            StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url)))
-        })?;
-        config.connect_timeout(options.timeout);
-        let connect = move || {
-            let client = config.connect(NoTls).map_err(err)?;
-            Ok(PgConn { client, statements: HashMap::new() })
-        };
-        let mut first = connect()?;
-        migrate(&mut first.client)?;
-        let pool = Pool::new(options, connect);
-        drop(first);
-        Ok(PgStore { pool })
-    }
-
-    pub async fn transact<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: Fn(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
-    {
-        pool::transact(self.pool.clone(), f).await
-    }
+fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
+    let mut config = postgres::Config::from_str(url).map_err(|e| {
+        StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url)))
+    })?;
+    config.connect_timeout(options.timeout);
+    let connect = move || {
+        let client = config.connect(NoTls).map_err(err)?;
+        Ok(PgConn { client, statements: HashMap::new() })
+    };
+    let mut first = connect()?;
+    migrate(&mut first.client)?;
+    drop(first);
+    Ok(Pool::new(options, connect))
 }
 
 /// Creates the schema under an advisory lock, so instances starting together do not race.

@@ -303,11 +303,8 @@ fn derived(
     }
 
     // Privacy: the GUI/CSV/PDF switches win over u3; each is 0 (off), 1 or its bit (on).
-    let privacy: Vec<(&Param, i64)> = PARAMS
-        .iter()
-        .filter_map(|p| if let Kind::PrivacyBit { bit } = p.kind { Some((p, bit)) } else { None })
-        .collect();
-    if let Some(mask) = bit_mask(params, &privacy, true, problems) {
+    let privacy = |k: Kind| if let Kind::PrivacyBit { bit } = k { Some(bit) } else { None };
+    if let Some(mask) = bit_mask(params, privacy, true, problems) {
         c.set(Table::Users, "hide_destination_end", Value::Int(mask));
     } else if let Some(Some(v)) = get("u3").map(int)
         && (-1..=7).contains(&v)
@@ -316,11 +313,8 @@ fn derived(
     }
 
     // Invoice types: when any is sent, the mask becomes the sum of the types sent.
-    let invoices: Vec<(&Param, i64)> = PARAMS
-        .iter()
-        .filter_map(|p| if let Kind::InvoiceBit { bit } = p.kind { Some((p, bit)) } else { None })
-        .collect();
-    if let Some(mask) = bit_mask(params, &invoices, false, problems) {
+    let invoice = |k: Kind| if let Kind::InvoiceBit { bit } = k { Some(bit) } else { None };
+    if let Some(mask) = bit_mask(params, invoice, false, problems) {
         c.set(Table::Users, "send_invoice_types", Value::Int(mask));
     }
 
@@ -390,9 +384,15 @@ fn derived(
     Ok(())
 }
 
-/// The sum of the bits switched on, when any of `bits` was sent. Each accepts 0 (off) or its
-/// bit (on), and 1 for on when `one_means_on`.
-fn bit_mask(params: &Params, bits: &[(&Param, i64)], one_means_on: bool, problems: &mut Problems) -> Option<i64> {
+/// The sum of the bits switched on, when any parameter whose kind `bit_of` gives a bit was
+/// sent. Each accepts 0 (off) or its bit (on), and 1 for on when `one_means_on`.
+fn bit_mask(
+    params: &Params,
+    bit_of: impl Fn(Kind) -> Option<i64>,
+    one_means_on: bool,
+    problems: &mut Problems,
+) -> Option<i64> {
+    let bits: Vec<(&Param, i64)> = PARAMS.iter().filter_map(|p| bit_of(p.kind).map(|b| (p, b))).collect();
     if !bits.iter().any(|(p, _)| params.contains(p.name)) {
         return None;
     }
@@ -401,9 +401,9 @@ fn bit_mask(params: &Params, bits: &[(&Param, i64)], one_means_on: bool, problem
         let Some(raw) = params.get(p.name) else { continue };
         match int(raw) {
             Some(0) => {}
-            Some(v) if v == *bit || (one_means_on && v == 1) => mask += bit,
+            Some(v) if v == bit || (one_means_on && v == 1) => mask += bit,
             _ => {
-                let expected = if one_means_on && *bit != 1 { format!("0, 1 or {bit}") } else { format!("0 or {bit}") };
+                let expected = if one_means_on && bit != 1 { format!("0, 1 or {bit}") } else { format!("0 or {bit}") };
                 problems.add(p.name, msg::bad_value(p.name, p.label, &expected, raw));
             }
         }
