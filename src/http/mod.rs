@@ -55,10 +55,9 @@ async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
         return xml_response(StatusCode::NOT_FOUND, xml::status_error(GateError::NoSuchApi.text()), &request_id);
     };
     let name = name.to_string();
-    let is_update = matches!(name.as_str(), "user_details_update" | "user_update_api");
-    if !is_update {
+    let Some(method) = ApiMethod::by_name(&name) else {
         return xml_response(StatusCode::OK, xml::status_error(GateError::NoSuchApi.text()), &request_id);
-    }
+    };
     let is_get = match *req.method() {
         Method::POST => false,
         Method::GET => true,
@@ -87,11 +86,7 @@ async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
     let params = match body::collect(query.as_deref(), content_type.as_deref(), bytes).await {
         Ok(p) => p,
         Err(e) => {
-            return xml_response(
-                StatusCode::OK,
-                xml::page_error(PageError::UserNotUpdated.text(), &[e.0]),
-                &request_id,
-            );
+            return xml_response(StatusCode::OK, xml::page_error(method.bad_request().text(), &[e.0]), &request_id);
         }
     };
     let info = RequestInfo {
@@ -101,9 +96,46 @@ async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
         now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         is_get,
     };
-    let request = UpdateRequest { params, info, password_hash: None };
-    let answer = run_update(&state.db, request).await;
-    xml_response(StatusCode::OK, render(&answer), &request_id)
+    let body = match method {
+        ApiMethod::UserDetailsUpdate => {
+            render(&run_update(&state.db, UpdateRequest { params, info, password_hash: None }).await)
+        }
+    };
+    xml_response(StatusCode::OK, body, &request_id)
+}
+
+/// The API methods morapi serves. Each shares the wire handling above: paths, verbs, GET gating,
+/// body parsing, limits and envelopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiMethod {
+    UserDetailsUpdate,
+}
+
+impl ApiMethod {
+    /// The method a path names, by any of its names (MOR's old names included).
+    pub fn by_name(name: &str) -> Option<ApiMethod> {
+        match name {
+            "user_details_update" | "user_update_api" => Some(ApiMethod::UserDetailsUpdate),
+            _ => None,
+        }
+    }
+
+    /// The `<page><error>` answered when the parameters cannot be read at all.
+    fn bad_request(self) -> PageError {
+        match self {
+            ApiMethod::UserDetailsUpdate => PageError::UserNotUpdated,
+        }
+    }
+}
+
+/// The answer to a storage failure: nothing was written, and the client is told why in MOR's shape.
+pub fn storage_error(request_id: &str, e: &StoreError) -> PageError {
+    tracing::error!(request_id, error = %e, "request failed in storage");
+    match e {
+        StoreError::Unavailable(_) => PageError::DatabaseUnavailable,
+        StoreError::Conflict(_) => PageError::DatabaseBusy,
+        _ => PageError::Internal,
+    }
 }
 
 /// Runs the update; when a password must be hashed, hashes it off the async threads and runs
@@ -121,14 +153,7 @@ async fn run_update(db: &Database, mut request: UpdateRequest) -> Answer {
                 }
             }
             Ok(answer) => return answer,
-            Err(e) => {
-                tracing::error!(request_id = %request.info.request_id, error = %e, "update failed in storage");
-                return Answer::page(match e {
-                    StoreError::Unavailable(_) => PageError::DatabaseUnavailable,
-                    StoreError::Conflict(_) => PageError::DatabaseBusy,
-                    _ => PageError::Internal,
-                });
-            }
+            Err(e) => return Answer::page(storage_error(&request.info.request_id, &e)),
         }
     }
     Answer::page(PageError::Internal)

@@ -114,12 +114,25 @@ pub struct Reference {
     pub hidden: bool,
 }
 
-/// The tables whose rows an update writes.
+/// The tables morapi reads and writes by name (updates, the administration CLI, read-back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Users,
     Addresses,
     Taxes,
+    Tariffs,
+    Lcrs,
+    Currencies,
+    Directions,
+    QuickforwardRules,
+    PbxPools,
+    NumberPools,
+    SoundFiles,
+    Devices,
+    AccGroups,
+    AccRights,
+    AccGroupRights,
+    Conflines,
 }
 
 impl Table {
@@ -128,8 +141,34 @@ impl Table {
             Table::Users => "users",
             Table::Addresses => "addresses",
             Table::Taxes => "taxes",
+            Table::Tariffs => "tariffs",
+            Table::Lcrs => "lcrs",
+            Table::Currencies => "currencies",
+            Table::Directions => "directions",
+            Table::QuickforwardRules => "quickforwards_rules",
+            Table::PbxPools => "pbx_pools",
+            Table::NumberPools => "number_pools",
+            Table::SoundFiles => "ivr_sound_files",
+            Table::Devices => "devices",
+            Table::AccGroups => "acc_groups",
+            Table::AccRights => "acc_rights",
+            Table::AccGroupRights => "acc_group_rights",
+            Table::Conflines => "conflines",
         }
     }
+}
+
+/// Which audit rows to read (`morapi audit`); every set field narrows the result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub target_id: Option<i64>,
+    pub actor_username: Option<String>,
+    pub field: Option<String>,
+    /// Inclusive lower bound of `created_at` (RFC 3339 text compares in time order).
+    pub since: Option<String>,
+    /// Exclusive upper bound of `created_at`.
+    pub until: Option<String>,
+    pub limit: Option<usize>,
 }
 
 /// One row of the audit trail (behaviour.md §6).
@@ -207,6 +246,12 @@ pub trait Repo {
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()>;
     /// The whole audit trail, oldest first.
     fn audit_entries(&mut self) -> Result<Vec<AuditEntry>>;
+    /// Audit rows matching `filter`, newest first.
+    fn audit_query(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// Rows of `table` whose columns equal the given values (all rows when empty), by id.
+    fn list_rows(&mut self, table: Table, filter: &[(&str, Value)]) -> Result<Vec<Row>>;
+    /// Deletes a row by id; whether it existed.
+    fn delete_row(&mut self, table: Table, id: i64) -> Result<bool>;
     fn user_count(&mut self) -> Result<i64>;
     /// Runs trusted SQL statements shipped with morapi (the demo dataset).
     fn execute_script(&mut self, sql: &str) -> Result<()>;

@@ -3,7 +3,9 @@
 //! [`Row`]s. The SQL below is written once, in the portable subset, with the few dialect
 //! differences spelled out where they occur.
 
-use super::{AuditEntry, AuditEvent, Reference, Repo, Result, Row, StoreError, Table, User, Value, int, text};
+use super::{
+    AuditEntry, AuditEvent, AuditFilter, Reference, Repo, Result, Row, StoreError, Table, User, Value, int, text,
+};
 use crate::catalogue::params::RefKind;
 
 /// The engines' differences that the shared SQL must know about.
@@ -210,30 +212,79 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn audit_entries(&mut self) -> Result<Vec<AuditEntry>> {
-        let rows = self.fetch(
-            "SELECT created_at, request_id, event, actor_id, actor_username, client_addr, endpoint, target_id, field, \
-             old_value, new_value FROM audit_log ORDER BY id",
-            &[],
-        )?;
-        Ok(rows
-            .into_iter()
-            .map(|r| AuditEntry {
-                created_at: text(&r, "created_at"),
-                request_id: text(&r, "request_id"),
-                event: if text(&r, "event") == AuditEvent::Change.name() {
-                    AuditEvent::Change
-                } else {
-                    AuditEvent::HashRefused
-                },
-                actor_id: int(&r, "actor_id"),
-                actor_username: text(&r, "actor_username"),
-                client_addr: text(&r, "client_addr"),
-                endpoint: text(&r, "endpoint"),
-                target_id: int(&r, "target_id"),
-                field: text(&r, "field"),
-                old_value: text(&r, "old_value"),
-                new_value: text(&r, "new_value"),
-            })
-            .collect())
+        let rows = self.fetch(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id"), &[])?;
+        Ok(rows.into_iter().map(audit_entry).collect())
+    }
+
+    fn audit_query(&mut self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut conds = Vec::new();
+        let mut args = Vec::new();
+        if let Some(id) = f.target_id {
+            conds.push("target_id = ?");
+            args.push(Value::Int(id));
+        }
+        if let Some(a) = &f.actor_username {
+            conds.push("actor_username = ?");
+            args.push(a.as_str().into());
+        }
+        if let Some(field) = &f.field {
+            conds.push("field = ?");
+            args.push(field.as_str().into());
+        }
+        if let Some(since) = &f.since {
+            conds.push("created_at >= ?");
+            args.push(since.as_str().into());
+        }
+        if let Some(until) = &f.until {
+            conds.push("created_at < ?");
+            args.push(until.as_str().into());
+        }
+        let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log");
+        if !conds.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conds.join(" AND ")));
+        }
+        sql.push_str(" ORDER BY id DESC");
+        if let Some(limit) = f.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        Ok(self.fetch(&sql, &args)?.into_iter().map(audit_entry).collect())
+    }
+
+    fn list_rows(&mut self, table: Table, filter: &[(&str, Value)]) -> Result<Vec<Row>> {
+        let mut sql = format!("SELECT * FROM {}", table.name());
+        if !filter.is_empty() {
+            let conds =
+                filter.iter().map(|(c, _)| Ok(format!("{} = ?", checked_column(c)?))).collect::<Result<Vec<_>>>()?;
+            sql.push_str(&format!(" WHERE {}", conds.join(" AND ")));
+        }
+        sql.push_str(" ORDER BY id");
+        let args: Vec<Value> = filter.iter().map(|(_, v)| v.clone()).collect();
+        self.fetch(&sql, &args)
+    }
+
+    fn delete_row(&mut self, table: Table, id: i64) -> Result<bool> {
+        Ok(self.execute(&format!("DELETE FROM {} WHERE id = ?", table.name()), &[id.into()])? > 0)
+    }
+}
+
+const AUDIT_COLUMNS: &str = "created_at, request_id, event, actor_id, actor_username, client_addr, endpoint, target_id, field, old_value, new_value";
+
+fn audit_entry(r: Row) -> AuditEntry {
+    AuditEntry {
+        created_at: text(&r, "created_at"),
+        request_id: text(&r, "request_id"),
+        event: if text(&r, "event") == AuditEvent::Change.name() {
+            AuditEvent::Change
+        } else {
+            AuditEvent::HashRefused
+        },
+        actor_id: int(&r, "actor_id"),
+        actor_username: text(&r, "actor_username"),
+        client_addr: text(&r, "client_addr"),
+        endpoint: text(&r, "endpoint"),
+        target_id: int(&r, "target_id"),
+        field: text(&r, "field"),
+        old_value: text(&r, "old_value"),
+        new_value: text(&r, "new_value"),
     }
 }

@@ -26,9 +26,10 @@ pub struct ChangeSet {
 impl ChangeSet {
     fn set(&mut self, table: Table, col: &'static str, value: Value) {
         let list = match table {
-            Table::Users => &mut self.user,
             Table::Addresses => &mut self.address,
             Table::Taxes => &mut self.tax,
+            // Every other parameter lands in `users` (the catalogue has no other targets).
+            _ => &mut self.user,
         };
         match list.iter_mut().find(|(c, _)| *c == col) {
             Some(slot) => slot.1 = value,

@@ -1,0 +1,71 @@
+//! `morapi serve`: the HTTP server.
+
+use crate::storage::{Database, PoolOptions, demo, redact};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Opts {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "MORAPI_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Database URL; a SQLite file is created and migrated on first start.
+    #[arg(long, env = "MORAPI_DATABASE", default_value = "sqlite://morapi.db")]
+    pub database: String,
+    /// Load the demo dataset when the database has no users yet.
+    #[arg(long, env = "MORAPI_DEMO")]
+    pub demo: bool,
+    /// Most connections to a database server (PostgreSQL, MariaDB/MySQL).
+    #[arg(long, env = "MORAPI_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+    /// Seconds to wait for a database server connection before a request fails.
+    #[arg(long, env = "MORAPI_DB_TIMEOUT", default_value_t = 5.0)]
+    pub db_timeout: f64,
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub fn run(opts: Opts) -> ExitCode {
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("morapi: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_server(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("morapi: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_server(opts: Opts) -> anyhow::Result<()> {
+    let pool = PoolOptions {
+        max_connections: opts.db_pool_size,
+        timeout: std::time::Duration::from_secs_f64(opts.db_timeout),
+        ..PoolOptions::default()
+    };
+    let db = Database::open_with(&opts.database, pool).map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    if opts.demo {
+        if demo::load(&db).await? {
+            println!("morapi: demo data loaded");
+        } else {
+            println!("morapi: the database already has users; demo data not loaded, existing data left alone");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    println!("morapi: listening on http://{addr}, database {}", redact(&opts.database));
+    crate::server::serve(listener, db, crate::server::shutdown_signal()).await?;
+    println!("morapi: stopped");
+    Ok(())
+}
