@@ -61,7 +61,6 @@ mod tests {
     use super::*;
 
     #[test]
-    #[test]
     fn hash_prints_string_with_masked_key() {
         let out =
             text(&Opts { key: "456789".into(), pairs: vec!["u15=1".into(), "user_id=123".into(), "u=admin".into()] })
