@@ -100,6 +100,25 @@ impl Setting {
         )
     }
 
+    /// The value to store for `raw`, or why it is refused.
+    pub fn check(self, raw: &str) -> std::result::Result<String, String> {
+        let v = raw.trim();
+        let name = self.name();
+        match self {
+            Setting::ApiSecretKey => Ok(v.to_string()),
+            Setting::DefaultUserPasswordLength | Setting::DefaultUserUsernameLength => match v.parse::<i64>() {
+                Ok(n) if (1..=100).contains(&n) => Ok(n.to_string()),
+                _ => Err(format!("{name} must be a whole number from 1 to 100")),
+            },
+            Setting::HideDestinationEnd => match v.parse::<i64>() {
+                Ok(n) if (-1..=7).contains(&n) => Ok(n.to_string()),
+                _ => Err(format!("{name} must be -1 (global) or a mask from 0 to 7")),
+            },
+            _ if v == "0" || v == "1" => Ok(v.to_string()),
+            _ => Err(format!("{name} must be 0 or 1")),
+        }
+    }
+
     pub fn secret(self) -> bool {
         self == Setting::ApiSecretKey
     }
@@ -122,6 +141,17 @@ impl Setting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_checked() {
+        assert_eq!(Setting::AllowApi.check(" 1 "), Ok("1".into()));
+        assert!(Setting::AllowApi.check("yes").is_err());
+        assert_eq!(Setting::DefaultUserPasswordLength.check("10"), Ok("10".into()));
+        assert!(Setting::DefaultUserPasswordLength.check("0").is_err());
+        assert!(Setting::HideDestinationEnd.check("8").is_err());
+        assert_eq!(Setting::HideDestinationEnd.check("-1"), Ok("-1".into()));
+        assert_eq!(Setting::ApiSecretKey.check(" k "), Ok("k".into()));
+    }
 
     #[test]
     fn names_round_trip() {

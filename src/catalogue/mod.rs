@@ -2,6 +2,7 @@
 
 pub mod errors;
 pub mod params;
+pub mod rights;
 
 /// MOR's global hash order (mor-reference §5.4): 209 names shared by every API method.
 pub fn hash_order() -> impl Iterator<Item = &'static str> {

@@ -63,7 +63,7 @@ fn canonical(d: Decimal) -> String {
 }
 
 /// `local@domain.tld` with a 2–15 letter TLD, after removing spaces (MOR's e-mail rule).
-fn valid_email(e: &str) -> bool {
+pub fn valid_email(e: &str) -> bool {
     let e: String = e.chars().filter(|c| !c.is_whitespace()).collect();
     let Some((local, domain)) = e.split_once('@') else { return false };
     let Some((host, tld)) = domain.rsplit_once('.') else { return false };
@@ -254,18 +254,27 @@ fn email_value(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Probl
 }
 
 fn password_problems(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Problems) -> Result<()> {
-    let strong = Setting::UseStrongPasswordsForUsers.read(repo, 0)? != "0";
     let owner = length_owner(repo, target)?;
-    let configured = int(&Setting::DefaultUserPasswordLength.read(repo, owner)?).unwrap_or(0);
-    let min = configured.max(if strong { 8 } else { 6 });
-    let min = usize::try_from(min).unwrap_or(8);
-    if strong && !is_strong(v) {
-        problems.add("pswd", msg::PASSWORD_WEAK.to_string());
-    }
-    if v.chars().count() < min {
-        problems.add("pswd", msg::password_too_short(min));
+    for m in password_rules(repo, owner, v)? {
+        problems.add("pswd", m);
     }
     Ok(())
+}
+
+/// What is wrong with a new password for a user of `owner` (strength, minimum length); also
+/// used by `morapi user` so that every way of setting a password follows the same rules.
+pub fn password_rules(repo: &mut dyn Repo, owner: i64, v: &str) -> Result<Vec<String>> {
+    let strong = Setting::UseStrongPasswordsForUsers.read(repo, 0)? != "0";
+    let configured = int(&Setting::DefaultUserPasswordLength.read(repo, owner)?).unwrap_or(0);
+    let min = usize::try_from(configured.max(if strong { 8 } else { 6 })).unwrap_or(8);
+    let mut out = Vec::new();
+    if strong && !is_strong(v) {
+        out.push(msg::PASSWORD_WEAK.to_string());
+    }
+    if v.chars().count() < min {
+        out.push(msg::password_too_short(min));
+    }
+    Ok(out)
 }
 
 /// Columns computed from several parameters (mor-reference §10.2, behaviour.md §5).

@@ -8,6 +8,8 @@
 mod change;
 mod references;
 
+pub use change::{password_rules, valid_email};
+
 use crate::auth::gate::{self, Caller, Refusal, RequestInfo};
 use crate::auth::permissions::{self, FieldContext, Role};
 use crate::catalogue::errors::{GateError, PageError, msg};

@@ -1,0 +1,78 @@
+//! What administration commands print: tables for people, JSON for scripts, and confirmations.
+
+use crate::storage::{Row, Value};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Rows as a table with the given columns (in order), or as a JSON array of objects.
+pub fn rows(rows: &[Row], columns: &[&str], json: bool) -> String {
+    if json {
+        let list: Vec<serde_json::Value> = rows.iter().map(|r| row_json(r, columns)).collect();
+        return format!("{}\n", serde_json::Value::Array(list));
+    }
+    if rows.is_empty() {
+        return "(none)\n".into();
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(columns.to_vec());
+    for r in rows {
+        t.add_row(columns.iter().map(|c| r.get(*c).map(Value::render).unwrap_or_default()).collect::<Vec<_>>());
+    }
+    format!("{t}\n")
+}
+
+/// One record as `name: value` lines, or a JSON object.
+pub fn record(row: &Row, columns: &[&str], json: bool) -> String {
+    if json {
+        return format!("{}\n", row_json(row, columns));
+    }
+    let width = columns.iter().map(|c| c.len()).max().unwrap_or(0);
+    columns.iter().map(|c| format!("{c:width$}  {}\n", row.get(*c).map(Value::render).unwrap_or_default())).collect()
+}
+
+fn row_json(row: &Row, columns: &[&str]) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for c in columns {
+        let v = match row.get(*c) {
+            None | Some(Value::Null) => serde_json::Value::Null,
+            Some(Value::Int(i)) => serde_json::Value::from(*i),
+            Some(Value::Text(s)) => serde_json::Value::from(s.clone()),
+        };
+        map.insert((*c).to_string(), v);
+    }
+    serde_json::Value::Object(map)
+}
+
+/// Asks "question [y/N]" on the terminal. Without a terminal, refuses: destructive commands
+/// then need `--yes`.
+pub fn confirm(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("{question} — not confirmed: no terminal to ask on; pass --yes to confirm");
+        return false;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes" | "YES")
+}
+
+/// Reads a new password: one line from standard input with `--password-stdin`, else twice from
+/// the terminal without echo. Never from a command-line value (it would end up in shell history).
+pub fn read_password(from_stdin: bool) -> Result<String, String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to ask for the password on: use --password-stdin".into());
+    }
+    let first = rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?;
+    let second = rpassword::prompt_password("Repeat it: ").map_err(|e| e.to_string())?;
+    if first != second {
+        return Err("the passwords differ".into());
+    }
+    Ok(first)
+}

@@ -1,0 +1,274 @@
+//! `morapi user`: billing users (simple users, resellers, accountants). Field changes of an
+//! existing user go through the API (`morapi call … user_details_update`), so they follow the
+//! same rules and land in the audit trail; this command creates, lists, shows, sets passwords and
+//! deletes.
+
+use super::output;
+use super::records::transact;
+use crate::storage::{Database, Repo, Row, StoreError, Table, User, Value, int, text};
+use crate::update::{password_rules, valid_email};
+use clap::{Args, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct Opts {
+    #[arg(long, global = true, env = "MORAPI_DATABASE", default_value = "sqlite://morapi.db")]
+    pub database: String,
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Create a user. Resellers and accountants belong to the admin (owner 0).
+    Add(AddOpts),
+    /// List users.
+    List {
+        /// Only users of this owner (0 = admin, or a reseller's id).
+        #[arg(long)]
+        owner: Option<i64>,
+        /// Only users of this type.
+        #[arg(long, value_parser = ["admin", "user", "reseller", "accountant"])]
+        r#type: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user (by id or username), with address and taxes.
+    Show {
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password: asked twice on the terminal, or one line from standard input.
+    Passwd {
+        user: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete a user who owns no users (with his address and taxes).
+    Delete {
+        user: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddOpts {
+    #[arg(long)]
+    pub username: String,
+    #[arg(long = "type", default_value = "user", value_parser = ["user", "reseller", "accountant"])]
+    pub usertype: String,
+    /// Owner: 0 (the admin) or a reseller's id (simple users only).
+    #[arg(long, default_value_t = 0)]
+    pub owner: i64,
+    #[arg(long, default_value = "")]
+    pub first_name: String,
+    #[arg(long, default_value = "")]
+    pub last_name: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Accountant group (accountants) or reseller group (resellers).
+    #[arg(long)]
+    pub group: Option<i64>,
+    /// Ask for a password on the terminal.
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub password: bool,
+    /// Read the password from one line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Columns `user list` shows.
+const LIST_COLUMNS: &[&str] =
+    &["id", "username", "usertype", "owner_id", "first_name", "last_name", "blocked", "acc_group_id"];
+
+pub fn run(opts: Opts) -> ExitCode {
+    let result = super::block_on(async move {
+        let db = Database::open(&opts.database).map_err(|e| format!("cannot open the database: {e}"))?;
+        match opts.action {
+            Action::Add(a) => add(&db, a).await,
+            Action::List { owner, r#type, json } => {
+                transact(&db, move |repo| {
+                    let mut filter: Vec<(&str, Value)> = Vec::new();
+                    if let Some(o) = owner {
+                        filter.push(("owner_id", o.into()));
+                    }
+                    if let Some(t) = &r#type {
+                        filter.push(("usertype", t.as_str().into()));
+                    }
+                    Ok(Ok(output::rows(&repo.list_rows(Table::Users, &filter)?, LIST_COLUMNS, json)))
+                })
+                .await
+            }
+            Action::Show { user, json } => transact(&db, move |repo| show(repo, &user, json)).await,
+            Action::Passwd { user, password_stdin } => passwd(&db, user, password_stdin).await,
+            Action::Delete { user, yes } => delete(&db, user, yes).await,
+        }
+    });
+    super::finish("morapi user", result)
+}
+
+/// A user by id or username.
+fn find(repo: &mut dyn Repo, user: &str) -> Result<Option<User>, StoreError> {
+    match user.parse::<i64>() {
+        Ok(id) => repo.user_by_id(id),
+        Err(_) => repo.user_by_username(user),
+    }
+}
+
+fn hash_password(repo: &mut dyn Repo, owner: i64, plain: &str) -> Result<Result<String, String>, StoreError> {
+    let problems = password_rules(repo, owner, plain)?;
+    if !problems.is_empty() {
+        return Ok(Err(problems.join("; ")));
+    }
+    Ok(crate::password::hash(plain).map_err(|e| format!("cannot hash the password: {e}")))
+}
+
+async fn add(db: &Database, a: AddOpts) -> Result<String, String> {
+    let password = if a.password || a.password_stdin { Some(output::read_password(a.password_stdin)?) } else { None };
+    transact(db, move |repo| {
+        let username = a.username.trim();
+        if username.is_empty() || username.chars().count() > 30 {
+            return Ok(Err("--username must be 1 to 30 characters".into()));
+        }
+        if repo.user_by_username(username)?.is_some() {
+            return Ok(Err(format!("username {username} is already taken")));
+        }
+        if a.owner != 0 {
+            if a.usertype != "user" {
+                return Ok(Err(format!("a {} belongs to the admin: use --owner 0", a.usertype)));
+            }
+            match repo.user_by_id(a.owner)? {
+                Some(o) if o.usertype == "reseller" => {}
+                Some(_) => return Ok(Err(format!("--owner {} is not a reseller", a.owner))),
+                None => return Ok(Err(format!("--owner: there is no user {}", a.owner))),
+            }
+        }
+        if let Some(g) = a.group {
+            let wanted = if a.usertype == "reseller" { "reseller" } else { "accountant" };
+            match repo.row(Table::AccGroups, g)? {
+                Some(row) if text(&row, "group_type") == wanted && a.usertype != "user" => {}
+                Some(_) => return Ok(Err(format!("group {g} is not a {wanted} group (or the user type has none)"))),
+                None => return Ok(Err(format!("there is no group {g}"))),
+            }
+        }
+        if let Some(e) = &a.email {
+            if !e.split(';').all(valid_email) {
+                return Ok(Err(format!("--email {e} is not a valid e-mail address")));
+            }
+            if repo.email_in_use(e.trim(), None)? {
+                return Ok(Err(format!("e-mail {e} is already used")));
+            }
+        }
+        let hashed = match &password {
+            Some(p) => match hash_password(repo, a.owner, p)? {
+                Ok(h) => h,
+                Err(e) => return Ok(Err(e)),
+            },
+            None => String::new(),
+        };
+        let address = repo
+            .insert_row(Table::Addresses, &[("email", a.email.as_deref().map_or(Value::Null, |e| e.trim().into()))])?;
+        let tax = repo.insert_row(Table::Taxes, &[])?;
+        let id = repo.insert_row(
+            Table::Users,
+            &[
+                ("username", username.into()),
+                ("usertype", a.usertype.as_str().into()),
+                ("owner_id", a.owner.into()),
+                ("first_name", a.first_name.trim().into()),
+                ("last_name", a.last_name.trim().into()),
+                ("acc_group_id", a.group.unwrap_or(0).into()),
+                ("password", hashed.into()),
+                ("address_id", address.into()),
+                ("tax_id", tax.into()),
+            ],
+        )?;
+        if a.json {
+            let row = repo.user_by_id(id)?.map(|u| u.row).unwrap_or_default();
+            return Ok(Ok(output::record(&row, LIST_COLUMNS, true)));
+        }
+        Ok(Ok(format!("added {} {username} with id {id}\n", a.usertype)))
+    })
+    .await
+}
+
+fn show(repo: &mut dyn Repo, user: &str, json: bool) -> Result<Result<String, String>, StoreError> {
+    let Some(u) = find(repo, user)? else { return Ok(Err(format!("there is no user {user}"))) };
+    let mut row: Row = u.row.clone();
+    // Never shown, not even hashed.
+    row.remove("password");
+    let mut merge = |prefix: &str, other: Option<Row>| {
+        for (k, v) in other.unwrap_or_default() {
+            if k != "id" {
+                row.insert(format!("{prefix}.{k}"), v);
+            }
+        }
+    };
+    let address = match u.int("address_id") {
+        Some(id) => repo.row(Table::Addresses, id)?,
+        None => None,
+    };
+    merge("address", address);
+    let taxes = match u.int("tax_id") {
+        Some(id) => repo.row(Table::Taxes, id)?,
+        None => None,
+    };
+    merge("taxes", taxes);
+    let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+    Ok(Ok(output::record(&row, &columns, json)))
+}
+
+async fn passwd(db: &Database, user: String, from_stdin: bool) -> Result<String, String> {
+    let plain = output::read_password(from_stdin)?;
+    transact(db, move |repo| {
+        let Some(u) = find(repo, &user)? else { return Ok(Err(format!("there is no user {user}"))) };
+        let owner = if u.owner_id != 0 && repo.user_by_id(u.owner_id)?.is_some_and(|o| o.usertype == "reseller") {
+            u.owner_id
+        } else {
+            0
+        };
+        let hashed = match hash_password(repo, owner, &plain)? {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        repo.update_row(Table::Users, u.id, &[("password", hashed.into())])?;
+        Ok(Ok(format!("password of {} changed\n", u.username)))
+    })
+    .await
+}
+
+async fn delete(db: &Database, user: String, yes: bool) -> Result<String, String> {
+    let lookup = user.clone();
+    let found = transact(db, move |repo| Ok(Ok(find(repo, &lookup)?))).await?;
+    let Some(u) = found else { return Err(format!("there is no user {user}")) };
+    if u.id == 0 {
+        return Err("the admin cannot be deleted".into());
+    }
+    if !yes && !output::confirm(&format!("Delete user {} ({})?", u.id, u.username)) {
+        return Err("not deleted".into());
+    }
+    transact(db, move |repo| {
+        let owned = repo.list_rows(Table::Users, &[("owner_id", u.id.into())])?;
+        if !owned.is_empty() {
+            return Ok(Err(format!("user {} still owns {} users; nothing deleted", u.id, owned.len())));
+        }
+        let devices = repo.list_rows(Table::Devices, &[("user_id", u.id.into())])?;
+        if !devices.is_empty() {
+            return Ok(Err(format!("user {} still has {} devices; nothing deleted", u.id, devices.len())));
+        }
+        let Some(current) = repo.user_by_id(u.id)? else { return Ok(Err(format!("there is no user {}", u.id))) };
+        repo.delete_row(Table::Users, u.id)?;
+        for (table, col) in [(Table::Addresses, "address_id"), (Table::Taxes, "tax_id")] {
+            if let Some(id) = int(&current.row, col) {
+                repo.delete_row(table, id)?;
+            }
+        }
+        Ok(Ok(format!("deleted user {} ({})\n", u.id, u.username)))
+    })
+    .await
+}
