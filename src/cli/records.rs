@@ -6,7 +6,7 @@
 //! `set ID --field value…`, `delete ID [--yes]`.
 
 use super::output;
-use crate::storage::{Database, Repo, Row, StoreError, Table, Value, int};
+use crate::storage::{Database, Repo, Row, StoreError, Table, Value, int, schema};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::process::ExitCode;
 
@@ -279,19 +279,26 @@ pub fn run(name: &str, matches: &ArgMatches) -> Option<ExitCode> {
     Some(super::finish(&format!("morapi {name} {action}"), result))
 }
 
-/// Values of the fields given on the command line, checked (and defaults, for `add`).
+/// Values of the fields given on the command line, checked (and defaults, for `add`). `id` is
+/// the record being changed, so that it does not collide with itself on unique columns.
 fn values(
     repo: &mut dyn Repo,
     kind: &RecordKind,
     sub: &ArgMatches,
-    add: bool,
+    id: Option<i64>,
 ) -> Result<Vec<(&'static str, Value)>, String> {
     let mut out = Vec::new();
     for field in kind.fields {
-        let raw = sub.get_one::<String>(field.column).map(String::as_str).or(if add { field.default } else { None });
-        if let Some(raw) = raw {
-            out.push((field.column, check(repo, field, raw)?));
+        let default = if id.is_none() { field.default } else { None };
+        let Some(raw) = sub.get_one::<String>(field.column).map(String::as_str).or(default) else { continue };
+        let value = check(repo, field, raw)?;
+        if schema::column(kind.table.name(), field.column).is_some_and(|c| c.unique) {
+            let same = repo.list_rows(kind.table, &[(field.column, value.clone())]).map_err(|e| e.to_string())?;
+            if same.iter().any(|r| int(r, "id") != id) {
+                return Err(format!("a {} with {} {} already exists", kind.command, field.column, value.render()));
+            }
         }
+        out.push((field.column, value));
     }
     Ok(out)
 }
@@ -316,7 +323,7 @@ async fn add(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> Outc
     let sub = sub.clone();
     let json = sub.get_flag("json");
     transact(db, move |repo| {
-        let vals = match values(repo, kind, &sub, true) {
+        let vals = match values(repo, kind, &sub, None) {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
@@ -367,7 +374,7 @@ async fn set(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> Outc
         if repo.row(kind.table, id)?.is_none() {
             return Ok(Err(format!("there is no {} {id}", kind.command)));
         }
-        let vals = match values(repo, kind, &sub, false) {
+        let vals = match values(repo, kind, &sub, Some(id)) {
             Ok(v) if v.is_empty() => return Ok(Err("nothing to change: give at least one field flag".into())),
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),

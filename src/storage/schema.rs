@@ -404,9 +404,14 @@ pub fn table_names() -> impl Iterator<Item = &'static str> {
     TABLES.iter().map(|t| t.name)
 }
 
+/// A column of the schema.
+pub fn column(table: &str, column: &str) -> Option<&'static Column> {
+    TABLES.iter().find(|t| t.name == table)?.columns.iter().find(|c| c.name == column)
+}
+
 /// The type of a column, when the schema has it.
-pub fn column_type(table: &str, column: &str) -> Option<Ty> {
-    TABLES.iter().find(|t| t.name == table)?.columns.iter().find(|c| c.name == column).map(|c| c.ty)
+pub fn column_type(table: &str, name: &str) -> Option<Ty> {
+    column(table, name).map(|c| c.ty)
 }
 
 #[cfg(test)]

@@ -151,6 +151,11 @@ impl<C: SqlConn> Repo for C {
             format!("INSERT INTO {} ({}) VALUES ({marks})", table.name(), cols.join(", "))
         };
         let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
+        // An explicit id is the answer (MySQL reports no insert id for it).
+        if let Some(id) = values.iter().find(|(c, _)| *c == "id").and_then(|(_, v)| v.as_int()) {
+            self.execute(&sql, &args)?;
+            return Ok(id);
+        }
         self.insert(&sql, &args)
     }
 
