@@ -1,5 +1,7 @@
 //! The command line. One file per subcommand: its options and its `run`.
 
+pub mod audit;
+pub mod call;
 pub mod groups;
 pub mod hash;
 pub mod init;
@@ -27,6 +29,10 @@ pub enum Command {
     Serve(serve::Opts),
     /// Compute the hash MOR expects for a request, and show the exact string that was hashed.
     Hash(hash::Opts),
+    /// Show the audit trail, newest first: changes (old → new), refused hashes; --json to export.
+    Audit(audit::Opts),
+    /// Send a signed request to morapi or any MOR server and print the XML answer (--dry-run: show it).
+    Call(call::Opts),
     /// Create a database with its admin and a new API secret key.
     Init(init::Opts),
     /// Create or update the database schema (every start does it too).
@@ -56,6 +62,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve(opts) => serve::run(opts),
         Command::Hash(opts) => hash::run(opts),
+        Command::Audit(opts) => audit::run(opts),
+        Command::Call(opts) => call::run(opts),
         Command::Init(opts) => init::run(opts),
         Command::Migrate(opts) => migrate::run(opts),
         Command::User(opts) => user::run(opts),
