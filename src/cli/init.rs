@@ -10,7 +10,7 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct Opts {
     /// Database URL; created and migrated. A database that has users is refused.
-    #[arg(long, env = "MORAPI_DATABASE", default_value = "sqlite://morapi.db")]
+    #[arg(long, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
     pub database: String,
 }
 

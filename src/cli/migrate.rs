@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct Opts {
-    #[arg(long, env = "MORAPI_DATABASE", default_value = "sqlite://morapi.db")]
+    #[arg(long, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
     pub database: String,
 }
 

@@ -174,6 +174,7 @@ pub fn database_arg() -> Arg {
     Arg::new("database")
         .long("database")
         .env("MORAPI_DATABASE")
+        .hide_env_values(true)
         .default_value("sqlite://morapi.db")
         .help("Database URL (sqlite://PATH, postgres://…, mysql://…)")
 }

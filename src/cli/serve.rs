@@ -9,7 +9,7 @@ pub struct Opts {
     #[arg(long, env = "MORAPI_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
     /// Database URL; a SQLite file is created and migrated on first start.
-    #[arg(long, env = "MORAPI_DATABASE", default_value = "sqlite://morapi.db")]
+    #[arg(long, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
     pub database: String,
     /// Load the demo dataset when the database has no users yet.
     #[arg(long, env = "MORAPI_DEMO")]

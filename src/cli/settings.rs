@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct Opts {
-    #[arg(long, global = true, env = "MORAPI_DATABASE", default_value = "sqlite://morapi.db")]
+    #[arg(long, global = true, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
     pub database: String,
     /// Whose settings: 0 = the admin (global), or a reseller's id.
     #[arg(long, global = true, default_value_t = 0)]

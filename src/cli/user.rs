@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct Opts {
-    #[arg(long, global = true, env = "MORAPI_DATABASE", default_value = "sqlite://morapi.db")]
+    #[arg(long, global = true, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
     pub database: String,
     #[command(subcommand)]
     pub action: Action,
