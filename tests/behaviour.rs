@@ -1556,7 +1556,7 @@ async fn max_devices_is_refused_for_non_resellers_negative_values_and_resellers(
     refused(
         &app,
         &[("user_id", "123"), ("max_devices", "10")],
-        &not_updated(&["max_devices applies only to resellers"]),
+        &not_updated(&["max_devices (maximum devices) applies only to resellers"]),
     )
     .await;
     refused(

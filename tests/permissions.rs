@@ -14,7 +14,6 @@
 mod common;
 
 use common::*;
-use morapi::catalogue::errors::msg;
 use morapi::catalogue::params::{Kind, PARAMS, Param, RefKind};
 use morapi::storage::{Row, Table};
 
@@ -361,9 +360,13 @@ fn expect(actor: Actor, case: Case, sent: &[(String, String)]) -> Expect {
     // Parameters that apply only to some user types (decisions.md "Values").
     for (name, _) in sent {
         let message = match name.as_str() {
-            "own_providers" if target.usertype != "reseller" => msg::OWN_PROVIDERS_TARGET,
-            "max_devices" if target.usertype != "reseller" => msg::MAX_DEVICES_TARGET,
-            "accountant_type" if !matches!(target.usertype, "reseller" | "accountant") => msg::ACCOUNTANT_TYPE_TARGET,
+            "own_providers" if target.usertype != "reseller" => {
+                "own_providers (Reseller PRO) applies only to resellers"
+            }
+            "max_devices" if target.usertype != "reseller" => "max_devices (maximum devices) applies only to resellers",
+            "accountant_type" if !matches!(target.usertype, "reseller" | "accountant") => {
+                "accountant_type (accountant group) applies only to accountants and resellers"
+            }
             _ => continue,
         };
         return Expect::NotApplicable(message.to_string());

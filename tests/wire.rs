@@ -107,7 +107,7 @@ async fn other_api_names_answer_there_is_no_such_api() {
     let app = TestApp::spawn().await;
     let before = app.state().await;
     let q = signed_query("admin", ADMIN_KEY, &[("user_id", "123"), ("u15", "1")]);
-    for path in ["/api/other", "/billing/api/other", "/api/user_details", "/billing/api/user_details_updat"] {
+    for path in ["/api/other", "/billing/api/other", "/api/user_details_delete", "/billing/api/user_details_updat"] {
         let r = app.post(&format!("{path}?{q}")).await;
         assert_xml(&r, &status_error("There is no such API"));
         let r = app.get(&format!("{path}?{q}")).await;

@@ -45,6 +45,23 @@ pub fn can_see(role: Role, caller_id: i64, target_id: i64, target_owner_id: i64)
     }
 }
 
+/// Who may read whom (`user_details_get`, `user_details_raw_get`; read-back.md). Everybody may
+/// read himself. Besides: the admin reads the users he owns (owner 0); an accountant reads
+/// admin-owned users other than the admin with at least read (1) on `user_manage` (pass the
+/// [`effective_right`]); a reseller reads his own users. Nobody else: the caller is answered
+/// `User was not found`, exactly as for a user that does not exist.
+pub fn may_read(role: Role, caller_id: i64, target_id: i64, target_owner_id: i64, user_manage: i64) -> bool {
+    if target_id == caller_id {
+        return true;
+    }
+    match role {
+        Role::Admin => target_owner_id == 0,
+        Role::Accountant => user_manage >= 1 && target_owner_id == 0 && target_id != 0,
+        Role::Reseller => target_owner_id == caller_id,
+        Role::User => false,
+    }
+}
+
 /// A group right's effective value: in a view-only group, write (2) counts as read (1).
 pub fn effective_right(value: i64, only_view: bool) -> i64 {
     if only_view && value >= 2 { 1 } else { value }
@@ -164,6 +181,59 @@ mod tests {
         for (role, caller, id, owner, expected) in cases {
             assert_eq!(can_see(role, caller, id, owner), expected, "{role:?} {caller} → {id}/{owner}");
         }
+    }
+
+    #[test]
+    fn who_may_read_whom() {
+        // Demo-like ids: admin 0, reseller 200 (owner 0) with user 201, reseller 210 with user 211,
+        // admin users 123 and 789, accountants 300 and 301 (owner 0).
+        const RESELLER: i64 = 200;
+        const OTHER_RESELLER: i64 = 210;
+        // Every kind of target: (id, owner).
+        let targets =
+            [(0, 0), (123, 0), (789, 0), (RESELLER, 0), (201, RESELLER), (211, OTHER_RESELLER), (300, 0), (301, 0)];
+        // Every kind of caller with its `user_manage` right, and what it may read, target by target.
+        let matrix = [
+            (Role::Admin, 0, 0, "TTTTFFTT"),
+            (Role::Admin, 0, 2, "TTTTFFTT"),
+            (Role::Accountant, 300, 0, "FFFFFFTF"),
+            (Role::Accountant, 300, 1, "FTTTFFTT"),
+            (Role::Accountant, 300, 2, "FTTTFFTT"),
+            (Role::Reseller, RESELLER, 0, "FFFTTFFF"),
+            (Role::Reseller, RESELLER, 2, "FFFTTFFF"),
+            (Role::User, 123, 0, "FTFFFFFF"),
+            (Role::User, 123, 2, "FTFFFFFF"),
+            (Role::User, 201, 0, "FFFFTFFF"),
+        ];
+        for (role, caller, right, row) in matrix {
+            for ((id, owner), expected) in targets.iter().zip(row.chars()) {
+                assert_eq!(
+                    may_read(role, caller, *id, *owner, right),
+                    expected == 'T',
+                    "{role:?} {caller} (user_manage {right}) → {id}/{owner}"
+                );
+            }
+        }
+        // The cases spelled out.
+        assert!(may_read(Role::Admin, 0, 0, 0, 0), "admin reads himself");
+        assert!(may_read(Role::Admin, 0, 123, 0, 0), "admin reads his user");
+        assert!(may_read(Role::Admin, 0, RESELLER, 0, 0), "admin reads his reseller");
+        assert!(!may_read(Role::Admin, 0, 201, RESELLER, 0), "not a reseller's user");
+        assert!(may_read(Role::Accountant, 300, 123, 0, 1), "read right suffices");
+        assert!(may_read(Role::Accountant, 300, 123, 0, 2));
+        assert!(!may_read(Role::Accountant, 300, 123, 0, 0), "no right, no read");
+        assert!(!may_read(Role::Accountant, 300, 0, 0, 2), "never the admin");
+        assert!(!may_read(Role::Accountant, 300, 201, RESELLER, 2), "never a reseller's user");
+        assert!(may_read(Role::Accountant, 300, 300, 0, 0), "himself without any right");
+        assert!(may_read(Role::Accountant, 300, 301, 0, 1), "another accountant of the admin");
+        assert!(may_read(Role::Reseller, RESELLER, RESELLER, 0, 0), "reseller reads himself");
+        assert!(may_read(Role::Reseller, RESELLER, 201, RESELLER, 0), "and his users");
+        assert!(!may_read(Role::Reseller, RESELLER, 123, 0, 0), "not the admin's users");
+        assert!(!may_read(Role::Reseller, RESELLER, 0, 0, 0), "not the admin");
+        assert!(!may_read(Role::Reseller, RESELLER, 211, OTHER_RESELLER, 2), "not another reseller's users");
+        assert!(may_read(Role::User, 123, 123, 0, 0), "a user reads himself");
+        assert!(!may_read(Role::User, 123, 789, 0, 2), "and nobody else");
+        assert!(!may_read(Role::User, 201, RESELLER, 0, 0), "not even his reseller");
     }
 
     #[test]

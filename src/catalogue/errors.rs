@@ -43,6 +43,8 @@ pub enum PageError {
     ResponsibleAccountantInvalid,
     QuickforwardRuleNotFound,
     UserNotUpdated,
+    /// Not a MOR string: a read method's parameters could not be read at all (broken body).
+    RequestNotRead,
     /// The storage failed (disk full, a bug): nothing was written.
     Internal,
     /// The database server cannot be reached: nothing was written.
@@ -63,6 +65,7 @@ impl PageError {
             PageError::ResponsibleAccountantInvalid => "Responsible accountant is not valid",
             PageError::QuickforwardRuleNotFound => "Quickforward Rule was not found",
             PageError::UserNotUpdated => "User was not updated",
+            PageError::RequestNotRead => "Request could not be read",
             PageError::Internal => "Internal error, nothing was changed",
             PageError::DatabaseUnavailable => "Database is unavailable, nothing was changed",
             PageError::DatabaseBusy => "Database is busy, nothing was changed; try again",
@@ -72,6 +75,17 @@ impl PageError {
 
 /// The success status of `user_details_update`.
 pub const USER_UPDATED: &str = "User was updated";
+
+/// The words of `user_details_get`'s answer (MOR's documented document, read-back.md).
+pub mod details {
+    pub const PAGENAME: &str = "Personal_details";
+    /// The language of the answer's words (the ones below), not the user's `language`.
+    pub const LANGUAGE: &str = "en";
+    pub const POSTPAID: &str = "Postpaid";
+    pub const PREPAID: &str = "Prepaid";
+    /// Credit −1.
+    pub const UNLIMITED: &str = "Unlimited";
+}
 
 /// Detail messages (`<message>…</message>`). MOR's own texts where MOR has one.
 pub mod msg {
@@ -114,15 +128,15 @@ pub mod msg {
         format!("Time zone was not found: {value}")
     }
     pub const USERTYPE_FIXED: &str = "u13 (usertype) cannot be changed";
-    pub const ACCOUNTANT_TYPE_TARGET: &str =
-        "accountant_type (accountant group) applies only to accountants and resellers";
-    pub const OWN_PROVIDERS_TARGET: &str = "own_providers (Reseller PRO) applies only to resellers";
-    pub const MAX_DEVICES_TARGET: &str = "max_devices applies only to resellers";
+    pub fn applies_only(param: &str, label: &str, who: &str) -> String {
+        format!("{param} ({label}) applies only to {who}")
+    }
     pub const TWO_FA_SYSTEM_OFF: &str = "two_fa_enabled: two-factor authentication is disabled in system settings";
     pub const TWO_FA_NO_EMAIL: &str = "two_fa_enabled: the user has no e-mail address";
     pub fn unsupported_json(param: &str) -> String {
         format!("{param}: nested JSON arrays and objects are not accepted")
     }
+    pub const USER_ID_OR_USERNAME_REQUIRED: &str = "Send user_id or username to name the user";
     pub const NOT_UTF8: &str = "Request parameters are not valid UTF-8";
     pub const BAD_BODY: &str = "Request body could not be parsed";
 }

@@ -153,6 +153,32 @@ pub enum ResellerRule {
     UserTypeUserOnly,
 }
 
+/// Which users a parameter can be set on (others are refused with a message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppliesTo {
+    Everyone,
+    Resellers,
+    AccountantsAndResellers,
+}
+
+impl AppliesTo {
+    pub fn includes(self, usertype: &str) -> bool {
+        match self {
+            AppliesTo::Everyone => true,
+            AppliesTo::Resellers => usertype == "reseller",
+            AppliesTo::AccountantsAndResellers => matches!(usertype, "accountant" | "reseller"),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            AppliesTo::Everyone => "everyone",
+            AppliesTo::Resellers => "resellers",
+            AppliesTo::AccountantsAndResellers => "accountants and resellers",
+        }
+    }
+}
+
 /// One row of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Param {
@@ -162,6 +188,15 @@ pub struct Param {
     pub kind: Kind,
     pub target: Target,
     pub access: Access,
+    pub applies_to: AppliesTo,
+}
+
+impl Param {
+    /// The same parameter, settable only on some kinds of user.
+    const fn only(mut self, applies_to: AppliesTo) -> Self {
+        self.applies_to = applies_to;
+        self
+    }
 }
 
 use AccountantAccess as C;
@@ -170,7 +205,7 @@ use ResellerRule as R;
 use Target as T;
 
 const fn p(name: &'static str, label: &'static str, kind: Kind, target: Target, access: Access) -> Param {
-    Param { name, label, kind, target, access }
+    Param { name, label, kind, target, access, applies_to: AppliesTo::Everyone }
 }
 
 /// Everybody who may edit users may set it, on others and (reseller) on himself.
@@ -288,7 +323,8 @@ pub static PARAMS: &[Param] = &[
         MANAGED,
     ),
     p("tax3_enabled", "tax 3 enabled", K::Flag, T::Tax("tax3_enabled"), MANAGED),
-    p("accountant_type", "accountant group", K::Ref(RefKind::AccGroup), T::Derived("acc_group_id"), ADMIN_ACC),
+    p("accountant_type", "accountant group", K::Ref(RefKind::AccGroup), T::Derived("acc_group_id"), ADMIN_ACC)
+        .only(AppliesTo::AccountantsAndResellers),
     p("tax1_value", "tax 1 value", K::Decimal, T::Tax("tax1_value"), MANAGED),
     p("show_zero_calls", "zero calls in invoices", K::Flag, T::User("invoice_zero_calls"), MANAGED),
     p("warning_email_active", "warning e-mail active", K::Flag, T::User("warning_email_active"), ALL),
@@ -309,7 +345,7 @@ pub static PARAMS: &[Param] = &[
     p("i3", "invoice detailed PDF", K::InvoiceBit { bit: 8 }, T::Derived("send_invoice_types"), MANAGED),
     p("recording_enabled", "recording", K::Flag, T::User("recording_enabled"), MANAGED),
     p("email_warning_sent_test", "unused GUI field", K::Inert, T::None, ALL),
-    p("own_providers", "Reseller PRO", K::Flag, T::User("own_providers"), ADMIN_ACC),
+    p("own_providers", "Reseller PRO", K::Flag, T::User("own_providers"), ADMIN_ACC).only(AppliesTo::Resellers),
     p("a0", "address", TEXT255, T::Address("address"), ALL),
     p("a1", "city", TEXT255, T::Address("city"), ALL),
     p("a2", "postcode", TEXT255, T::Address("postcode"), ALL),
@@ -377,7 +413,8 @@ pub static PARAMS: &[Param] = &[
     ),
     p("credit_unlimited", "unlimited credit", K::Flag, T::Derived("credit"), MANAGED),
     p("two_fa_enabled", "two-factor authentication", K::Flag, T::User("two_fa_enabled"), ALL),
-    p("max_devices", "maximum devices", K::Int { min: 0, max: 1_000_000 }, T::User("max_devices"), ADMIN_ACC),
+    p("max_devices", "maximum devices", K::Int { min: 0, max: 1_000_000 }, T::User("max_devices"), ADMIN_ACC)
+        .only(AppliesTo::Resellers),
 ];
 
 /// Parameters of the protocol itself: never data, never refused.

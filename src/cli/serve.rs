@@ -64,8 +64,9 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr()?;
+    let shutdown = crate::server::shutdown_signal()?;
     println!("morapi: listening on http://{addr}, database {}", redact(&opts.database));
-    crate::server::serve(listener, db, crate::server::shutdown_signal()).await?;
+    crate::server::serve(listener, db, shutdown).await?;
     println!("morapi: stopped");
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod xml;
 
 use crate::auth::gate::RequestInfo;
 use crate::catalogue::errors::{GateError, PageError, USER_UPDATED};
+use crate::read::{self, ReadRequest, Shape};
 use crate::storage::{Database, StoreError};
 use crate::update::{self, Answer, UpdateRequest};
 use axum::Router;
@@ -100,6 +101,12 @@ async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
         ApiMethod::UserDetailsUpdate => {
             render(&run_update(&state.db, UpdateRequest { params, info, password_hash: None }).await)
         }
+        ApiMethod::UserDetailsGet => {
+            render_read(&run_read(&state.db, ReadRequest { params, info }, Shape::Details).await)
+        }
+        ApiMethod::UserDetailsRawGet => {
+            render_read(&run_read(&state.db, ReadRequest { params, info }, Shape::Raw).await)
+        }
     };
     xml_response(StatusCode::OK, body, &request_id)
 }
@@ -109,6 +116,8 @@ async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiMethod {
     UserDetailsUpdate,
+    UserDetailsGet,
+    UserDetailsRawGet,
 }
 
 impl ApiMethod {
@@ -116,6 +125,8 @@ impl ApiMethod {
     pub fn by_name(name: &str) -> Option<ApiMethod> {
         match name {
             "user_details_update" | "user_update_api" => Some(ApiMethod::UserDetailsUpdate),
+            "user_details_get" | "user_details" => Some(ApiMethod::UserDetailsGet),
+            "user_details_raw_get" => Some(ApiMethod::UserDetailsRawGet),
             _ => None,
         }
     }
@@ -124,6 +135,7 @@ impl ApiMethod {
     fn bad_request(self) -> PageError {
         match self {
             ApiMethod::UserDetailsUpdate => PageError::UserNotUpdated,
+            ApiMethod::UserDetailsGet | ApiMethod::UserDetailsRawGet => PageError::RequestNotRead,
         }
     }
 }
@@ -159,6 +171,23 @@ async fn run_update(db: &Database, mut request: UpdateRequest) -> Answer {
     Answer::page(PageError::Internal)
 }
 
+/// Runs a read method; nothing is kept but the audit row of a refused hash.
+async fn run_read(db: &Database, request: ReadRequest, shape: Shape) -> read::Answer {
+    let request_id = request.info.request_id.clone();
+    match db.transact(move |repo| read::run(repo, &request, shape)).await {
+        Ok(answer) => answer,
+        Err(e) => read::Answer::page(storage_error(&request_id, &e)),
+    }
+}
+
+fn render_read(answer: &read::Answer) -> String {
+    match answer {
+        read::Answer::Gate(g) => xml::status_error(g.text()),
+        read::Answer::Page { error, messages } => xml::page_error(error.text(), messages),
+        read::Answer::Found(document) => document.document(),
+    }
+}
+
 fn render(answer: &Answer) -> String {
     match answer {
         Answer::Gate(g) => xml::status_error(g.text()),
@@ -181,5 +210,23 @@ mod tests {
         assert_eq!(method_name("/billing/x"), None);
         assert_eq!(method_name("/api/a/b"), None);
         assert_eq!(method_name("/api/user_details_update/"), Some("user_details_update"));
+    }
+
+    #[test]
+    fn method_names() {
+        use super::ApiMethod;
+        use super::ApiMethod::*;
+        for (name, method) in [
+            ("user_details_update", UserDetailsUpdate),
+            ("user_update_api", UserDetailsUpdate),
+            ("user_details_get", UserDetailsGet),
+            ("user_details", UserDetailsGet),
+            ("user_details_raw_get", UserDetailsRawGet),
+        ] {
+            assert_eq!(ApiMethod::by_name(name), Some(method), "{name}");
+        }
+        for name in ["user_details_raw", "user_get", "User_details_get", ""] {
+            assert_eq!(ApiMethod::by_name(name), None, "{name}");
+        }
     }
 }

@@ -354,22 +354,14 @@ fn derived(
         c.set(Table::Users, "credit", Value::from("0"));
     }
 
-    // Group: `accountant_type` sets the group of accountants and resellers only, winning over u11.
-    if let Some(v) = get("accountant_type") {
-        if matches!(target.usertype.as_str(), "accountant" | "reseller") {
-            if let Some(id) = int(v) {
-                c.set(Table::Users, "acc_group_id", Value::Int(id));
-            }
-        } else {
-            problems.add("accountant_type", msg::ACCOUNTANT_TYPE_TARGET.to_string());
-        }
+    // Parameters that only some kinds of user have (the catalogue says which).
+    for p in PARAMS.iter().filter(|p| params.contains(p.name) && !p.applies_to.includes(&target.usertype)) {
+        problems.add(p.name, msg::applies_only(p.name, p.label, p.applies_to.describe()));
     }
 
-    if params.contains("own_providers") && target.usertype != "reseller" {
-        problems.add("own_providers", msg::OWN_PROVIDERS_TARGET.to_string());
-    }
-    if params.contains("max_devices") && target.usertype != "reseller" {
-        problems.add("max_devices", msg::MAX_DEVICES_TARGET.to_string());
+    // Group: `accountant_type` (accountants and resellers) wins over u11.
+    if let Some(id) = get("accountant_type").and_then(int) {
+        c.set(Table::Users, "acc_group_id", Value::Int(id));
     }
 
     // 2FA can be switched on only when the system offers it and the user has an e-mail.

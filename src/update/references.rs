@@ -96,6 +96,11 @@ fn pbx_pool_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> 
 fn lcr_ok(repo: &mut dyn Repo, target: &User, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(lcr) = repo.reference(RefKind::Lcr, id)? else { return Ok(false) };
+    // Sending back the LCR the user already has changes nothing and is never refused (a reseller
+    // may hold an LCR of his own that the admin's rule would not offer).
+    if target.int("lcr_id") == Some(id) {
+        return Ok(true);
+    }
     if target.owner_id == 0 {
         return Ok(lcr.owner_id == 0);
     }
