@@ -144,7 +144,7 @@ impl ApiMethod {
 pub fn storage_error(request_id: &str, e: &StoreError) -> PageError {
     tracing::error!(request_id, error = %e, "request failed in storage");
     match e {
-        StoreError::Unavailable(_) => PageError::DatabaseUnavailable,
+        StoreError::Unavailable(_) | StoreError::Disconnected(_) => PageError::DatabaseUnavailable,
         StoreError::Conflict(_) => PageError::DatabaseBusy,
         _ => PageError::Internal,
     }

@@ -215,6 +215,10 @@ pub enum StoreError {
     /// The database cannot be reached.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The connection was found closed before a transaction started on it: nothing was sent,
+    /// so another connection may safely run the same work.
+    #[error("database connection lost: {0}")]
+    Disconnected(String),
     #[error("{0}")]
     Config(String),
 }

@@ -61,18 +61,18 @@ impl<C: Connection> Pool<C> {
         self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A connection, or `Unavailable` after the timeout.
-    fn acquire(&self) -> Result<C> {
+    /// A connection and whether it was used before, or `Unavailable` after the timeout.
+    fn acquire(&self) -> Result<(C, bool)> {
         let deadline = Instant::now() + self.options.timeout;
         let mut slots = self.lock();
         loop {
             if let Some(c) = slots.idle.pop() {
-                return Ok(c);
+                return Ok((c, true));
             }
             if slots.open < self.options.max_connections {
                 slots.open += 1;
                 drop(slots);
-                return (self.connect)().inspect_err(|_| {
+                return (self.connect)().map(|c| (c, false)).inspect_err(|_| {
                     self.lock().open -= 1;
                     self.freed.notify_one();
                 });
@@ -126,13 +126,22 @@ where
     F: Fn(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
-        let mut conn = pool.acquire()?;
+        let (mut conn, mut reused) = pool.acquire()?;
         let mut attempt = 0;
         loop {
             match conn.attempt(&f) {
                 Ok(value) => {
                     pool.release(conn, true);
                     return Ok(value);
+                }
+                // A pooled connection that died while idle (the database restarted): nothing was
+                // sent, so try another one; a fresh connection that fails means the database is down.
+                Err(StoreError::Disconnected(e)) => {
+                    pool.release(conn, false);
+                    if !reused {
+                        return Err(StoreError::Unavailable(e));
+                    }
+                    (conn, reused) = pool.acquire()?;
                 }
                 Err(StoreError::Conflict(e)) if attempt < pool.options.retries => {
                     attempt += 1;
@@ -156,6 +165,40 @@ where
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Dies before starting a transaction while `dead` connections remain to be tried.
+    struct Stale(Arc<AtomicUsize>, bool);
+    impl Connection for Stale {
+        fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
+            if self.1 {
+                return Err(StoreError::Disconnected("closed".into()));
+            }
+            let _ = self.0.fetch_add(1, Ordering::SeqCst);
+            let _ = f;
+            Err(StoreError::Database("reached a live connection".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_that_died_while_idle_are_replaced() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let pool = Pool::new(PoolOptions::default(), move || Ok(Stale(c.clone(), false)));
+        // Two idle connections that died while the database restarted.
+        {
+            let mut slots = pool.lock();
+            slots.idle.push(Stale(calls.clone(), true));
+            slots.idle.push(Stale(calls.clone(), true));
+            slots.open = 2;
+        }
+        let r = transact(pool.clone(), |_| Ok(((), true))).await;
+        assert!(matches!(r, Err(StoreError::Database(m)) if m.contains("live")), "a fresh connection was used");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // A fresh connection that cannot start a transaction means the database is down.
+        let down: Arc<Pool<Stale>> =
+            Pool::new(PoolOptions::default(), || Ok(Stale(Arc::new(AtomicUsize::new(0)), true)));
+        assert!(matches!(transact(down, |_| Ok(((), true))).await, Err(StoreError::Unavailable(_))));
+    }
 
     struct Fake(Arc<AtomicUsize>);
     impl Connection for Fake {

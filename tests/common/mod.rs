@@ -67,8 +67,18 @@ impl TestApp {
         Self::start(self.url.clone(), None, dir).await
     }
 
+    /// A server on a database the test opened itself (e.g. with special pool options).
+    pub async fn serve(db: Database) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(db, String::new(), None, dir).await
+    }
+
     async fn start(url: String, scratch: Option<String>, dir: tempfile::TempDir) -> TestApp {
         let db = Database::open(&url).expect("database opens");
+        Self::start_on(db, url, scratch, dir).await
+    }
+
+    async fn start_on(db: Database, url: String, scratch: Option<String>, dir: tempfile::TempDir) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
