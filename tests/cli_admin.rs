@@ -369,3 +369,39 @@ async fn an_initialised_database_serves_signed_requests_with_the_printed_key() {
     let _ = tx.send(());
     assert_eq!(db.json(&["user", "show", "cust1", "--json"])["blocked"], 1);
 }
+
+#[test]
+fn users_move_between_owners_and_groups_with_an_audit_trail() {
+    let db = Db::new();
+    db.ok(&["init"]);
+    db.ok(&["user", "add", "--username", "res1", "--type", "reseller"]);
+    db.ok(&["user", "add", "--username", "cust1"]);
+    db.ok(&["user", "add", "--username", "acc1", "--type", "accountant"]);
+    let res = db.json(&["user", "show", "res1", "--json"])["id"].to_string();
+    let group =
+        db.json(&["group", "add", "--name", "Resellers", "--group-type", "reseller", "--json"])["id"].to_string();
+    assert!(db.ok(&["user", "set", "cust1", "--owner", &res]).contains("changed user"));
+    assert_eq!(db.json(&["user", "show", "cust1", "--json"])["owner_id"].to_string(), res);
+    assert!(db.ok(&["user", "set", "res1", "--group", &group]).contains("changed user"));
+    assert_eq!(db.json(&["user", "show", "res1", "--json"])["acc_group_id"].to_string(), group);
+    // Refusals.
+    assert!(db.fails(&["user", "set", "cust1"]).contains("nothing to change"));
+    assert!(db.fails(&["user", "set", "res1", "--owner", &res]).contains("always belongs to the admin"));
+    assert!(db.fails(&["user", "set", "cust1", "--owner", "4242"]).contains("is not a reseller"));
+    assert!(db.fails(&["user", "set", "acc1", "--group", &group]).contains("is not a group of accountants"));
+    assert!(db.fails(&["user", "set", "cust1", "--group", &group]).contains("has no group"));
+    // The changes are in the audit trail, attributed to the command line.
+    let audit = db.json(&["audit", "--json"]);
+    let fields: Vec<(String, String, String)> = audit
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| (e["field"].to_string(), e["actor"].to_string(), e["endpoint"].to_string()))
+        .collect();
+    assert!(fields.iter().any(|(f, _, ep)| f == "\"owner_id\"" && ep == "\"cli\""), "{audit}");
+    assert!(fields.iter().any(|(f, _, ep)| f == "\"acc_group_id\"" && ep == "\"cli\""), "{audit}");
+    let out = db.run_with_stdin(&["user", "passwd", "cust1", "--password-stdin"], Some("Another456y\n"));
+    assert!(out.status.success());
+    let audit = db.ok(&["audit", "--field", "password", "--json"]);
+    assert!(audit.contains("changed") && !audit.contains("Another456y"), "{audit}");
+}

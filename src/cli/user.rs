@@ -1,11 +1,11 @@
 //! `morapi user`: billing users (simple users, resellers, accountants). Field changes of an
 //! existing user go through the API (`morapi call … user_details_update`), so they follow the
-//! same rules and land in the audit trail; this command creates, lists, shows, sets passwords and
-//! deletes.
+//! same rules; this command creates, lists, shows, sets passwords, moves users between owners
+//! and groups (what the API cannot do) and deletes. Its changes are audited too.
 
 use super::output;
 use super::records::transact;
-use crate::storage::{Database, Repo, Row, StoreError, Table, User, Value, int, text};
+use crate::storage::{AuditEntry, AuditEvent, Database, Repo, Row, StoreError, Table, User, Value, int, text};
 use crate::update::{password_rules, valid_email};
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
@@ -44,6 +44,17 @@ pub enum Action {
         user: String,
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Move a simple user to another owner, or change a reseller's or accountant's group: the
+    /// edits the API does not offer. Audited like API changes (endpoint `cli`).
+    Set {
+        user: String,
+        /// New owner: 0 (the admin) or a reseller's id (simple users only).
+        #[arg(long)]
+        owner: Option<i64>,
+        /// New group: an accountant group for accountants, a reseller group for resellers.
+        #[arg(long)]
+        group: Option<i64>,
     },
     /// Delete a user who owns no users (with his address and taxes).
     Delete {
@@ -106,6 +117,7 @@ pub fn run(opts: Opts) -> ExitCode {
             }
             Action::Show { user, json } => transact(&db, move |repo| show(repo, &user, json)).await,
             Action::Passwd { user, password_stdin } => passwd(&db, user, password_stdin).await,
+            Action::Set { user, owner, group } => transact(&db, move |repo| set(repo, &user, owner, group)).await,
             Action::Delete { user, yes } => delete(&db, user, yes).await,
         }
     });
@@ -237,9 +249,70 @@ async fn passwd(db: &Database, user: String, from_stdin: bool) -> Result<String,
             Err(e) => return Ok(Err(e)),
         };
         repo.update_row(Table::Users, u.id, &[("password", hashed.into())])?;
+        audit(repo, u.id, "password", "", "changed")?;
         Ok(Ok(format!("password of {} changed\n", u.username)))
     })
     .await
+}
+
+/// An audit row for a change made from the command line.
+fn audit(repo: &mut dyn Repo, target: i64, field: &str, old: &str, new: &str) -> Result<(), StoreError> {
+    repo.insert_audit(&AuditEntry {
+        created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        request_id: format!("{:016x}", rand::random::<u64>()),
+        event: AuditEvent::Change,
+        actor_id: None,
+        actor_username: "cli".into(),
+        client_addr: "local".into(),
+        endpoint: "cli".into(),
+        target_id: Some(target),
+        field: field.into(),
+        old_value: old.into(),
+        new_value: new.into(),
+    })
+}
+
+fn set(
+    repo: &mut dyn Repo,
+    user: &str,
+    owner: Option<i64>,
+    group: Option<i64>,
+) -> Result<Result<String, String>, StoreError> {
+    let Some(u) = find(repo, user)? else { return Ok(Err(format!("there is no user {user}"))) };
+    if owner.is_none() && group.is_none() {
+        return Ok(Err("nothing to change: give --owner or --group".into()));
+    }
+    let mut changes: Vec<(&str, Value)> = Vec::new();
+    if let Some(o) = owner {
+        if u.usertype != "user" {
+            return Ok(Err(format!("a {} always belongs to the admin", u.usertype)));
+        }
+        if o != 0 && repo.user_by_id(o)?.is_none_or(|r| r.usertype != "reseller") {
+            return Ok(Err(format!("--owner {o} is not a reseller (owners are 0 = admin or a reseller)")));
+        }
+        changes.push(("owner_id", o.into()));
+    }
+    if let Some(g) = group {
+        let wanted = match u.usertype.as_str() {
+            "reseller" => "reseller",
+            "accountant" => "accountant",
+            other => return Ok(Err(format!("a {other} has no group"))),
+        };
+        match repo.row(Table::AccGroups, g)? {
+            Some(row) if text(&row, "group_type") == wanted => changes.push(("acc_group_id", g.into())),
+            Some(_) => return Ok(Err(format!("group {g} is not a group of {wanted}s"))),
+            None if g == 0 => changes.push(("acc_group_id", 0.into())),
+            None => return Ok(Err(format!("there is no group {g}"))),
+        }
+    }
+    for (col, v) in &changes {
+        let old = u.row.get(*col).map(Value::render).unwrap_or_default();
+        if old != v.render() {
+            audit(repo, u.id, col, &old, &v.render())?;
+        }
+    }
+    repo.update_row(Table::Users, u.id, &changes)?;
+    Ok(Ok(format!("changed user {} ({})\n", u.id, u.username)))
 }
 
 async fn delete(db: &Database, user: String, yes: bool) -> Result<String, String> {
