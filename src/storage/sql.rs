@@ -83,9 +83,12 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>> {
-        let rows =
-            self.fetch("SELECT value FROM conflines WHERE owner_id = ? AND name = ?", &[owner_id.into(), name.into()])?;
-        Ok(first(rows).map(|r| text(&r, "value")))
+        if !self.settings_cache().contains_key(&owner_id) {
+            let rows = self.fetch("SELECT name, value FROM conflines WHERE owner_id = ?", &[owner_id.into()])?;
+            let all = rows.iter().map(|r| (text(r, "name"), text(r, "value"))).collect();
+            self.settings_cache().insert(owner_id, all);
+        }
+        Ok(self.settings_cache().get(&owner_id).and_then(|m| m.get(name)).cloned())
     }
 
     fn reference(&mut self, kind: RefKind, id: i64) -> Result<Option<Reference>> {
