@@ -460,6 +460,9 @@ fn audit_shows_the_trail_newest_first_with_filters() {
     assert_eq!(fields(&["--actor", "admin"]).len(), 4);
     assert_eq!(fields(&["--field", "blocked"]), ["change:blocked", "change:blocked"].map(String::from).to_vec());
     assert_eq!(fields(&["--field", "blocked", "--user", "123", "--actor", "admin"]).len(), 1);
+    assert_eq!(fields(&["--event", "hash_refused"]), ["hash_refused:", "hash_refused:"].map(String::from).to_vec());
+    assert!(fields(&["--event", "change"]).iter().all(|f| f.starts_with("change:")));
+    assert!(!demo.audit(&["--event", "login"]).status.success());
     let city = demo.audit(&["--field", "addresses.city"]);
     assert!(stdout(&city).contains("Vilnius → Kaunas") && !stdout(&city).contains("0 → 1"), "{}", stdout(&city));
     let none = demo.audit(&["--actor", "somebody-else"]);

@@ -32,6 +32,9 @@ pub struct Opts {
     /// Only changes of this field (`blocked`, `password`, `addresses.email`, `taxes.tax1_value`, …).
     #[arg(long, value_name = "NAME")]
     pub field: Option<String>,
+    /// Only this kind of row: `change` or `hash_refused`.
+    #[arg(long, value_name = "EVENT", value_parser = ["change", "hash_refused"])]
+    pub event: Option<String>,
     /// Rows at or after this time: YYYY-MM-DD (UTC midnight) or RFC 3339 (2026-11-27T00:13:50Z).
     #[arg(long, value_name = "WHEN", value_parser = parse_when)]
     pub since: Option<When>,
@@ -149,6 +152,7 @@ pub fn filter(opts: &Opts) -> Result<(AuditFilter, Option<usize>), String> {
         target_id: opts.user,
         actor_username: opts.actor.clone(),
         field: opts.field.clone(),
+        event: opts.event.as_deref().map(|e| if e == "change" { AuditEvent::Change } else { AuditEvent::HashRefused }),
         since,
         until,
         limit: shown.map(|n| n.saturating_add(1)),

@@ -164,6 +164,7 @@ pub struct AuditFilter {
     pub target_id: Option<i64>,
     pub actor_username: Option<String>,
     pub field: Option<String>,
+    pub event: Option<AuditEvent>,
     /// Inclusive lower bound of `created_at` (RFC 3339 text compares in time order).
     pub since: Option<String>,
     /// Exclusive upper bound of `created_at`.

@@ -239,6 +239,10 @@ impl<C: SqlConn> Repo for C {
             conds.push("field = ?");
             args.push(field.as_str().into());
         }
+        if let Some(event) = f.event {
+            conds.push("event = ?");
+            args.push(event.name().into());
+        }
         if let Some(since) = &f.since {
             conds.push("created_at >= ?");
             args.push(since.as_str().into());
