@@ -4,7 +4,7 @@
 //! Two variants exist because MOR's code has a missing comma that drops `user_warning_email_hour`
 //! and `pgui` from the hash while the documentation includes them (§13.1); clients follow either.
 
-use crate::catalogue::hash_order;
+use crate::catalogue::hash_position;
 use crate::params::Params;
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
@@ -39,16 +39,18 @@ fn hashed_value<'a>(name: &str, raw: &'a str) -> Option<std::borrow::Cow<'a, str
     Some(raw.into())
 }
 
-/// The concatenated parameter values, without the key.
+/// The concatenated parameter values, without the key: the request's hashed parameters sorted
+/// by MOR's order (so the cost follows the request's size, not the 209-name list).
 pub fn hash_string(params: &Params, variant: Variant) -> String {
+    let mut present: Vec<(usize, &str, &str)> = params
+        .iter()
+        .filter(|(name, _)| !variant.skips(name))
+        .filter_map(|(name, raw)| hash_position(name).map(|pos| (pos, name, raw)))
+        .collect();
+    present.sort_unstable_by_key(|(pos, ..)| *pos);
     let mut s = String::new();
-    for name in hash_order() {
-        if variant.skips(name) {
-            continue;
-        }
-        if let Some(raw) = params.get(name)
-            && let Some(v) = hashed_value(name, raw)
-        {
+    for (_, name, raw) in present {
+        if let Some(v) = hashed_value(name, raw) {
             s.push_str(&v);
         }
     }

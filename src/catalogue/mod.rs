@@ -4,9 +4,21 @@ pub mod errors;
 pub mod params;
 pub mod rights;
 
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
 /// MOR's global hash order (mor-reference §5.4): 209 names shared by every API method.
 pub fn hash_order() -> impl Iterator<Item = &'static str> {
     include_str!("hash_order.txt").lines().filter(|l| !l.is_empty())
+}
+
+/// Position of each name in [`hash_order`], built once: every request looks names up here.
+static HASH_POSITIONS: LazyLock<HashMap<&'static str, usize>> =
+    LazyLock::new(|| hash_order().enumerate().map(|(i, n)| (n, i)).collect());
+
+/// Where `name` stands in MOR's hash order, if it is hashed at all.
+pub fn hash_position(name: &str) -> Option<usize> {
+    HASH_POSITIONS.get(name).copied()
 }
 
 /// The Rails time zone names MOR accepts (the "time zone name" column of MOR's Time Zone list).
@@ -14,9 +26,11 @@ pub fn time_zones() -> impl Iterator<Item = &'static str> {
     include_str!("../../data/time_zones.txt").lines().filter(|l| !l.is_empty())
 }
 
+static TIME_ZONES: LazyLock<HashSet<&'static str>> = LazyLock::new(|| time_zones().collect());
+
 /// Whether `name` is one of [`time_zones`].
 pub fn is_time_zone(name: &str) -> bool {
-    time_zones().any(|z| z == name)
+    TIME_ZONES.contains(name)
 }
 
 #[cfg(test)]
@@ -27,6 +41,9 @@ mod tests {
     fn hash_order_has_mors_209_names() {
         assert_eq!(hash_order().count(), 209);
         assert_eq!(hash_order().next(), Some("user_id"));
+        assert_eq!(hash_position("user_id"), Some(0));
+        assert_eq!(hash_position("service_id"), Some(208));
+        assert_eq!(hash_position("u29"), None);
     }
 
     #[test]
