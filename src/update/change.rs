@@ -287,16 +287,15 @@ fn derived(
 ) -> Result<()> {
     let get = |n: &str| params.get(n).map(str::trim);
 
-    // Dates from three parts each; all three or none.
-    for (col, parts, what) in
-        [("agreement_date", ["ay", "am", "ad"], "Agreement date"), ("block_at", ["by", "bm", "bd"], "Block at date")]
-    {
-        let vals: Vec<Option<&str>> = parts.iter().map(|p| get(p)).collect();
+    // Dates from three parts each (year, month, day in catalogue order); all three or none.
+    for (col, parts) in date_groups() {
+        let vals: Vec<Option<&str>> = parts.iter().map(|p| get(p.name)).collect();
         if vals.iter().all(Option::is_none) {
             continue;
         }
-        let [Some(y), Some(m), Some(d)] = [vals[0], vals[1], vals[2]] else {
-            problems.add(parts[0], msg::date_incomplete(&format!("{}, {} and {}", parts[0], parts[1], parts[2])));
+        let names: Vec<&str> = parts.iter().map(|p| p.name).collect();
+        let [Some(y), Some(m), Some(d)] = vals[..] else {
+            problems.add(names[0], msg::date_incomplete(&format!("{}, {} and {}", names[0], names[1], names[2])));
             continue;
         };
         let date = match (int(y), int(m), int(d)) {
@@ -308,7 +307,7 @@ fn derived(
         };
         match date {
             Some(date) => c.set(Table::Users, col, Value::Text(date.format("%Y-%m-%d").to_string())),
-            None => problems.add(parts[0], msg::date_invalid(what, &format!("{y}-{m}-{d}"))),
+            None => problems.add(names[0], msg::date_invalid(&date_label(parts[0]), &format!("{y}-{m}-{d}"))),
         }
     }
 
@@ -384,6 +383,26 @@ fn derived(
         }
     }
     Ok(())
+}
+
+/// The dates sent in three parts: each target column with its year, month and day parameters.
+fn date_groups() -> Vec<(&'static str, Vec<&'static Param>)> {
+    let mut groups: Vec<(&'static str, Vec<&'static Param>)> = Vec::new();
+    for p in PARAMS.iter().filter(|p| p.kind == Kind::DatePart) {
+        let col = p.target.column().unwrap_or_default();
+        match groups.iter_mut().find(|(c, _)| *c == col) {
+            Some((_, parts)) => parts.push(p),
+            None => groups.push((col, vec![p])),
+        }
+    }
+    groups
+}
+
+/// "Agreement date" from the year part's label "agreement date year".
+fn date_label(year: &Param) -> String {
+    let base = year.label.strip_suffix(" year").unwrap_or(year.label);
+    let mut chars = base.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// The sum of the bits switched on, when any parameter whose kind `bit_of` gives a bit was
@@ -526,6 +545,19 @@ mod tests {
         assert_eq!(decimal("abc"), None);
         assert_eq!(decimal("1e5"), None);
         assert_eq!(decimal(""), None);
+    }
+
+    #[test]
+    fn date_parts_come_from_the_catalogue_in_year_month_day_order() {
+        let groups: Vec<(&str, Vec<&str>)> =
+            date_groups().into_iter().map(|(c, ps)| (c, ps.iter().map(|p| p.name).collect())).collect();
+        assert_eq!(groups, vec![("agreement_date", vec!["ay", "am", "ad"]), ("block_at", vec!["by", "bm", "bd"])]);
+        assert_eq!(date_label(groups_first_part("ay")), "Agreement date");
+        assert_eq!(date_label(groups_first_part("by")), "Block at date");
+    }
+
+    fn groups_first_part(name: &str) -> &'static Param {
+        crate::catalogue::params::find(name).unwrap()
     }
 
     #[test]
