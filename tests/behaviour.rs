@@ -685,6 +685,32 @@ async fn b21_a_reseller_may_resubmit_the_admin_tariff_assigned_while_it_was_allo
 }
 
 #[tokio::test]
+async fn sending_back_the_references_a_user_already_has_is_never_refused() {
+    // Reading a user and writing the same values back must not fail, whoever owns the records.
+    let app = TestApp::spawn().await;
+    // Reseller 200 holds an LCR of his own (3); the admin's LCR rule alone would refuse it.
+    ok(&app, &[("user_id", "200"), ("u1", "3")]).await;
+    refused(&app, &[("user_id", "200"), ("u1", "3x")], &page_error("LCR was not found", &[])).await;
+    // A reseller's user with an admin rule and a provider tariff the admin once assigned: the
+    // reseller may send them back unchanged, though he may not assign them.
+    app.sql("UPDATE users SET quickforwards_rule_id = 1, tariff_id = 3 WHERE id = 201;").await;
+    ok_as(&app, RESELLER, RESELLER_KEY, &[("user_id", "201"), ("u16", "1"), ("u5", "3")]).await;
+    refused_as(
+        &app,
+        RESELLER,
+        RESELLER_KEY,
+        &[("user_id", "201"), ("u16", "3")],
+        &page_error("Quickforward Rule was not found", &[]),
+    )
+    .await;
+    app.sql("UPDATE users SET tariff_id = 4 WHERE id = 201;").await;
+    refused_as(&app, RESELLER, RESELLER_KEY, &[("user_id", "201"), ("u5", "3")], &page_error("Tariff not found", &[]))
+        .await;
+    // Nothing was written for the unchanged values.
+    assert!(app.changes().await.is_empty());
+}
+
+#[tokio::test]
 async fn b21_the_admin_may_assign_any_admin_tariff_even_a_provider_tariff() {
     let app = TestApp::spawn().await;
     ok(&app, &[("user_id", "123"), ("u5", "3")]).await;

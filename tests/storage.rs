@@ -206,7 +206,7 @@ mod suite {
         for kind in REF_KINDS {
             let (id, owner_id, k) = demo_reference(kind);
             let found = read(&s.db, move |r| r.reference(kind, id)).await;
-            assert_eq!(found, Some(Reference { id, owner_id, kind: k.to_string(), hidden: false }), "{kind:?} {id}");
+            assert_eq!(found, Some(Reference { id, owner_id, kind: k.to_string() }), "{kind:?} {id}");
             assert_eq!(read(&s.db, move |r| r.reference(kind, 999)).await, None, "{kind:?} 999");
             assert_eq!(read(&s.db, move |r| r.reference(kind, -1)).await, None, "{kind:?} -1");
         }

@@ -110,8 +110,6 @@ pub struct Reference {
     pub owner_id: i64,
     /// `tariffs.purpose` (`user`, `user_wholesale`, `provider`); `users.usertype` for accountants.
     pub kind: String,
-    /// `users.hidden` for accountants; 0 elsewhere.
-    pub hidden: bool,
 }
 
 /// The tables morapi reads and writes by name (updates, the administration CLI, read-back).

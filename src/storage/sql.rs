@@ -96,7 +96,6 @@ impl<C: SqlConn> Repo for C {
             id: int(&r, "id").unwrap_or(id),
             owner_id: int(&r, "owner_id").unwrap_or_default(),
             kind: text(&r, "kind"),
-            hidden: false,
         }))
     }
 

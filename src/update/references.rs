@@ -6,7 +6,7 @@ use super::Answer;
 use crate::auth::gate::Caller;
 use crate::auth::permissions::Role;
 use crate::catalogue::errors::{PageError, msg};
-use crate::catalogue::params::{self, Kind, RefKind};
+use crate::catalogue::params::{self, Kind, RefKind, Target};
 use crate::params::Params;
 use crate::settings::Setting;
 use crate::storage::{Repo, Result, User};
@@ -20,6 +20,20 @@ pub fn parse_id(raw: &str) -> Option<i64> {
 const OTHER_REFERENCES: &[&str] =
     &["u4", "u14", "a6", "u24", "u7", "static_source_list_id", "static_list_id", "u11", "accountant_type"];
 
+/// The value sent for a reference, unless it is the one the user already has. Sending back what
+/// was read (the same tariff, LCR, rule, …) changes nothing and is never refused, whoever owns
+/// the record; only changes are checked.
+fn changed<'a>(params: &'a Params, target: &User, name: &str) -> Option<&'a str> {
+    let raw = params.get(name)?;
+    let column = params::find(name).and_then(|p| match p.target {
+        Target::User(c) | Target::Derived(c) => Some(c),
+        Target::Address(_) | Target::Tax(_) | Target::None => None,
+    });
+    let current = column.and_then(|c| target.int(c));
+    let unchanged = current.is_some() && parse_id(raw) == current;
+    (!unchanged).then_some(raw)
+}
+
 pub fn check(
     repo: &mut dyn Repo,
     caller: &Caller,
@@ -27,28 +41,28 @@ pub fn check(
     params: &Params,
 ) -> Result<std::result::Result<(), Answer>> {
     let fail = |e| Ok(Err(Answer::page(e)));
-    if let Some(v) = params.get("u5")
-        && !tariff_ok(repo, caller, target, v)?
+    if let Some(v) = changed(params, target, "u5")
+        && !tariff_ok(repo, caller, v)?
     {
         return fail(PageError::TariffNotFound);
     }
-    if let Some(v) = params.get("u29")
+    if let Some(v) = changed(params, target, "u29")
         && !pbx_pool_ok(repo, caller, v)?
     {
         return fail(PageError::PbxPoolNotFound);
     }
-    if let Some(v) = params.get("u1")
+    if let Some(v) = changed(params, target, "u1")
         && !lcr_ok(repo, target, v)?
     {
         return fail(PageError::LcrNotFound);
     }
-    if let Some(v) = params.get("u31")
+    if let Some(v) = changed(params, target, "u31")
         && !responsible_accountant_ok(repo, caller, target, v)?
     {
         return fail(PageError::ResponsibleAccountantInvalid);
     }
-    if let Some(v) = params.get("u16")
-        && !quickforward_rule_ok(repo, caller, target, v)?
+    if let Some(v) = changed(params, target, "u16")
+        && !quickforward_rule_ok(repo, caller, v)?
     {
         return fail(PageError::QuickforwardRuleNotFound);
     }
@@ -56,7 +70,7 @@ pub fn check(
     for name in OTHER_REFERENCES {
         let Some(p) = params::find(name) else { continue };
         let Kind::Ref(kind) = p.kind else { continue };
-        if let Some(v) = params.get(p.name)
+        if let Some(v) = changed(params, target, p.name)
             && !other_reference_ok(repo, caller, kind, v)?
         {
             messages.push(msg::not_found(p.name, p.label, v));
@@ -66,13 +80,12 @@ pub fn check(
 }
 
 /// MOR's tariff rule (mor-reference §9 check 4). A reseller may use the admin's retail and
-/// wholesale tariffs when the admin allows it, or when the user already has that tariff.
-fn tariff_ok(repo: &mut dyn Repo, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
+/// wholesale tariffs when the admin allows it (the user's current tariff never reaches here).
+fn tariff_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(tariff) = repo.reference(RefKind::Tariff, id)? else { return Ok(false) };
     if caller.role == Role::Reseller {
-        let admin_tariffs =
-            Setting::AllowResellersToUseAdminTariffs.read(repo, 0)? == "1" || target.int("tariff_id") == Some(id);
+        let admin_tariffs = Setting::AllowResellersToUseAdminTariffs.read(repo, 0)? == "1";
         if admin_tariffs {
             return Ok((tariff.owner_id == caller.user.id || tariff.owner_id == 0) && tariff.kind != "provider");
         }
@@ -96,11 +109,6 @@ fn pbx_pool_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> 
 fn lcr_ok(repo: &mut dyn Repo, target: &User, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(lcr) = repo.reference(RefKind::Lcr, id)? else { return Ok(false) };
-    // Sending back the LCR the user already has changes nothing and is never refused (a reseller
-    // may hold an LCR of his own that the admin's rule would not offer).
-    if target.int("lcr_id") == Some(id) {
-        return Ok(true);
-    }
     if target.owner_id == 0 {
         return Ok(lcr.owner_id == 0);
     }
@@ -126,9 +134,9 @@ fn responsible_accountant_ok(repo: &mut dyn Repo, caller: &Caller, target: &User
         && !matches!(target.usertype.as_str(), "accountant" | "partner" | "admin"))
 }
 
-/// Admin and accountants use admin rules; a reseller his own, and the admin's when allowed or
-/// already assigned. 0 clears the rule.
-fn quickforward_rule_ok(repo: &mut dyn Repo, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
+/// Admin and accountants use admin rules; a reseller his own, and the admin's when allowed (the
+/// user's current rule never reaches here). 0 clears the rule.
+fn quickforward_rule_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
     let id = match parse_id(raw) {
         Some(0) => return Ok(true),
         Some(id) => id,
@@ -141,9 +149,7 @@ fn quickforward_rule_ok(repo: &mut dyn Repo, caller: &Caller, target: &User, raw
     if rule.owner_id == caller.user.id {
         return Ok(true);
     }
-    Ok(rule.owner_id == 0
-        && (Setting::AllowResellersToUseAdminQuickforwardRules.read(repo, 0)? == "1"
-            || target.int("quickforwards_rule_id") == Some(id)))
+    Ok(rule.owner_id == 0 && Setting::AllowResellersToUseAdminQuickforwardRules.read(repo, 0)? == "1")
 }
 
 /// Currencies, countries, sound files, devices, number pools and groups: the id must exist and,
