@@ -108,6 +108,15 @@ pub enum AccRight {
 }
 
 impl AccRight {
+    pub const ALL: [AccRight; 6] = [
+        AccRight::Password,
+        AccRight::UserType,
+        AccRight::Lcr,
+        AccRight::Tariff,
+        AccRight::PaymentType,
+        AccRight::CallLimit,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             AccRight::Password => "user_create_opt_1",

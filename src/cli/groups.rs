@@ -21,9 +21,10 @@ pub fn grant_command() -> Command {
 /// The rights of a group as `right  value` lines (for `group show`).
 pub fn rights_text(repo: &mut dyn Repo, group: i64) -> Result<String, StoreError> {
     let mut out = String::from("rights:\n");
+    let rights = repo.group_rights(group)?;
     for r in RIGHTS {
-        let (value, only_view) = repo.group_right(group, r.name)?;
-        let note = if only_view && value == 2 { " (counts as 1: view-only group)" } else { "" };
+        let value = rights.value(r.name);
+        let note = if rights.only_view && value == 2 { " (counts as 1: view-only group)" } else { "" };
         out.push_str(&format!("  {:20} {value}{note}\n", r.name));
     }
     Ok(out)

@@ -112,6 +112,20 @@ pub struct Reference {
     pub kind: String,
 }
 
+/// The rights of a group: `acc_rights.name` → value, and whether the group is view-only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupRights {
+    pub only_view: bool,
+    pub values: std::collections::HashMap<String, i64>,
+}
+
+impl GroupRights {
+    /// The stored value of a right (0 when the group does not have it).
+    pub fn value(&self, right: &str) -> i64 {
+        self.values.get(right).copied().unwrap_or(0)
+    }
+}
+
 /// The tables morapi reads and writes by name (updates, the administration CLI, read-back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -235,9 +249,13 @@ pub trait Repo {
     /// A setting of an owner (0 = admin/global); `None` when never set.
     fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>>;
     fn reference(&mut self, kind: RefKind, id: i64) -> Result<Option<Reference>>;
-    /// The value of an accountant/reseller group right (0 when absent) and the group's
-    /// `only_view` flag.
-    fn group_right(&mut self, group_id: i64, right: &str) -> Result<(i64, bool)>;
+    /// Every right of an accountant/reseller group, in one read (empty for a missing group).
+    fn group_rights(&mut self, group_id: i64) -> Result<GroupRights>;
+    /// The value of one group right (0 when absent) and the group's `only_view` flag.
+    fn group_right(&mut self, group_id: i64, right: &str) -> Result<(i64, bool)> {
+        let rights = self.group_rights(group_id)?;
+        Ok((rights.value(right), rights.only_view))
+    }
     fn username_taken(&mut self, username: &str, except_user_id: i64) -> Result<bool>;
     /// Whether `email` (one address, compared case-insensitively) is used by an address row other
     /// than `except_address_id`.

@@ -4,7 +4,8 @@
 //! differences spelled out where they occur.
 
 use super::{
-    AuditEntry, AuditEvent, AuditFilter, Reference, Repo, Result, Row, StoreError, Table, User, Value, int, text,
+    AuditEntry, AuditEvent, AuditFilter, GroupRights, Reference, Repo, Result, Row, StoreError, Table, User, Value,
+    int, text,
 };
 use crate::catalogue::params::RefKind;
 
@@ -99,14 +100,22 @@ impl<C: SqlConn> Repo for C {
         }))
     }
 
-    fn group_right(&mut self, group_id: i64, right: &str) -> Result<(i64, bool)> {
+    fn group_rights(&mut self, group_id: i64) -> Result<GroupRights> {
         let rows = self.fetch(
-            "SELECT COALESCE((SELECT gr.value FROM acc_group_rights gr JOIN acc_rights r ON r.id = gr.acc_right_id \
-             WHERE gr.acc_group_id = g.id AND r.name = ?), 0) AS value, g.only_view AS only_view \
-             FROM acc_groups g WHERE g.id = ?",
-            &[right.into(), group_id.into()],
+            "SELECT g.only_view AS only_view, r.name AS name, gr.value AS value FROM acc_groups g \
+             LEFT JOIN acc_group_rights gr ON gr.acc_group_id = g.id LEFT JOIN acc_rights r ON r.id = gr.acc_right_id \
+             WHERE g.id = ?",
+            &[group_id.into()],
         )?;
-        Ok(first(rows).map_or((0, false), |r| (int(&r, "value").unwrap_or(0), int(&r, "only_view").unwrap_or(0) != 0)))
+        let mut rights = GroupRights::default();
+        for r in rows {
+            rights.only_view = int(&r, "only_view").unwrap_or(0) != 0;
+            let name = text(&r, "name");
+            if !name.is_empty() {
+                rights.values.insert(name, int(&r, "value").unwrap_or(0));
+            }
+        }
+        Ok(rights)
     }
 
     fn username_taken(&mut self, username: &str, except_user_id: i64) -> Result<bool> {

@@ -13,9 +13,9 @@ pub use change::{password_rules, valid_email};
 use crate::auth::gate::{self, Caller, Refusal, RequestInfo};
 use crate::auth::permissions::{self, FieldContext, Role};
 use crate::catalogue::errors::{GateError, PageError, msg};
-use crate::catalogue::params::{AccRight, AccountantAccess, PARAMS, Param};
+use crate::catalogue::params::{AccRight, PARAMS, Param};
 use crate::params::Params;
-use crate::storage::{Repo, Result, User};
+use crate::storage::{GroupRights, Repo, Result, User};
 
 /// What the method answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,17 +97,19 @@ fn decide(repo: &mut dyn Repo, req: &UpdateRequest, caller: &Caller) -> Result<s
     let Some(target) = target.filter(|t| permissions::can_see(caller.role, caller.user.id, t.id, t.owner_id)) else {
         return Ok(Err(Answer::page(PageError::UserNotFound)));
     };
-    // Step 6.
-    let group = caller.user.int("acc_group_id").unwrap_or(0);
-    if caller.role == Role::Accountant {
-        let (manage, only_view) = repo.group_right(group, "user_manage")?;
-        if !permissions::accountant_may_edit(manage, only_view) {
-            return Ok(Err(Answer::page(PageError::NoEditingPermission)));
-        }
+    // Step 6. The caller's group rights are read once, for this step and the next.
+    let rights = match caller.role {
+        Role::Accountant | Role::Reseller => repo.group_rights(caller.user.int("acc_group_id").unwrap_or(0))?,
+        Role::Admin | Role::User => GroupRights::default(),
+    };
+    if caller.role == Role::Accountant
+        && !permissions::accountant_may_edit(rights.value("user_manage"), rights.only_view)
+    {
+        return Ok(Err(Answer::page(PageError::NoEditingPermission)));
     }
     // Step 7.
     let sent = sent_params(&req.params);
-    let refused = refused_fields(repo, caller, &target, &sent)?;
+    let refused = refused_fields(caller, &rights, &target, &sent);
     if !refused.is_empty() {
         return Ok(Err(Answer::Page { error: PageError::AccessDenied, messages: refused }));
     }
@@ -130,39 +132,27 @@ fn decide(repo: &mut dyn Repo, req: &UpdateRequest, caller: &Caller) -> Result<s
 
 /// Step 7: one message per sent parameter the caller may not set, in catalogue order.
 fn refused_fields(
-    repo: &mut dyn Repo,
     caller: &Caller,
+    rights: &GroupRights,
     target: &User,
     sent: &[(&'static Param, &str)],
-) -> Result<Vec<String>> {
-    let group = caller.user.int("acc_group_id").unwrap_or(0);
-    let mut rights: Vec<AccRight> = Vec::new();
-    if caller.role == Role::Accountant {
-        for (p, _) in sent {
-            if let AccountantAccess::Needs(right) = p.access.accountant
-                && !rights.contains(&right)
-            {
-                let (value, only_view) = repo.group_right(group, right.name())?;
-                if permissions::effective_right(value, only_view) == 2 {
-                    rights.push(right);
-                }
-            }
-        }
-    }
-    let reseller_pbx = caller.role == Role::Reseller
-        && sent.iter().any(|(p, _)| p.name == "u29")
-        && permissions::effective_right(repo.group_right(group, "pbx_functions")?.0, false) >= 1;
+) -> Vec<String> {
+    let granted: Vec<AccRight> = if caller.role == Role::Accountant {
+        AccRight::ALL
+            .into_iter()
+            .filter(|r| permissions::effective_right(rights.value(r.name()), rights.only_view) == 2)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let reseller_pbx = caller.role == Role::Reseller && rights.value("pbx_functions") >= 1;
     let ctx = FieldContext {
         role: caller.role,
         self_edit: caller.user.id == target.id,
         target_is_admin: target.id == 0 || target.usertype == "admin",
         reseller_pro: caller.user.int("own_providers").unwrap_or(0) == 1,
         reseller_pbx,
-        accountant_rights: &rights,
+        accountant_rights: &granted,
     };
-    Ok(sent
-        .iter()
-        .filter(|(p, v)| !permissions::may_set(&ctx, p, v))
-        .map(|(p, _)| msg::refused(p.name, p.label))
-        .collect())
+    sent.iter().filter(|(p, v)| !permissions::may_set(&ctx, p, v)).map(|(p, _)| msg::refused(p.name, p.label)).collect()
 }
