@@ -108,6 +108,12 @@ pub fn build(
     let mut c = ChangeSet::default();
     let mut problems = Problems::default();
     let bad = |p: &Param, expected: &str, v: &str| msg::bad_value(p.name, p.label, expected, v);
+    // Whose length settings apply, looked up only when a username or password is sent.
+    let rules_owner = if sent.iter().any(|(p, _)| matches!(p.kind, Kind::Username | Kind::Password)) {
+        length_owner(repo, target)?
+    } else {
+        0
+    };
 
     for &(p, raw) in sent {
         if !raw.chars().all(crate::http::xml::allowed_in_xml) {
@@ -193,8 +199,7 @@ pub fn build(
                 }
             }
             Kind::Username => {
-                let owner = length_owner(repo, target)?;
-                let min = Setting::DefaultUserUsernameLength.read(repo, owner)?;
+                let min = Setting::DefaultUserUsernameLength.read(repo, rules_owner)?;
                 let min = usize::try_from(int(&min).unwrap_or(1).max(1)).unwrap_or(1);
                 let len = v.chars().count();
                 if v.is_empty() {
@@ -210,7 +215,9 @@ pub fn build(
             }
             Kind::Password => {
                 if !v.is_empty() {
-                    password_problems(repo, target, v, &mut problems)?;
+                    for m in password_rules(repo, rules_owner, v)? {
+                        problems.add("pswd", m);
+                    }
                     c.password_plain = Some(raw.to_string());
                 }
                 None
@@ -251,14 +258,6 @@ fn email_value(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Probl
         }
     }
     Ok(Some(Value::from(v)))
-}
-
-fn password_problems(repo: &mut dyn Repo, target: &User, v: &str, problems: &mut Problems) -> Result<()> {
-    let owner = length_owner(repo, target)?;
-    for m in password_rules(repo, owner, v)? {
-        problems.add("pswd", m);
-    }
-    Ok(())
 }
 
 /// What is wrong with a new password for a user of `owner` (strength, minimum length); also
