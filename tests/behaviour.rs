@@ -1361,6 +1361,31 @@ async fn u3_sets_privacy_only_when_no_switch_is_sent() {
 }
 
 #[tokio::test]
+async fn updating_a_reseller_changes_only_what_was_sent() {
+    // MOR's defects §13.6, §13.7, §13.10: every reseller update reset his users' LCRs, PBX side
+    // effects ran without u29, billing settings were reset. morapi writes only the sent columns.
+    let app = TestApp::spawn().await;
+    app.sql("UPDATE users SET lcr_id = 2 WHERE id = 202; UPDATE users SET pbx_pool_id = 1 WHERE id = 200;").await;
+    let mut rows = Vec::new();
+    for id in [200, 201, 202] {
+        rows.push(app.user(id).await.row);
+    }
+    ok(&app, &[("user_id", "200"), ("u17", "Renamed")]).await;
+    for (id, old) in [200, 201, 202].into_iter().zip(rows) {
+        let mut now = app.user(id).await.row;
+        if id == 200 {
+            assert_eq!(now.remove("last_name").map(|v| v.render()).as_deref(), Some("Renamed"));
+            let mut old = old;
+            old.remove("last_name");
+            assert_eq!(now, old, "reseller {id}: only the last name changed");
+        } else {
+            assert_eq!(now, old, "user {id} of the reseller is untouched");
+        }
+    }
+    assert_eq!(app.changes().await.len(), 1);
+}
+
+#[tokio::test]
 async fn privacy_is_unchanged_when_neither_u3_nor_a_switch_is_sent() {
     // MOR's defect §13.2 rewrote privacy on every call; morapi does not.
     let app = TestApp::spawn().await;

@@ -100,3 +100,38 @@ fn help_lists_the_commands() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("serve") && text.contains("hash"), "{text}");
 }
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let (child, base, _) = start(&db, true);
+    let addr = base.trim_start_matches("http://").to_string();
+    let body = "u=admin&user_id=123&u15=1&hash=0ab3ede4e93a55c38855a2cc9b9e169d35442c48";
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    // Headers and half of the body: the request is in flight when the signal arrives.
+    write!(
+        conn,
+        "POST /billing/api/user_details_update HTTP/1.1\r\nHost: {addr}\r\nContent-Type: \
+         application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..20]
+    )
+    .expect("send headers");
+    conn.flush().expect("flush");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    conn.write_all(body[20..].as_bytes()).expect("send the rest");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("<page>\n  <status>User was updated</status>\n</page>\n"), "{answer}");
+    let mut child = child;
+    assert!(child.wait().expect("wait").success());
+    let conn = rusqlite::Connection::open(dir.path().join("m.db")).expect("open");
+    let blocked: i64 = conn.query_row("SELECT blocked FROM users WHERE id = 123", [], |r| r.get(0)).expect("row");
+    assert_eq!(blocked, 1, "the in-flight request was applied");
+}
