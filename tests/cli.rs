@@ -1,41 +1,8 @@
 //! The real `morapi` binary: `serve` (demo data, port 0, graceful stop) and `hash`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_morapi");
-
-/// Starts `morapi serve` and returns the child and its base URL once it listens. The caller
-/// waits for the child (`stop`), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
-fn start(db: &str, demo: bool) -> (std::process::Child, String, Vec<String>) {
-    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--database", db];
-    if demo {
-        args.push("--demo");
-    }
-    let mut child = Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).expect("read") == 0 {
-            let status = child.wait();
-            panic!("server exited early ({status:?}): {lines:?}");
-        }
-        lines.push(line.trim().to_string());
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            let base = rest.split(',').next().expect("address").trim().to_string();
-            // Keep draining stdout so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in reader.lines() {});
-            return (child, base, lines);
-        }
-    }
-}
-
-fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    child.wait().expect("wait")
-}
+mod common;
+use common::{BIN, start_server as start, stop_server as stop};
+use std::process::Command;
 
 #[tokio::test]
 async fn serve_demo_answers_the_seed_request_and_stops_on_sigterm() {

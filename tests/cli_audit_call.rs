@@ -2,46 +2,23 @@
 //! the demo data (and against a bare TCP listener, to see the exact bytes sent), then `audit` on
 //! that database.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+use common::{BIN, start_server, stop_server};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_morapi");
 const UPDATED: &str =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>User was updated</status>\n</page>\n";
 
-/// Starts `morapi serve --demo` on port 0 and returns the child and its base URL once it listens.
-/// The caller waits for the child (`stop`), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
 fn start(db: &str) -> (std::process::Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db, "--demo"])
-        .env_remove("MORAPI_DATABASE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).expect("read") == 0 {
-            let status = child.wait();
-            panic!("server exited early ({status:?}): {lines:?}");
-        }
-        lines.push(line.trim().to_string());
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            let base = rest.split(',').next().expect("address").trim().to_string();
-            std::thread::spawn(move || for _ in reader.lines() {});
-            return (child, base);
-        }
-    }
+    let (child, base, _) = start_server(db, true);
+    (child, base)
 }
 
-fn stop(mut child: std::process::Child) {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    assert!(child.wait().expect("wait").success());
+fn stop(child: std::process::Child) {
+    assert!(stop_server(child).success());
 }
 
 /// Runs `morapi ARGS` with a clean environment for morapi's own variables and no terminal.

@@ -236,6 +236,17 @@ pub enum StoreError {
     Config(String),
 }
 
+impl StoreError {
+    /// The same error, raised before a transaction started: a lost connection then means nothing
+    /// was sent, so the work may safely run on another connection.
+    pub fn before_start(self) -> StoreError {
+        match self {
+            StoreError::Unavailable(m) => StoreError::Disconnected(m),
+            other => other,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything the domain reads and writes, inside one transaction. One implementation per engine;

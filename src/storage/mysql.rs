@@ -75,10 +75,7 @@ fn migrate(conn: &mut mysql::Conn) -> Result<()> {
 impl Connection for MyConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
         let opts = TxOpts::default().set_isolation_level(Some(IsolationLevel::ReadCommitted));
-        let mut tx = self.0.start_transaction(opts).map_err(|e| match err(e) {
-            StoreError::Unavailable(m) => StoreError::Disconnected(m),
-            other => other,
-        })?;
+        let mut tx = self.0.start_transaction(opts).map_err(|e| err(e).before_start())?;
         let mut repo = MyRepo { tx: &mut tx, settings: SettingsCache::new() };
         let (value, keep) = f(&mut repo)?;
         if keep {

@@ -74,10 +74,7 @@ fn migrate(client: &mut postgres::Client) -> Result<()> {
 
 impl Connection for PgConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
-        let mut tx = self.client.transaction().map_err(|e| match err(e) {
-            StoreError::Unavailable(m) => StoreError::Disconnected(m),
-            other => other,
-        })?;
+        let mut tx = self.client.transaction().map_err(|e| err(e).before_start())?;
         let mut repo = PgRepo { tx: &mut tx, statements: &mut self.statements, settings: SettingsCache::new() };
         let (value, keep) = f(&mut repo)?;
         if keep {

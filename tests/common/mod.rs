@@ -291,3 +291,47 @@ pub fn page_error(error: &str, messages: &[&str]) -> String {
 pub fn status_error(error: &str) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<status>\n  <error>{error}</error>\n</status>\n")
 }
+
+/// The `morapi` binary of this build.
+pub const BIN: &str = env!("CARGO_BIN_EXE_morapi");
+
+/// Starts `morapi serve` (with `--demo` when asked) on port 0 and returns the child, its base URL
+/// and what it printed up to "listening on". The caller stops it with [`stop_server`], which
+/// clippy cannot see.
+#[allow(clippy::zombie_processes)]
+pub fn start_server(db: &str, demo: bool) -> (std::process::Child, String, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--database", db];
+    if demo {
+        args.push("--demo");
+    }
+    let mut child = std::process::Command::new(BIN)
+        .args(&args)
+        .env_remove("MORAPI_DATABASE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read") == 0 {
+            let status = child.wait();
+            panic!("server exited early ({status:?}): {lines:?}");
+        }
+        lines.push(line.trim().to_string());
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let base = rest.split(',').next().expect("address").trim().to_string();
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in reader.lines() {});
+            return (child, base, lines);
+        }
+    }
+}
+
+/// Sends SIGTERM and waits for the server to exit.
+pub fn stop_server(mut child: std::process::Child) -> std::process::ExitStatus {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    child.wait().expect("wait")
+}
