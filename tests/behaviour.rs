@@ -876,6 +876,24 @@ async fn b28_credit_that_is_not_a_number_is_refused() {
     }
 }
 
+#[tokio::test]
+async fn amounts_beyond_what_every_engine_stores_are_refused() {
+    // DECIMAL(30,15) on the server engines; SQLite keeps the same limit so every engine agrees.
+    let app = TestApp::spawn().await;
+    for (name, label, bad) in [
+        ("credit", "credit", "1000000000000000"),
+        ("tax2_value", "tax 2 value", "-1000000000000000"),
+        ("u6", "warning e-mail balance", "0.0000000000000001"),
+    ] {
+        let msg = format!(
+            "{name} ({label}) must be a number with at most 15 digits before and 15 after the point, got \"{bad}\""
+        );
+        refused(&app, &[("user_id", "123"), (name, bad)], &not_updated(&[&msg])).await;
+    }
+    ok(&app, &[("user_id", "123"), ("credit", "999999999999999.9999999999999")]).await;
+    assert_eq!(app.col(123, "credit").await, "999999999999999.9999999999999");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Order of checks (behaviour.md §4): the first failing step answers
 // ---------------------------------------------------------------------------------------------

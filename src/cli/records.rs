@@ -240,8 +240,10 @@ fn check(repo: &mut dyn Repo, field: &Field, raw: &str) -> Result<Value, String>
         FieldType::Int => v.parse::<i64>().map(Value::Int).map_err(|_| format!("--{name} must be a whole number")),
         FieldType::Decimal => v
             .parse::<rust_decimal::Decimal>()
+            .ok()
+            .filter(schema::decimal_fits)
             .map(|d| Value::Text(d.normalize().to_string()))
-            .map_err(|_| format!("--{name} must be a number")),
+            .ok_or_else(|| format!("--{name} must be a number with at most 15 digits before and 15 after the point")),
         FieldType::Enum(words) if words.contains(&v) => Ok(Value::from(v)),
         FieldType::Enum(words) => Err(format!("--{name} must be one of {}", words.join(", "))),
         FieldType::Owner | FieldType::User => {

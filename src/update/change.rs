@@ -9,7 +9,7 @@ use crate::catalogue::is_time_zone;
 use crate::catalogue::params::{Kind, PARAMS, Param, Target, position};
 use crate::params::Params;
 use crate::settings::Setting;
-use crate::storage::{AuditEntry, AuditEvent, Repo, Result, Row, Table, User, Value};
+use crate::storage::{AuditEntry, AuditEvent, Repo, Result, Row, Table, User, Value, schema};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -160,6 +160,10 @@ pub fn build(
                 }
             },
             Kind::Decimal | Kind::DecimalClampZero | Kind::DecimalNonNegative => match decimal(v) {
+                Some(d) if !schema::decimal_fits(&d) => {
+                    problems.add(p.name, bad(p, "a number with at most 15 digits before and 15 after the point", raw));
+                    None
+                }
                 Some(d) if p.kind == Kind::DecimalNonNegative && d.is_sign_negative() && !d.is_zero() => {
                     problems.add(p.name, bad(p, "a number of 0 or more", raw));
                     None
