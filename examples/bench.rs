@@ -5,13 +5,16 @@
 //!
 //! With `--database URL` of a PostgreSQL or MariaDB/MySQL server, the run uses a scratch
 //! database there and also measures the baseline: bare single-row UPDATE transactions through
-//! the same driver from the same number of clients, so the two figures are comparable.
+//! the same driver from the same number of clients, so the two figures are comparable. On every
+//! engine it also runs the same updates in-process without HTTP, to show what HTTP costs.
 //!
 //! Run with `scripts/bench` (builds the release binary first).
 
+use morapi::auth::gate::RequestInfo;
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
-use morapi::storage::{Database, demo, scratch};
+use morapi::storage::{Database, PoolOptions, demo, scratch};
+use morapi::update::{self, Answer, UpdateRequest};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -24,10 +27,12 @@ struct Opts {
     seconds: u64,
     server: String,
     database: String,
+    /// The server's `--db-pool-size` (default: one connection per client).
+    pool: usize,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { clients: 16, users: 1000, seconds: 10, server: String::new(), database: String::new() };
+    let mut o = Opts { clients: 16, users: 1000, seconds: 10, server: String::new(), database: String::new(), pool: 0 };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -38,15 +43,19 @@ fn opts() -> Opts {
             "--seconds" => o.seconds = value.parse().expect("--seconds N"),
             "--server" => o.server = value,
             "--database" => o.database = value,
+            "--pool" => o.pool = value.parse().expect("--pool N"),
             "-h" | "--help" => {
                 println!(
-                    "bench [--clients 16] [--users 1000] [--seconds 10] [--database SERVER_URL] [--server target/release/morapi]"
+                    "bench [--clients 16] [--users 1000] [--seconds 10] [--database SERVER_URL] [--pool CLIENTS] [--server target/release/morapi]"
                 );
                 std::process::exit(0);
             }
             other => panic!("unknown argument {other}"),
         }
         i += 2;
+    }
+    if o.pool == 0 {
+        o.pool = o.clients;
     }
     if o.server.is_empty() {
         let exe = std::env::current_exe().expect("current exe");
@@ -125,6 +134,46 @@ fn baseline(url: &str, clients: usize, users: i64, seconds: u64) -> f64 {
     total.load(Ordering::Relaxed) as f64 / seconds as f64
 }
 
+/// The same signed update through morapi's own code, in this process, without HTTP: `clients`
+/// tasks run `update::run` through the storage pool, as the server does. The gap to the HTTP
+/// figure is what HTTP costs; the gap to the baseline is what the audited transaction costs.
+async fn in_process(url: &str, clients: usize, pool: usize, users: i64, seconds: u64) -> f64 {
+    let options = PoolOptions { max_connections: pool, ..PoolOptions::default() };
+    let db = Database::open_with(url, options).expect("database");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let user_id = (FIRST_USER + (c as i64 * 7 + n as i64) % users).to_string();
+                let last_name = format!("P{c}x{n}");
+                let pairs = [("user_id", user_id.as_str()), ("u17", last_name.as_str())];
+                let hash = sign(&Params::from_pairs(pairs), "456789", Variant::Documented);
+                let params = Params::from_pairs([("u", "admin"), ("hash", hash.as_str())].into_iter().chain(pairs));
+                let info = RequestInfo {
+                    request_id: format!("bench{c}x{n}"),
+                    client_addr: "127.0.0.1".into(),
+                    endpoint: "user_details_update".into(),
+                    now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                    is_get: false,
+                };
+                let req = UpdateRequest { params, info, password_hash: None };
+                let answer = db.transact(move |repo| update::run(repo, &req)).await.expect("update");
+                assert_eq!(answer, Answer::Updated);
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("in-process task");
+    }
+    total as f64 / seconds as f64
+}
+
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
@@ -153,7 +202,7 @@ async fn main() {
     prepare(&url, o.users).await;
 
     let mut child = Command::new(&o.server)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url, "--db-pool-size", &o.clients.to_string()])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url, "--db-pool-size", &o.pool.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -239,6 +288,7 @@ async fn main() {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default()
     };
     let audited = audit_rows(&url).await;
+    let inside = in_process(&url, o.clients, o.pool, o.users, o.seconds).await;
     let bare = baseline(&url, o.clients, o.users, o.seconds);
     if let Some(url) = scratch {
         let _ = scratch::drop(&url);
@@ -266,6 +316,11 @@ async fn main() {
          (morapi reaches {:.0}% of it)",
         o.clients,
         100.0 * ok as f64 / elapsed.as_secs_f64() / bare
+    );
+    println!(
+        "the same updates in-process, without HTTP, {} tasks: {inside:.0}/s ({:.0}% of the baseline)",
+        o.clients,
+        100.0 * inside / bare
     );
     if failed > 0 || audited != all_ok as i64 {
         std::process::exit(1);

@@ -677,6 +677,66 @@ mod suite {
         }
     }
 
+    pub async fn preloaded_reads_answer_like_direct_reads(s: Store) {
+        load_demo(&s.db).await;
+        let reads = |r: &mut dyn Repo| -> morapi::storage::Result<_> {
+            Ok((
+                r.user_by_username("alice")?,
+                r.user_by_username("nobody")?,
+                [r.setting(0, "api_secret_key")?, r.setting(200, "api_secret_key")?, r.setting(201, "allow_api")?],
+                r.user_for_update(123)?,
+                r.user_by_id(123)?,
+                r.user_for_update(999)?,
+            ))
+        };
+        let direct = read(&s.db, reads).await;
+        let preloaded = read(&s.db, move |r| {
+            r.preload("alice", Some(123))?;
+            r.preload("nobody", Some(999))?;
+            reads(r)
+        })
+        .await;
+        assert_eq!(preloaded, direct);
+        assert_eq!(direct.0.as_ref().map(|u| u.id), Some(201));
+        assert_eq!(direct.2[1].as_deref(), Some("reseller-secret"));
+        assert_eq!(direct.3.as_ref().map(|u| u.username.as_str()), Some("john"));
+    }
+
+    pub async fn preloaded_reads_follow_the_transaction_writes(s: Store) {
+        load_demo(&s.db).await;
+        let seen = read(&s.db, |r| {
+            r.preload("john", Some(123))?;
+            r.update_row(Table::Users, 123, &[("first_name", "Changed".into())])?;
+            r.set_setting(0, "api_secret_key", "changed-key")?;
+            Ok((
+                r.user_by_username("john")?.map(|u| text(&u.row, "first_name")),
+                r.user_for_update(123)?.map(|u| text(&u.row, "first_name")),
+                r.user_by_id(123)?.map(|u| text(&u.row, "first_name")),
+                r.setting(0, "api_secret_key")?,
+            ))
+        })
+        .await;
+        let changed = Some("Changed".to_string());
+        assert_eq!(seen, (changed.clone(), changed.clone(), changed, Some("changed-key".into())));
+    }
+
+    pub async fn a_failing_held_back_write_fails_the_transaction(s: Store) {
+        load_demo(&s.db).await;
+        let before = read(&s.db, |r| Ok((r.user_by_id(123)?, r.audit_entries()?.len()))).await;
+        // Writes without an answer may travel with the commit: their failure must still fail it.
+        let outcome =
+            s.db.transact(|r| {
+                r.preload("admin", Some(123))?;
+                r.insert_audit(&entry(0, AuditEvent::Change))?;
+                r.update_row(Table::Users, 123, &[("first_name", "Kept?".into())])?;
+                r.update_row(Table::Users, 123, &[("username", "alice".into())])?;
+                Ok(((), true))
+            })
+            .await;
+        assert!(outcome.is_err(), "a duplicate username must fail the transaction: {outcome:?}");
+        assert_eq!(read(&s.db, |r| Ok((r.user_by_id(123)?, r.audit_entries()?.len()))).await, before);
+    }
+
     pub async fn a_panicking_transaction_keeps_nothing_and_the_store_goes_on(s: Store) {
         load_demo(&s.db).await;
         let result =
@@ -807,6 +867,9 @@ storage_suite!(engine => super::open_store;
     audit_entries_in_order,
     user_count_and_scripts,
     transactions_keep_or_discard_everything,
+    preloaded_reads_answer_like_direct_reads,
+    preloaded_reads_follow_the_transaction_writes,
+    a_failing_held_back_write_fails_the_transaction,
     a_panicking_transaction_keeps_nothing_and_the_store_goes_on,
     concurrent_transactions_all_commit,
     concurrent_increments_of_one_row_are_not_lost,

@@ -56,6 +56,7 @@ impl Answer {
 /// Runs a read method inside one transaction. Returns the answer and whether the transaction
 /// must be kept: only when the gate wrote the audit row of a refused hash.
 pub fn run(repo: &mut dyn Repo, req: &ReadRequest, shape: Shape) -> Result<(Answer, bool)> {
+    repo.preload(req.params.get("u").unwrap_or_default(), None)?;
     let caller = match gate::authenticate(repo, &req.params, &req.info)? {
         Ok(caller) => caller,
         Err((Refusal::Gate(g), keep)) => return Ok((Answer::Gate(g), keep)),

@@ -252,6 +252,12 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Everything the domain reads and writes, inside one transaction. One implementation per engine;
 /// all of them pass the shared suite in `tests/storage.rs`.
 pub trait Repo {
+    /// Reads ahead what every API request reads first: the caller named by `u` with the settings
+    /// the gate may consult, and for an update the target row, locked until the transaction ends.
+    /// A server engine answers them in one round trip; the later reads come from the
+    /// transaction's cache. The lock is taken before the caller is authenticated, and a refused
+    /// request releases it when its transaction ends (docs/decisions.md).
+    fn preload(&mut self, caller: &str, lock_target: Option<i64>) -> Result<()>;
     fn user_by_username(&mut self, username: &str) -> Result<Option<User>>;
     fn user_by_id(&mut self, id: i64) -> Result<Option<User>>;
     /// The user, locked against concurrent changes until the transaction ends (the target of an

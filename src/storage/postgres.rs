@@ -1,26 +1,34 @@
-//! PostgreSQL (and its wire-compatible relatives). Synchronous driver on the blocking pool, one
-//! short transaction per request, prepared statements cached per connection.
+//! PostgreSQL (and its wire-compatible relatives). Each pooled connection owns a small
+//! single-threaded runtime that drives it on the calling (blocking-pool) thread, so a round trip
+//! never crosses threads. Statements are prepared once per connection and pipelined: `BEGIN`
+//! travels with the first query, deferred writes with the next query or the `COMMIT`, and the
+//! reads of [`Repo::preload`](super::Repo::preload) go together, so a typical update costs two
+//! round trips.
 
 use super::pool::{Connection, Pool, PoolOptions, Work};
-use super::sql::{Dialect, SettingsCache, SqlConn};
+use super::sql::{Dialect, SqlConn, TxCache};
 use super::{Result, Row, StoreError, Value, schema};
-use postgres::error::SqlState;
-use postgres::types::{ToSql, Type};
-use postgres::{NoTls, Statement};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::task::Poll;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, NoTls, Statement};
 
 /// Arbitrary key for the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK: i64 = 0x6d6f_7261_7069;
 
 pub struct PgConn {
-    client: postgres::Client,
+    runtime: tokio::runtime::Runtime,
+    client: Client,
     statements: HashMap<String, Statement>,
 }
 
-fn err(e: postgres::Error) -> StoreError {
+fn err(e: tokio_postgres::Error) -> StoreError {
     match e.code() {
         Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
             StoreError::Conflict(e.to_string())
@@ -32,7 +40,7 @@ fn err(e: postgres::Error) -> StoreError {
     }
 }
 
-/// Connects, migrates and returns the pool. Runs on its own thread: the driver blocks on a
+/// Connects, migrates and returns the pool. Runs on its own thread: a connection blocks on its
 /// private runtime, which must not happen on an async worker.
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
     std::thread::scope(|s| {
@@ -43,53 +51,208 @@ pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
 }
 
 fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
-    let mut config = postgres::Config::from_str(url).map_err(|e| {
+    let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
         StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url)))
     })?;
     config.connect_timeout(options.timeout);
     let connect = move || {
-        let client = config.connect(NoTls).map_err(err)?;
-        Ok(PgConn { client, statements: HashMap::new() })
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL driver: {e}")))?;
+        let (client, connection) = runtime.block_on(config.connect(NoTls)).map_err(err)?;
+        // Polled only while this connection's owner blocks on the runtime, on the owner's thread.
+        runtime.spawn(connection);
+        Ok(PgConn { runtime, client, statements: HashMap::new() })
     };
-    let mut first = connect()?;
-    migrate(&mut first.client)?;
+    let first = connect()?;
+    first.runtime.block_on(migrate(&first.client))?;
     drop(first);
     Ok(Pool::new(options, connect))
 }
 
 /// Creates the schema under an advisory lock, so instances starting together do not race.
-fn migrate(client: &mut postgres::Client) -> Result<()> {
-    let mut tx = client.transaction().map_err(err)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(err)?;
+async fn migrate(client: &Client) -> Result<()> {
+    client.batch_execute("BEGIN").await.map_err(err)?;
+    client.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(err)?;
     for stmt in schema::create_statements(Dialect::Postgres) {
-        tx.batch_execute(&stmt).map_err(err)?;
+        client.batch_execute(&stmt).await.map_err(err)?;
     }
-    tx.execute(
-        "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING",
-        &[&schema::VERSION],
-    )
-    .map_err(err)?;
-    tx.commit().map_err(err)
+    client
+        .execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING",
+            &[&schema::VERSION],
+        )
+        .await
+        .map_err(err)?;
+    client.batch_execute("COMMIT").await.map_err(err)
 }
 
 impl Connection for PgConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
-        let mut tx = self.client.transaction().map_err(|e| err(e).before_start())?;
-        let mut repo = PgRepo { tx: &mut tx, statements: &mut self.statements, settings: SettingsCache::new() };
-        let (value, keep) = f(&mut repo)?;
-        if keep {
-            tx.commit().map_err(err)?
-        } else {
-            tx.rollback().map_err(err)?
+        let mut tx = PgTx { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() };
+        match f(&mut tx) {
+            Ok((value, keep)) => {
+                if keep {
+                    tx.commit()?;
+                } else {
+                    tx.rollback()?;
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                // The connection may be gone with the transaction; the error that matters is `e`.
+                let _ = tx.rollback();
+                Err(e)
+            }
         }
-        Ok(value)
     }
 }
 
-struct PgRepo<'a, 'b> {
-    tx: &'a mut postgres::Transaction<'b>,
-    statements: &'a mut HashMap<String, Statement>,
-    settings: SettingsCache,
+/// One transaction on a [`PgConn`]: `BEGIN` is held back until the first statement, deferred
+/// writes until the next statement or the commit.
+struct PgTx<'a> {
+    conn: &'a mut PgConn,
+    begun: bool,
+    pending: Vec<(String, Vec<Value>)>,
+    cache: TxCache,
+}
+
+/// What a pipelined statement is asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Rows,
+    Count,
+}
+
+/// What a pipelined statement answered.
+enum Answer {
+    Rows(Vec<tokio_postgres::Row>),
+    Count(u64),
+}
+
+type Boxed<'f, T> = Pin<Box<dyn Future<Output = std::result::Result<T, tokio_postgres::Error>> + 'f>>;
+
+/// Awaits every future, first polling each in the order given: tokio-postgres sends a request on
+/// its future's first poll, so this order is the order on the wire, which a transaction needs.
+async fn in_order<T>(mut futures: Vec<Boxed<'_, T>>) -> Vec<std::result::Result<T, tokio_postgres::Error>> {
+    let mut answers: Vec<Option<_>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (future, answer) in futures.iter_mut().zip(answers.iter_mut()) {
+            if answer.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(a) => *answer = Some(a),
+                    Poll::Pending => done = false,
+                }
+            }
+        }
+        if done { Poll::Ready(()) } else { Poll::Pending }
+    })
+    .await;
+    answers.into_iter().flatten().collect()
+}
+
+impl PgTx<'_> {
+    /// Prepares the statements this connection has not seen yet, together.
+    fn prepare(&mut self, sqls: &[&str]) -> Result<()> {
+        let mut missing: Vec<&str> = Vec::new();
+        for sql in sqls {
+            if !self.conn.statements.contains_key(*sql) && !missing.contains(sql) {
+                missing.push(sql);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let numbered: Vec<String> = missing.iter().map(|s| numbered(s)).collect();
+        let client = &self.conn.client;
+        let futures = numbered.iter().map(|sql| -> Boxed<'_, Statement> { Box::pin(client.prepare(sql)) }).collect();
+        let prepared = self.conn.runtime.block_on(in_order(futures));
+        for (sql, stmt) in missing.into_iter().zip(prepared) {
+            self.conn.statements.insert(sql.to_string(), stmt.map_err(err)?);
+        }
+        Ok(())
+    }
+
+    /// Sends `BEGIN` if not sent yet, the deferred writes, `ops`, and `COMMIT` when asked, as one
+    /// pipeline; returns the answers of `ops`. The first error in wire order is the one returned.
+    fn run(&mut self, ops: &[(&str, &[Value], Want)], commit: bool) -> Result<Vec<Answer>> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut all: Vec<(&str, &[Value], Want)> =
+            pending.iter().map(|(sql, args)| (sql.as_str(), args.as_slice(), Want::Count)).collect();
+        all.extend_from_slice(ops);
+        let sqls: Vec<&str> = all.iter().map(|(sql, ..)| *sql).collect();
+        let begun = self.begun;
+        self.prepare(&sqls).map_err(|e| if begun { e } else { e.before_start() })?;
+        let mut bound = Vec::with_capacity(all.len());
+        for (sql, args, want) in &all {
+            let stmt =
+                self.conn.statements.get(*sql).cloned().ok_or_else(|| StoreError::Database("statement lost".into()))?;
+            let boxed: Vec<Box<dyn ToSql + Sync>> =
+                stmt.params().iter().zip(args.iter()).map(|(ty, v)| arg(v, ty)).collect::<Result<_>>()?;
+            bound.push((stmt, boxed, *want));
+        }
+        let begin = !self.begun;
+        self.begun = true;
+        let client = &self.conn.client;
+        let mut futures: Vec<Boxed<'_, Answer>> = Vec::with_capacity(bound.len() + 2);
+        if begin {
+            futures.push(Box::pin(async move { client.batch_execute("BEGIN").await.map(|()| Answer::Count(0)) }));
+        }
+        for (stmt, boxed, want) in &bound {
+            futures.push(Box::pin(async move {
+                let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+                match want {
+                    Want::Rows => client.query(stmt, &refs).await.map(Answer::Rows),
+                    Want::Count => client.execute(stmt, &refs).await.map(Answer::Count),
+                }
+            }));
+        }
+        if commit {
+            futures.push(Box::pin(async move { client.batch_execute("COMMIT").await.map(|()| Answer::Count(0)) }));
+        }
+        let mut answers = self.conn.runtime.block_on(in_order(futures)).into_iter();
+        if begin {
+            answers.next();
+        }
+        let mut out = Vec::with_capacity(ops.len());
+        let mut first_error = None;
+        for (i, answer) in answers.enumerate() {
+            match answer {
+                Ok(a) if i >= pending.len() && out.len() < ops.len() => out.push(a),
+                Ok(_) => {}
+                Err(e) if first_error.is_none() => first_error = Some(err(e)),
+                Err(_) => {}
+            }
+        }
+        // (The BEGIN's own error, if any, is implied by the others failing too.)
+        match first_error {
+            // Nothing can have been committed when the connection was lost before COMMIT was sent
+            // with the first statements: another connection may run the work again.
+            Some(e) if begin && !commit => Err(e.before_start()),
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if !self.begun && self.pending.is_empty() {
+            return Ok(());
+        }
+        self.run(&[], true)?;
+        self.begun = false;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.pending.clear();
+        if !std::mem::take(&mut self.begun) {
+            return Ok(());
+        }
+        let client = &self.conn.client;
+        self.conn.runtime.block_on(client.batch_execute("ROLLBACK")).map_err(err)
+    }
 }
 
 /// `?` placeholders → `$1`, `$2`, … (the shared SQL never has `?` elsewhere).
@@ -128,9 +291,9 @@ fn arg(v: &Value, ty: &Type) -> Result<Box<dyn ToSql + Sync>> {
 }
 
 /// A column of a result row as a [`Value`].
-fn column(row: &postgres::Row, i: usize) -> Result<Value> {
+fn column(row: &tokio_postgres::Row, i: usize) -> Result<Value> {
     let ty = row.columns()[i].type_().clone();
-    let get_err = |e: postgres::Error| StoreError::Database(e.to_string());
+    let get_err = |e: tokio_postgres::Error| StoreError::Database(e.to_string());
     Ok(match ty {
         Type::INT2 => row.try_get::<_, Option<i16>>(i).map_err(get_err)?.map(i64::from).map_or(Value::Null, Value::Int),
         Type::INT4 => row.try_get::<_, Option<i32>>(i).map_err(get_err)?.map(i64::from).map_or(Value::Null, Value::Int),
@@ -148,24 +311,22 @@ fn column(row: &postgres::Row, i: usize) -> Result<Value> {
     })
 }
 
-impl PgRepo<'_, '_> {
-    fn statement(&mut self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let stmt = self.tx.prepare(&numbered(sql)).map_err(err)?;
-        self.statements.insert(sql.to_string(), stmt.clone());
-        Ok(stmt)
-    }
-
-    fn args(stmt: &Statement, args: &[Value]) -> Result<Vec<Box<dyn ToSql + Sync>>> {
-        stmt.params().iter().zip(args).map(|(ty, v)| arg(v, ty)).collect()
-    }
+/// The rows of a result as [`Row`]s.
+fn rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
+    rows.iter()
+        .map(|r| {
+            let mut row = Row::new();
+            for (i, c) in r.columns().iter().enumerate() {
+                row.insert(c.name().to_string(), column(r, i)?);
+            }
+            Ok(row)
+        })
+        .collect()
 }
 
-impl SqlConn for PgRepo<'_, '_> {
-    fn settings_cache(&mut self) -> &mut SettingsCache {
-        &mut self.settings
+impl SqlConn for PgTx<'_> {
+    fn cache(&mut self) -> &mut TxCache {
+        &mut self.cache
     }
 
     fn dialect(&self) -> Dialect {
@@ -173,26 +334,31 @@ impl SqlConn for PgRepo<'_, '_> {
     }
 
     fn fetch(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-        let stmt = self.statement(sql)?;
-        let boxed = Self::args(&stmt, args)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-        let rows = self.tx.query(&stmt, &refs).map_err(err)?;
-        rows.iter()
-            .map(|r| {
-                let mut row = Row::new();
-                for (i, c) in r.columns().iter().enumerate() {
-                    row.insert(c.name().to_string(), column(r, i)?);
-                }
-                Ok(row)
+        Ok(self.fetch_many(&[(sql, args)])?.pop().unwrap_or_default())
+    }
+
+    fn fetch_many(&mut self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>> {
+        let ops: Vec<_> = queries.iter().map(|(sql, args)| (*sql, *args, Want::Rows)).collect();
+        self.run(&ops, false)?
+            .into_iter()
+            .map(|a| match a {
+                Answer::Rows(r) => rows(r),
+                Answer::Count(_) => Ok(Vec::new()),
             })
             .collect()
     }
 
     fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
-        let stmt = self.statement(sql)?;
-        let boxed = Self::args(&stmt, args)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-        self.tx.execute(&stmt, &refs).map_err(err)
+        Ok(match self.run(&[(sql, args, Want::Count)], false)?.pop() {
+            Some(Answer::Count(n)) => n,
+            Some(Answer::Rows(r)) => r.len() as u64,
+            None => 0,
+        })
+    }
+
+    fn defer(&mut self, sql: &str, args: &[Value]) -> Result<()> {
+        self.pending.push((sql.to_string(), args.to_vec()));
+        Ok(())
     }
 
     fn insert(&mut self, sql: &str, args: &[Value]) -> Result<i64> {
@@ -203,19 +369,24 @@ impl SqlConn for PgRepo<'_, '_> {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
-        self.tx.batch_execute(sql).map_err(err)?;
-        // Rows inserted with explicit ids do not move the identity sequences: move them past.
-        for t in schema::table_names() {
-            self.tx
-                .execute(
-                    &format!(
-                        "SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
-                    ),
-                    &[],
-                )
-                .map_err(err)?;
-        }
-        Ok(())
+        self.run(&[], false)?;
+        let client = &self.conn.client;
+        self.conn.runtime.block_on(async {
+            client.batch_execute(sql).await.map_err(err)?;
+            // Rows inserted with explicit ids do not move the identity sequences: move them past.
+            for t in schema::table_names() {
+                client
+                    .execute(
+                        &format!(
+                            "SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
+                        ),
+                        &[],
+                    )
+                    .await
+                    .map_err(err)?;
+            }
+            Ok(())
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use super::{
     int, text,
 };
 use crate::catalogue::params::RefKind;
+use std::collections::HashMap;
 
 /// The engines' differences that the shared SQL must know about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,19 +23,46 @@ pub trait SqlConn {
     fn dialect(&self) -> Dialect;
     /// Runs a query (`?` placeholders) and returns every row.
     fn fetch(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>>;
+    /// Runs several queries; a server engine sends them together and they cost one round trip.
+    fn fetch_many(&mut self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>> {
+        queries.iter().map(|(sql, args)| self.fetch(sql, args)).collect()
+    }
     /// Runs a statement (`?` placeholders); returns the number of rows affected.
     fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64>;
+    /// Runs a write whose only answer is success or failure. A server engine may hold it back and
+    /// send it with the next statement or the commit, saving a round trip; its error then surfaces
+    /// there, which fails the transaction just the same.
+    fn defer(&mut self, sql: &str, args: &[Value]) -> Result<()> {
+        self.execute(sql, args).map(drop)
+    }
     /// Runs an INSERT into a table with an `id` key and returns the new id.
     fn insert(&mut self, sql: &str, args: &[Value]) -> Result<i64>;
     /// Runs several trusted statements without arguments.
     fn batch(&mut self, sql: &str) -> Result<()>;
-    /// Settings already read in this transaction, per owner: a request reads several settings of
-    /// the same owner, and one query for all of them saves round trips to a server.
-    fn settings_cache(&mut self) -> &mut SettingsCache;
+    /// What this transaction has already read (see [`TxCache`]).
+    fn cache(&mut self) -> &mut TxCache;
 }
 
-/// Per-transaction cache of `conflines`, owner → name → value.
-pub type SettingsCache = std::collections::HashMap<i64, std::collections::HashMap<String, String>>;
+/// Rows already read in this transaction, so that reading them again costs no round trip to a
+/// server: a request reads several settings of the same owner, and [`Repo::preload`] reads the
+/// caller and the target ahead of the checks that consult them. Writes to `users` empty the
+/// user entries; writes to settings empty that owner's entry.
+#[derive(Debug, Default)]
+pub struct TxCache {
+    /// `conflines`, owner → name → value (an owner without rows maps to an empty map).
+    settings: HashMap<i64, HashMap<String, String>>,
+    /// Users by username, as read by the preload.
+    callers: HashMap<String, Option<User>>,
+    /// Users by id, locked by the preload until the transaction ends.
+    locked: HashMap<i64, Option<User>>,
+}
+
+impl TxCache {
+    fn forget_users(&mut self) {
+        self.callers.clear();
+        self.locked.clear();
+    }
+}
 
 fn first(rows: Vec<Row>) -> Option<Row> {
     rows.into_iter().next()
@@ -47,6 +75,16 @@ pub fn checked_column(col: &str) -> Result<&str> {
         Ok(col)
     } else {
         Err(StoreError::Database(format!("invalid column name {col:?}")))
+    }
+}
+
+const USER_BY_USERNAME: &str = "SELECT * FROM users WHERE username = ?";
+
+fn user_for_update_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        // SQLite has one writer: the transaction already excludes every other.
+        Dialect::Sqlite => "SELECT * FROM users WHERE id = ?",
+        Dialect::Postgres | Dialect::Mysql => "SELECT * FROM users WHERE id = ? FOR UPDATE",
     }
 }
 
@@ -66,30 +104,76 @@ fn reference_sql(kind: RefKind) -> &'static str {
 }
 
 impl<C: SqlConn> Repo for C {
+    fn preload(&mut self, caller: &str, lock_target: Option<i64>) -> Result<()> {
+        let name = Value::from(caller);
+        let settings = [name.clone(), name.clone()];
+        let target = [Value::Int(lock_target.unwrap_or_default())];
+        let mut queries = vec![
+            (USER_BY_USERNAME, std::slice::from_ref(&name)),
+            // Every owner whose settings the gate may read: the admin, the caller, its owner.
+            (
+                "SELECT owner_id, name, value FROM conflines WHERE owner_id = 0 \
+                 OR owner_id IN (SELECT id FROM users WHERE username = ?) \
+                 OR owner_id IN (SELECT owner_id FROM users WHERE username = ?)",
+                &settings[..],
+            ),
+        ];
+        if lock_target.is_some() {
+            queries.push((user_for_update_sql(self.dialect()), &target[..]));
+        }
+        let mut answers = self.fetch_many(&queries)?.into_iter();
+        let caller_row = answers.next().and_then(first).map(User::from_row);
+        let mut owners: HashMap<i64, HashMap<String, String>> = HashMap::from([(0, HashMap::new())]);
+        if let Some(c) = &caller_row {
+            owners.entry(c.id).or_default();
+            owners.entry(c.owner_id).or_default();
+        }
+        for r in answers.next().unwrap_or_default() {
+            owners
+                .entry(int(&r, "owner_id").unwrap_or_default())
+                .or_default()
+                .insert(text(&r, "name"), text(&r, "value"));
+        }
+        let locked = answers.next().and_then(first).map(User::from_row);
+        let cache = self.cache();
+        cache.settings.extend(owners);
+        cache.callers.insert(caller.to_string(), caller_row);
+        if let Some(id) = lock_target {
+            cache.locked.insert(id, locked);
+        }
+        Ok(())
+    }
+
     fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        Ok(first(self.fetch("SELECT * FROM users WHERE username = ?", &[username.into()])?).map(User::from_row))
+        if let Some(user) = self.cache().callers.get(username) {
+            return Ok(user.clone());
+        }
+        Ok(first(self.fetch(USER_BY_USERNAME, &[username.into()])?).map(User::from_row))
     }
 
     fn user_by_id(&mut self, id: i64) -> Result<Option<User>> {
+        if let Some(user) = self.cache().locked.get(&id) {
+            return Ok(user.clone());
+        }
         Ok(first(self.fetch("SELECT * FROM users WHERE id = ?", &[id.into()])?).map(User::from_row))
     }
 
     fn user_for_update(&mut self, id: i64) -> Result<Option<User>> {
-        let sql = match self.dialect() {
-            // SQLite has one writer: the transaction already excludes every other.
-            Dialect::Sqlite => "SELECT * FROM users WHERE id = ?",
-            Dialect::Postgres | Dialect::Mysql => "SELECT * FROM users WHERE id = ? FOR UPDATE",
-        };
-        Ok(first(self.fetch(sql, &[id.into()])?).map(User::from_row))
+        if let Some(user) = self.cache().locked.get(&id) {
+            return Ok(user.clone());
+        }
+        let user = first(self.fetch(user_for_update_sql(self.dialect()), &[id.into()])?).map(User::from_row);
+        self.cache().locked.insert(id, user.clone());
+        Ok(user)
     }
 
     fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>> {
-        if !self.settings_cache().contains_key(&owner_id) {
+        if !self.cache().settings.contains_key(&owner_id) {
             let rows = self.fetch("SELECT name, value FROM conflines WHERE owner_id = ?", &[owner_id.into()])?;
             let all = rows.iter().map(|r| (text(r, "name"), text(r, "value"))).collect();
-            self.settings_cache().insert(owner_id, all);
+            self.cache().settings.insert(owner_id, all);
         }
-        Ok(self.settings_cache().get(&owner_id).and_then(|m| m.get(name)).cloned())
+        Ok(self.cache().settings.get(&owner_id).and_then(|m| m.get(name)).cloned())
     }
 
     fn reference(&mut self, kind: RefKind, id: i64) -> Result<Option<Reference>> {
@@ -151,6 +235,9 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn insert_row(&mut self, table: Table, values: &[(&str, Value)]) -> Result<i64> {
+        if table == Table::Users {
+            self.cache().forget_users();
+        }
         let sql = if values.is_empty() {
             match self.dialect() {
                 Dialect::Mysql => format!("INSERT INTO {} () VALUES ()", table.name()),
@@ -174,16 +261,18 @@ impl<C: SqlConn> Repo for C {
         if values.is_empty() {
             return Ok(());
         }
+        if table == Table::Users {
+            self.cache().forget_users();
+        }
         let sets = values.iter().map(|(c, _)| Ok(format!("{} = ?", checked_column(c)?))).collect::<Result<Vec<_>>>()?;
         let sql = format!("UPDATE {} SET {} WHERE id = ?", table.name(), sets.join(", "));
         let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).chain(std::iter::once(Value::Int(id))).collect();
-        self.execute(&sql, &args)?;
-        Ok(())
+        self.defer(&sql, &args)
     }
 
     fn insert_audit(&mut self, e: &AuditEntry) -> Result<()> {
         let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
-        self.execute(
+        self.defer(
             "INSERT INTO audit_log (created_at, request_id, event, actor_id, actor_username, client_addr, endpoint, \
              target_id, field, old_value, new_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &[
@@ -199,8 +288,7 @@ impl<C: SqlConn> Repo for C {
                 e.old_value.as_str().into(),
                 e.new_value.as_str().into(),
             ],
-        )?;
-        Ok(())
+        )
     }
 
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()> {
@@ -214,7 +302,7 @@ impl<C: SqlConn> Repo for C {
             }
         };
         self.execute(sql, &[name.into(), value.into(), owner_id.into()])?;
-        self.settings_cache().remove(&owner_id);
+        self.cache().settings.remove(&owner_id);
         Ok(())
     }
 
@@ -223,7 +311,7 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn execute_script(&mut self, sql: &str) -> Result<()> {
-        self.settings_cache().clear();
+        *self.cache() = TxCache::default();
         self.batch(sql)
     }
 
@@ -283,6 +371,9 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn delete_row(&mut self, table: Table, id: i64) -> Result<bool> {
+        if table == Table::Users {
+            self.cache().forget_users();
+        }
         Ok(self.execute(&format!("DELETE FROM {} WHERE id = ?", table.name()), &[id.into()])? > 0)
     }
 }

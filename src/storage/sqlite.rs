@@ -5,7 +5,7 @@
 //! all-or-nothing), then commits once with `synchronous=FULL` and only then answers them all.
 //! One fsync serves many requests: that is how durable commits reach thousands per second.
 
-use super::sql::{Dialect, SettingsCache, SqlConn};
+use super::sql::{Dialect, SqlConn, TxCache};
 use super::{Repo, Result, Row, StoreError, Value};
 use rusqlite::{Connection, params_from_iter, types::ValueRef};
 use std::sync::mpsc;
@@ -160,7 +160,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
             continue;
         }
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut repo = SqliteRepo { conn, settings: SettingsCache::new() };
+            let mut repo = SqliteRepo { conn, cache: TxCache::default() };
             job.run(&mut repo)
         }));
         let (keep, deliver) = match outcome {
@@ -203,7 +203,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
 /// [`Repo`] over the writer's connection, inside the current savepoint.
 pub struct SqliteRepo<'c> {
     conn: &'c mut Connection,
-    settings: SettingsCache,
+    cache: TxCache,
 }
 
 fn from_sql(v: ValueRef<'_>) -> Value {
@@ -224,8 +224,8 @@ fn to_sql(v: &Value) -> rusqlite::types::Value {
 }
 
 impl SqlConn for SqliteRepo<'_> {
-    fn settings_cache(&mut self) -> &mut SettingsCache {
-        &mut self.settings
+    fn cache(&mut self) -> &mut TxCache {
+        &mut self.cache
     }
 
     fn dialect(&self) -> Dialect {

@@ -71,6 +71,7 @@ pub fn parse_user_id(raw: Option<&str>) -> Option<i64> {
 
 /// Runs the whole method. Returns the answer and whether the transaction must be kept.
 pub fn run(repo: &mut dyn Repo, req: &UpdateRequest) -> Result<(Answer, bool)> {
+    repo.preload(req.params.get("u").unwrap_or_default(), parse_user_id(req.params.get("user_id")))?;
     let caller = match gate::authenticate(repo, &req.params, &req.info)? {
         Ok(caller) => caller,
         Err((refusal, keep)) => return Ok((refusal.into(), keep)),
