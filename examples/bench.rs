@@ -86,9 +86,101 @@ async fn prepare(url: &str, users: i64) {
 
 const FIRST_USER: i64 = 10_000;
 
-/// The baseline: bare `UPDATE users SET last_name = ? WHERE id = ?` transactions through the
-/// engine's driver from `clients` threads, for `seconds`. Returns transactions per second.
-fn baseline(url: &str, clients: usize, users: i64, seconds: u64) -> f64 {
+/// What each baseline transaction does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `BEGIN; UPDATE users SET last_name = ? WHERE id = ?; COMMIT`, one statement at a time.
+    Bare,
+    /// The statements morapi sends for the benchmark's update (caller, settings, target locked,
+    /// update, audit row), in its two round trips, straight through the driver: the most any
+    /// server using this driver can reach for an audited update, before HTTP and before its
+    /// own work. Server engines only.
+    Audited,
+}
+
+/// The settings query of `Repo::preload` (src/storage/sql.rs), with `$n`/`?` placeholders as given.
+const PRELOAD_SETTINGS: &str = "SELECT owner_id, name, value FROM conflines WHERE owner_id = 0 \
+    OR owner_id IN (SELECT id FROM users WHERE username = {u}) OR owner_id IN (SELECT owner_id FROM users WHERE username = {u2})";
+const AUDIT_INSERT: &str = "INSERT INTO audit_log (created_at, request_id, event, actor_id, actor_username, \
+    client_addr, endpoint, target_id, field, old_value, new_value) VALUES ({now}, 'bench', 'change', 0, 'admin', \
+    '127.0.0.1', 'user_details_update', {id}, 'last_name', 'old', {name})";
+
+/// PostgreSQL, [`Shape::Audited`]: the two pipelines, as morapi sends them.
+fn audited_postgres(url: &str, deadline: Instant, mut next: impl FnMut() -> (String, i64)) -> u64 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("postgres");
+        tokio::spawn(connection);
+        let caller = client.prepare("SELECT * FROM users WHERE username = $1").await.expect("prepare");
+        let settings =
+            client.prepare(&PRELOAD_SETTINGS.replace("{u}", "$1").replace("{u2}", "$2")).await.expect("prepare");
+        let target = client.prepare("SELECT * FROM users WHERE id = $1 FOR UPDATE").await.expect("prepare");
+        let update = client.prepare("UPDATE users SET last_name = $1 WHERE id = $2").await.expect("prepare");
+        let audit = client
+            .prepare(&AUDIT_INSERT.replace("{now}", "$1").replace("{id}", "$2").replace("{name}", "$3"))
+            .await
+            .expect("prepare");
+        let mut n = 0;
+        while Instant::now() < deadline {
+            let (name, id) = next();
+            let now = chrono::Utc::now().to_rfc3339();
+            let (admin, user) = ("admin", &id);
+            let (b, c, s, t) = futures_util::future::join4(
+                client.batch_execute("BEGIN"),
+                client.query(&caller, &[&admin]),
+                client.query(&settings, &[&admin, &admin]),
+                client.query(&target, &[user]),
+            )
+            .await;
+            b.and(c).and(s).and(t).expect("reads");
+            let (u, a, c) = futures_util::future::join3(
+                client.execute(&update, &[&name, user]),
+                client.execute(&audit, &[&now, user, &name]),
+                client.batch_execute("COMMIT"),
+            )
+            .await;
+            u.and(a).map(drop).and(c).expect("writes");
+            n += 1;
+        }
+        n
+    })
+}
+
+/// MariaDB/MySQL, [`Shape::Audited`]: the two multi-statement queries, as morapi sends them.
+fn audited_mysql(url: &str, deadline: Instant, mut next: impl FnMut() -> (String, i64)) -> u64 {
+    use mysql::prelude::Queryable;
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("mysql");
+    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").expect("isolation");
+    let mut n = 0;
+    while Instant::now() < deadline {
+        let (name, id) = next();
+        let settings = PRELOAD_SETTINGS.replace("{u}", "'admin'").replace("{u2}", "'admin'");
+        let now = format!("'{}'", chrono::Utc::now().to_rfc3339());
+        let audit = AUDIT_INSERT
+            .replace("{now}", &now)
+            .replace("{id}", &id.to_string())
+            .replace("{name}", &format!("'{name}'"));
+        for query in [
+            format!(
+                "START TRANSACTION; SELECT * FROM users WHERE username = 'admin'; {settings}; SELECT * FROM users WHERE id = {id} FOR UPDATE"
+            ),
+            format!("UPDATE users SET last_name = '{name}' WHERE id = {id}; {audit}; COMMIT"),
+        ] {
+            let mut result = conn.query_iter(query).expect("query");
+            while let Some(set) = result.iter() {
+                for row in set {
+                    row.expect("row");
+                }
+            }
+        }
+        n += 1;
+    }
+    n
+}
+
+/// The baseline: transactions of `shape` through the engine's driver from `clients` threads,
+/// for `seconds`. Returns transactions per second.
+fn baseline(url: &str, shape: Shape, clients: usize, users: i64, seconds: u64) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let total = AtomicU64::new(0);
     std::thread::scope(|s| {
@@ -100,7 +192,14 @@ fn baseline(url: &str, clients: usize, users: i64, seconds: u64) -> f64 {
                     n += 1;
                     (format!("B{c}x{n}"), FIRST_USER + (c as i64 * 7 + n as i64) % users)
                 };
-                if let Some(path) = url.strip_prefix("sqlite://") {
+                if shape == Shape::Audited {
+                    let done = if url.starts_with("postgres") {
+                        audited_postgres(url, deadline, next)
+                    } else {
+                        audited_mysql(url, deadline, next)
+                    };
+                    total.fetch_add(done, Ordering::Relaxed);
+                } else if let Some(path) = url.strip_prefix("sqlite://") {
                     let mut conn = morapi::storage::sqlite::connect(path).expect("sqlite");
                     while Instant::now() < deadline {
                         let (name, id) = next();
@@ -293,7 +392,8 @@ async fn main() {
     };
     let audited = audit_rows(&url).await;
     let inside = in_process(&url, o.clients, o.pool, o.users, o.seconds).await;
-    let bare = baseline(&url, o.clients, o.users, o.seconds);
+    let bare = baseline(&url, Shape::Bare, o.clients, o.users, o.seconds);
+    let ceiling = (!url.starts_with("sqlite")).then(|| baseline(&url, Shape::Audited, o.clients, o.users, o.seconds));
     if let Some(url) = scratch {
         let _ = scratch::drop(&url);
     }
@@ -326,6 +426,14 @@ async fn main() {
         o.clients,
         100.0 * inside / bare
     );
+    if let Some(ceiling) = ceiling {
+        println!(
+            "ceiling: morapi's statements for this update, in its two round trips, straight through the same \
+             driver, {} clients: {ceiling:.0}/s ({:.0}% of the baseline)",
+            o.clients,
+            100.0 * ceiling / bare
+        );
+    }
     if failed > 0 || audited != all_ok as i64 {
         std::process::exit(1);
     }
