@@ -91,21 +91,14 @@ async fn migrate(client: &Client) -> Result<()> {
 impl Connection for PgConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
         let mut tx = PgTx { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() };
-        match f(&mut tx) {
-            Ok((value, keep)) => {
-                if keep {
-                    tx.commit()?;
-                } else {
-                    tx.rollback()?;
-                }
-                Ok(value)
-            }
-            Err(e) => {
-                // The connection may be gone with the transaction; the error that matters is `e`.
-                let _ = tx.rollback();
-                Err(e)
-            }
+        let outcome =
+            f(&mut tx).and_then(|(value, keep)| if keep { tx.commit() } else { tx.rollback() }.map(|()| value));
+        if outcome.is_err() {
+            // Whatever failed (the work, a statement, the commit itself), the connection must not
+            // go back to the pool inside a transaction. The error that matters is the first one.
+            let _ = tx.rollback();
         }
+        outcome
     }
 }
 
