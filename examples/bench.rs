@@ -13,7 +13,7 @@
 use morapi::auth::gate::RequestInfo;
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
-use morapi::storage::{Database, PoolOptions, demo, scratch};
+use morapi::storage::{Account, Database, PoolOptions, demo, scratch};
 use morapi::update::{self, Answer, UpdateRequest};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -111,7 +111,10 @@ fn audited_postgres(url: &str, deadline: Instant, mut next: impl FnMut() -> (Str
     runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("postgres");
         tokio::spawn(connection);
-        let caller = client.prepare("SELECT * FROM users WHERE username = $1").await.expect("prepare");
+        let caller = client
+            .prepare(&format!("SELECT {} FROM users WHERE username = $1", Account::COLUMNS))
+            .await
+            .expect("prepare");
         let settings =
             client.prepare(&PRELOAD_SETTINGS.replace("{u}", "$1").replace("{u2}", "$2")).await.expect("prepare");
         let target = client.prepare("SELECT * FROM users WHERE id = $1 FOR UPDATE").await.expect("prepare");
@@ -162,7 +165,8 @@ fn audited_mysql(url: &str, deadline: Instant, mut next: impl FnMut() -> (String
             .replace("{name}", &format!("'{name}'"));
         for query in [
             format!(
-                "START TRANSACTION; SELECT * FROM users WHERE username = 'admin'; {settings}; SELECT * FROM users WHERE id = {id} FOR UPDATE"
+                "START TRANSACTION; SELECT {} FROM users WHERE username = 'admin'; {settings}; SELECT * FROM users WHERE id = {id} FOR UPDATE",
+                Account::COLUMNS
             ),
             format!("UPDATE users SET last_name = '{name}' WHERE id = {id}; {audit}; COMMIT"),
         ] {

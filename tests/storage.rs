@@ -10,7 +10,7 @@
 
 use morapi::catalogue::params::RefKind;
 use morapi::storage::{
-    AuditEntry, AuditEvent, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int, text,
+    Account, AuditEntry, AuditEvent, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int, text,
 };
 
 /// A freshly created database of one backend, and how to open it again.
@@ -681,8 +681,8 @@ mod suite {
         load_demo(&s.db).await;
         let reads = |r: &mut dyn Repo| -> morapi::storage::Result<_> {
             Ok((
-                r.user_by_username("alice")?,
-                r.user_by_username("nobody")?,
+                r.account("alice")?,
+                r.account("nobody")?,
                 [r.setting(0, "api_secret_key")?, r.setting(200, "api_secret_key")?, r.setting(201, "allow_api")?],
                 r.user_for_update(123)?,
                 r.user_by_id(123)?,
@@ -702,14 +702,41 @@ mod suite {
         assert_eq!(direct.3.as_ref().map(|u| u.username.as_str()), Some("john"));
     }
 
+    pub async fn accounts_are_the_users_columns(s: Store) {
+        load_demo(&s.db).await;
+        script(&s.db, "UPDATE users SET acc_group_id = 7, own_providers = 1 WHERE id = 200").await;
+        let pairs = read(&s.db, |r| {
+            let mut pairs = Vec::new();
+            for u in ["admin", "john", "reseller", "alice", "accountant", "nobody", ""] {
+                pairs.push((r.account(u)?, r.user_by_username(u)?));
+            }
+            Ok(pairs)
+        })
+        .await;
+        assert_eq!(pairs.iter().filter(|(a, _)| a.is_some()).count(), 5, "demo users found: {pairs:?}");
+        for (account, user) in pairs {
+            let expected = user.map(|u| Account {
+                id: u.id,
+                username: u.username.clone(),
+                usertype: u.usertype.clone(),
+                owner_id: u.owner_id,
+                acc_group_id: u.int("acc_group_id").unwrap_or_default(),
+                own_providers: u.int("own_providers").unwrap_or_default(),
+            });
+            assert_eq!(account, expected);
+        }
+        let reseller = read(&s.db, |r| r.account("reseller")).await.expect("reseller");
+        assert_eq!((reseller.acc_group_id, reseller.own_providers), (7, 1));
+    }
+
     pub async fn preloaded_reads_follow_the_transaction_writes(s: Store) {
         load_demo(&s.db).await;
         let seen = read(&s.db, |r| {
             r.preload("john", Some(123))?;
-            r.update_row(Table::Users, 123, &[("first_name", "Changed".into())])?;
+            r.update_row(Table::Users, 123, &[("first_name", "Changed".into()), ("own_providers", Value::Int(1))])?;
             r.set_setting(0, "api_secret_key", "changed-key")?;
             Ok((
-                r.user_by_username("john")?.map(|u| text(&u.row, "first_name")),
+                r.account("john")?.map(|a| a.own_providers),
                 r.user_for_update(123)?.map(|u| text(&u.row, "first_name")),
                 r.user_by_id(123)?.map(|u| text(&u.row, "first_name")),
                 r.setting(0, "api_secret_key")?,
@@ -717,7 +744,7 @@ mod suite {
         })
         .await;
         let changed = Some("Changed".to_string());
-        assert_eq!(seen, (changed.clone(), changed.clone(), changed, Some("changed-key".into())));
+        assert_eq!(seen, (Some(1), changed.clone(), changed, Some("changed-key".into())));
     }
 
     pub async fn a_failing_held_back_write_fails_the_transaction(s: Store) {
@@ -867,6 +894,7 @@ storage_suite!(engine => super::open_store;
     audit_entries_in_order,
     user_count_and_scripts,
     transactions_keep_or_discard_everything,
+    accounts_are_the_users_columns,
     preloaded_reads_answer_like_direct_reads,
     preloaded_reads_follow_the_transaction_writes,
     a_failing_held_back_write_fails_the_transaction,

@@ -6,7 +6,7 @@ use super::permissions::Role;
 use crate::catalogue::errors::{GateError, PageError};
 use crate::params::Params;
 use crate::settings::Setting;
-use crate::storage::{AuditEntry, AuditEvent, Repo, Result, User};
+use crate::storage::{Account, AuditEntry, AuditEvent, Repo, Result};
 
 /// Facts about the request that the audit trail records.
 #[derive(Debug, Clone, Default)]
@@ -21,7 +21,7 @@ pub struct RequestInfo {
 /// A caller that passed the gate.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user: User,
+    pub user: Account,
     pub role: Role,
 }
 
@@ -45,7 +45,7 @@ fn on(repo: &mut dyn Repo, owner: i64, setting: Setting) -> Result<bool> {
 /// never reveal which usernames exist.
 pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) -> Result<GateResult> {
     let username = params.get("u").unwrap_or_default();
-    let caller = if username.is_empty() { None } else { repo.user_by_username(username)? };
+    let caller = if username.is_empty() { None } else { repo.account(username)? };
     let role = caller.as_ref().map_or(Role::User, |c| Role::of(&c.usertype));
     let scope = match (&caller, role) {
         (None, _) | (Some(_), Role::Admin | Role::Accountant) => 0,

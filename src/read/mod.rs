@@ -97,7 +97,7 @@ fn target(repo: &mut dyn Repo, caller: &Caller, params: &Params) -> Result<std::
     };
     let Some(user) = found else { return not_found() };
     let user_manage = if caller.role == Role::Accountant {
-        let (value, only_view) = repo.group_right(caller.user.int("acc_group_id").unwrap_or(0), "user_manage")?;
+        let (value, only_view) = repo.group_right(caller.user.acc_group_id, "user_manage")?;
         permissions::effective_right(value, only_view)
     } else {
         0

@@ -103,6 +103,35 @@ impl User {
     }
 }
 
+/// The caller of an API request as the gate and the rules consult it. Only these columns are
+/// read: every request reads its caller, and all ~100 columns of `users` cost a database server
+/// (the field list is the whole of what the rules may know about a caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub usertype: String,
+    pub owner_id: i64,
+    pub acc_group_id: i64,
+    pub own_providers: i64,
+}
+
+impl Account {
+    /// The columns [`Account`] is read from.
+    pub const COLUMNS: &str = "id, username, usertype, owner_id, acc_group_id, own_providers";
+
+    pub fn from_row(row: &Row) -> Self {
+        Account {
+            id: int(row, "id").unwrap_or_default(),
+            username: text(row, "username"),
+            usertype: text(row, "usertype"),
+            owner_id: int(row, "owner_id").unwrap_or_default(),
+            acc_group_id: int(row, "acc_group_id").unwrap_or_default(),
+            own_providers: int(row, "own_providers").unwrap_or_default(),
+        }
+    }
+}
+
 /// A referenced record: who owns it, and (tariffs) its purpose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -259,6 +288,8 @@ pub trait Repo {
     /// request releases it when its transaction ends (docs/decisions.md).
     fn preload(&mut self, caller: &str, lock_target: Option<i64>) -> Result<()>;
     fn user_by_username(&mut self, username: &str) -> Result<Option<User>>;
+    /// The caller named by `u`: the [`Account`] columns of the user with that username.
+    fn account(&mut self, username: &str) -> Result<Option<Account>>;
     fn user_by_id(&mut self, id: i64) -> Result<Option<User>>;
     /// The user, locked against concurrent changes until the transaction ends (the target of an
     /// update: its old values in the audit trail must be the ones really replaced).

@@ -4,8 +4,8 @@
 //! differences spelled out where they occur.
 
 use super::{
-    AuditEntry, AuditEvent, AuditFilter, GroupRights, Reference, Repo, Result, Row, StoreError, Table, User, Value,
-    int, text,
+    Account, AuditEntry, AuditEvent, AuditFilter, GroupRights, Reference, Repo, Result, Row, StoreError, Table, User,
+    Value, int, text,
 };
 use crate::catalogue::params::RefKind;
 use std::collections::HashMap;
@@ -51,8 +51,8 @@ pub trait SqlConn {
 pub struct TxCache {
     /// `conflines`, owner → name → value (an owner without rows maps to an empty map).
     settings: HashMap<i64, HashMap<String, String>>,
-    /// Users by username, as read by the preload.
-    callers: HashMap<String, Option<User>>,
+    /// Callers by username, as read by the preload.
+    callers: HashMap<String, Option<Account>>,
     /// Users by id, locked by the preload until the transaction ends.
     locked: HashMap<i64, Option<User>>,
 }
@@ -78,7 +78,9 @@ pub fn checked_column(col: &str) -> Result<&str> {
     }
 }
 
-const USER_BY_USERNAME: &str = "SELECT * FROM users WHERE username = ?";
+fn account_sql() -> String {
+    format!("SELECT {} FROM users WHERE username = ?", Account::COLUMNS)
+}
 
 fn user_for_update_sql(dialect: Dialect) -> &'static str {
     match dialect {
@@ -108,8 +110,9 @@ impl<C: SqlConn> Repo for C {
         let name = Value::from(caller);
         let settings = [name.clone(), name.clone()];
         let target = [Value::Int(lock_target.unwrap_or_default())];
+        let account = account_sql();
         let mut queries = vec![
-            (USER_BY_USERNAME, std::slice::from_ref(&name)),
+            (account.as_str(), std::slice::from_ref(&name)),
             // Every owner whose settings the gate may read: the admin, the caller, its owner.
             (
                 "SELECT owner_id, name, value FROM conflines WHERE owner_id = 0 \
@@ -122,7 +125,7 @@ impl<C: SqlConn> Repo for C {
             queries.push((user_for_update_sql(self.dialect()), &target[..]));
         }
         let mut answers = self.fetch_many(&queries)?.into_iter();
-        let caller_row = answers.next().and_then(first).map(User::from_row);
+        let caller_row = answers.next().and_then(first).map(|r| Account::from_row(&r));
         let mut owners: HashMap<i64, HashMap<String, String>> = HashMap::from([(0, HashMap::new())]);
         if let Some(c) = &caller_row {
             owners.entry(c.id).or_default();
@@ -145,10 +148,14 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        if let Some(user) = self.cache().callers.get(username) {
-            return Ok(user.clone());
+        Ok(first(self.fetch("SELECT * FROM users WHERE username = ?", &[username.into()])?).map(User::from_row))
+    }
+
+    fn account(&mut self, username: &str) -> Result<Option<Account>> {
+        if let Some(account) = self.cache().callers.get(username) {
+            return Ok(account.clone());
         }
-        Ok(first(self.fetch(USER_BY_USERNAME, &[username.into()])?).map(User::from_row))
+        Ok(first(self.fetch(&account_sql(), &[username.into()])?).map(|r| Account::from_row(&r)))
     }
 
     fn user_by_id(&mut self, id: i64) -> Result<Option<User>> {

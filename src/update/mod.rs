@@ -100,7 +100,7 @@ fn decide(repo: &mut dyn Repo, req: &UpdateRequest, caller: &Caller) -> Result<s
     };
     // Step 6. The caller's group rights are read once, for this step and the next.
     let rights = match caller.role {
-        Role::Accountant | Role::Reseller => repo.group_rights(caller.user.int("acc_group_id").unwrap_or(0))?,
+        Role::Accountant | Role::Reseller => repo.group_rights(caller.user.acc_group_id)?,
         Role::Admin | Role::User => GroupRights::default(),
     };
     if caller.role == Role::Accountant
@@ -151,7 +151,7 @@ fn refused_fields(
         role: caller.role,
         self_edit: caller.user.id == target.id,
         target_is_admin: target.id == 0 || target.usertype == "admin",
-        reseller_pro: caller.user.int("own_providers").unwrap_or(0) == 1,
+        reseller_pro: caller.user.own_providers == 1,
         reseller_pbx,
         accountant_rights: &granted,
     };
