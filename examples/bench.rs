@@ -395,8 +395,9 @@ async fn main() {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default()
     };
     let audited = audit_rows(&url).await;
-    let inside = in_process(&url, o.clients, o.pool, o.users, o.seconds).await;
+    // The bare baseline first: the in-process phase's SQLite writer may still be closing after it.
     let bare = baseline(&url, Shape::Bare, o.clients, o.users, o.seconds);
+    let inside = in_process(&url, o.clients, o.pool, o.users, o.seconds).await;
     let ceiling = (!url.starts_with("sqlite")).then(|| baseline(&url, Shape::Audited, o.clients, o.users, o.seconds));
     if let Some(url) = scratch {
         let _ = scratch::drop(&url);
