@@ -53,7 +53,7 @@ pub struct TxCache {
     settings: HashMap<i64, HashMap<String, String>>,
     /// Callers by username, as read by the preload.
     callers: HashMap<String, Option<Account>>,
-    /// Users by id, locked by the preload until the transaction ends.
+    /// Users by id, read with their row locked (`FOR UPDATE`) until the transaction ends.
     locked: HashMap<i64, Option<User>>,
 }
 
