@@ -13,6 +13,7 @@
 use morapi::auth::gate::RequestInfo;
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
+use morapi::storage::sql::PRELOAD_SETTINGS;
 use morapi::storage::{Account, Database, PoolOptions, demo, scratch};
 use morapi::update::{self, Answer, UpdateRequest};
 use std::io::{BufRead, BufReader};
@@ -98,9 +99,7 @@ enum Shape {
     Audited,
 }
 
-/// The settings query of `Repo::preload` (src/storage/sql.rs), with `$n`/`?` placeholders as given.
-const PRELOAD_SETTINGS: &str = "SELECT owner_id, name, value FROM conflines WHERE owner_id = 0 \
-    OR owner_id IN (SELECT id FROM users WHERE username = {u}) OR owner_id IN (SELECT owner_id FROM users WHERE username = {u2})";
+/// The audit row of the change, as `Repo::insert_audit` writes it (values filled in per engine).
 const AUDIT_INSERT: &str = "INSERT INTO audit_log (created_at, request_id, event, actor_id, actor_username, \
     client_addr, endpoint, target_id, field, old_value, new_value) VALUES ({now}, 'bench', 'change', 0, 'admin', \
     '127.0.0.1', 'user_details_update', {id}, 'last_name', 'old', {name})";
@@ -116,7 +115,7 @@ fn audited_postgres(url: &str, deadline: Instant, mut next: impl FnMut() -> (Str
             .await
             .expect("prepare");
         let settings =
-            client.prepare(&PRELOAD_SETTINGS.replace("{u}", "$1").replace("{u2}", "$2")).await.expect("prepare");
+            client.prepare(&PRELOAD_SETTINGS.replacen('?', "$1", 1).replacen('?', "$2", 1)).await.expect("prepare");
         let target = client.prepare("SELECT * FROM users WHERE id = $1 FOR UPDATE").await.expect("prepare");
         let update = client.prepare("UPDATE users SET last_name = $1 WHERE id = $2").await.expect("prepare");
         let audit = client
@@ -157,7 +156,7 @@ fn audited_mysql(url: &str, deadline: Instant, mut next: impl FnMut() -> (String
     let mut n = 0;
     while Instant::now() < deadline {
         let (name, id) = next();
-        let settings = PRELOAD_SETTINGS.replace("{u}", "'admin'").replace("{u2}", "'admin'");
+        let settings = PRELOAD_SETTINGS.replace('?', "'admin'");
         let now = format!("'{}'", chrono::Utc::now().to_rfc3339());
         let audit = AUDIT_INSERT
             .replace("{now}", &now)
