@@ -205,28 +205,19 @@ impl PgTx<'_> {
         if commit {
             futures.push(Box::pin(async move { client.batch_execute("COMMIT").await.map(|()| Answer::Count(0)) }));
         }
-        let mut answers = self.conn.runtime.block_on(in_order(futures)).into_iter();
-        if begin {
-            answers.next();
-        }
-        let mut out = Vec::with_capacity(ops.len());
-        let mut first_error = None;
-        for (i, answer) in answers.enumerate() {
-            match answer {
-                Ok(a) if i >= pending.len() && out.len() < ops.len() => out.push(a),
-                Ok(_) => {}
-                Err(e) if first_error.is_none() => first_error = Some(err(e)),
-                Err(_) => {}
+        let mut answers = Vec::with_capacity(futures.len());
+        for answer in self.conn.runtime.block_on(in_order(futures)) {
+            match answer.map_err(err) {
+                Ok(a) => answers.push(a),
+                // The first error in wire order is the one that matters. Nothing can have been
+                // committed when the connection was lost before COMMIT was sent with the first
+                // statements: another connection may run the work again.
+                Err(e) if begin && !commit => return Err(e.before_start()),
+                Err(e) => return Err(e),
             }
         }
-        // (The BEGIN's own error, if any, is implied by the others failing too.)
-        match first_error {
-            // Nothing can have been committed when the connection was lost before COMMIT was sent
-            // with the first statements: another connection may run the work again.
-            Some(e) if begin && !commit => Err(e.before_start()),
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        // Wire order: [BEGIN], the deferred writes, `ops`, [COMMIT]; only the answers of `ops` matter.
+        Ok(answers.into_iter().skip(usize::from(begin) + pending.len()).take(ops.len()).collect())
     }
 
     fn commit(&mut self) -> Result<()> {

@@ -84,9 +84,9 @@ pub fn checked_column(col: &str) -> Result<&str> {
 pub const PRELOAD_SETTINGS: &str = "SELECT owner_id, name, value FROM conflines WHERE owner_id IN \
      (0, (SELECT id FROM users WHERE username = ?), (SELECT owner_id FROM users WHERE username = ?))";
 
-fn account_sql() -> String {
-    format!("SELECT {} FROM users WHERE username = ?", Account::COLUMNS)
-}
+/// The caller's [`Account`] by username; built once, not per request.
+static ACCOUNT_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {} FROM users WHERE username = ?", Account::COLUMNS));
 
 fn user_for_update_sql(dialect: Dialect) -> &'static str {
     match dialect {
@@ -116,8 +116,7 @@ impl<C: SqlConn> Repo for C {
         let name = Value::from(caller);
         let settings = [name.clone(), name.clone()];
         let target = [Value::Int(lock_target.unwrap_or_default())];
-        let account = account_sql();
-        let mut queries = vec![(account.as_str(), std::slice::from_ref(&name)), (PRELOAD_SETTINGS, &settings[..])];
+        let mut queries = vec![(ACCOUNT_SQL.as_str(), std::slice::from_ref(&name)), (PRELOAD_SETTINGS, &settings[..])];
         if lock_target.is_some() {
             queries.push((user_for_update_sql(self.dialect()), &target[..]));
         }
@@ -152,7 +151,7 @@ impl<C: SqlConn> Repo for C {
         if let Some(account) = self.cache().callers.get(username) {
             return Ok(account.clone());
         }
-        Ok(first(self.fetch(&account_sql(), &[username.into()])?).map(|r| Account::from_row(&r)))
+        Ok(first(self.fetch(&ACCOUNT_SQL, &[username.into()])?).map(|r| Account::from_row(&r)))
     }
 
     fn user_by_id(&mut self, id: i64) -> Result<Option<User>> {
