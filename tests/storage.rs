@@ -545,31 +545,22 @@ mod suite {
     pub async fn a_failing_script_keeps_nothing(s: Store) {
         load_demo(&s.db).await;
         script(&s.db, "INSERT INTO users (id, username) VALUES (500, 'one');").await;
-        let failed =
-            s.db.transact(|r| {
-                r.execute_script(
-                    "INSERT INTO users (id, username) VALUES (502, 'three');
-                     INSERT INTO users (id, username) VALUES (503, 'one');",
-                )?;
-                Ok(((), true))
-            })
-            .await;
-        assert!(failed.is_err(), "duplicate username must fail");
-        assert_eq!(read(&s.db, |r| r.user_by_id(502)).await, None);
-        assert_eq!(read(&s.db, |r| r.user_count()).await, 9);
-        // The same when the first statement fails.
-        let failed =
-            s.db.transact(|r| {
-                r.execute_script(
-                    "INSERT INTO users (id, username) VALUES (504, 'one');
-                     INSERT INTO users (id, username) VALUES (505, 'five');",
-                )?;
-                Ok(((), true))
-            })
-            .await;
-        assert!(failed.is_err(), "duplicate username must fail");
-        assert_eq!(read(&s.db, |r| r.user_by_id(505)).await, None);
-        assert_eq!(read(&s.db, |r| r.user_count()).await, 9);
+        // The second statement fails, then the first.
+        for (script, absent) in [
+            (
+                "INSERT INTO users (id, username) VALUES (502, 'three'); INSERT INTO users (id, username) VALUES (503, 'one');",
+                502,
+            ),
+            (
+                "INSERT INTO users (id, username) VALUES (504, 'one'); INSERT INTO users (id, username) VALUES (505, 'five');",
+                505,
+            ),
+        ] {
+            let failed = s.db.transact(move |r| Ok((r.execute_script(script)?, true))).await;
+            assert!(failed.is_err(), "duplicate username must fail");
+            assert_eq!(read(&s.db, move |r| r.user_by_id(absent)).await, None);
+            assert_eq!(read(&s.db, |r| r.user_count()).await, 9);
+        }
     }
 
     pub async fn transactions_keep_or_discard_everything(s: Store) {

@@ -283,15 +283,7 @@ mod tests {
 
     #[test]
     fn accountants_never_touch_pbx_pool_or_u30() {
-        let all = [
-            AccRight::Password,
-            AccRight::UserType,
-            AccRight::Lcr,
-            AccRight::Tariff,
-            AccRight::PaymentType,
-            AccRight::CallLimit,
-        ];
-        let c = FieldContext { accountant_rights: &all, ..ctx(Role::Accountant, false) };
+        let c = FieldContext { accountant_rights: &AccRight::ALL, ..ctx(Role::Accountant, false) };
         assert!(!may_set(&c, param("u29"), "1"));
         assert!(!may_set(&c, param("u30"), "1"));
         assert!(may_set(&c, param("u13"), "user"));
