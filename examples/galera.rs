@@ -218,7 +218,7 @@ async fn load_async(o: LoadOpts) -> anyhow::Result<ExitCode> {
                     }
                     if answer != "updated" {
                         // Do not spin while a node is down.
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
             }));
