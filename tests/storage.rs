@@ -440,6 +440,18 @@ mod suite {
         assert_eq!(read(&s.db, |r| r.user_count()).await, 8);
     }
 
+    pub async fn requests_are_found_by_their_audit_rows(s: Store) {
+        assert!(!read(&s.db, |r| r.request_audited("req0000000000001")).await);
+        // Rows written but rolled back prove nothing.
+        let kept = s.db.transact(|r| Ok((r.insert_audit(&[entry(1, AuditEvent::Change)])?, false))).await;
+        assert!(kept.is_ok());
+        assert!(!read(&s.db, |r| r.request_audited("req0000000000001")).await);
+        write(&s.db, |r| r.insert_audit(&[entry(1, AuditEvent::Change), entry(2, AuditEvent::Change)])).await;
+        assert!(read(&s.db, |r| r.request_audited("req0000000000001")).await);
+        assert!(read(&s.db, |r| r.request_audited("req0000000000002")).await);
+        assert!(!read(&s.db, |r| r.request_audited("req000000000000")).await, "exact match only");
+    }
+
     pub async fn audit_entries_in_order(s: Store) {
         let entries: Vec<AuditEntry> = [AuditEvent::Change, AuditEvent::HashRefused, AuditEvent::Change]
             .iter()
@@ -447,15 +459,10 @@ mod suite {
             .map(|(n, e)| entry(n, *e))
             .collect();
         let first = entries[..2].to_vec();
-        write(&s.db, move |r| {
-            for e in &first {
-                r.insert_audit(e)?;
-            }
-            Ok(())
-        })
-        .await;
+        // Several rows in one statement, and one alone.
+        write(&s.db, move |r| r.insert_audit(&first)).await;
         let third = entries[2].clone();
-        write(&s.db, move |r| r.insert_audit(&third)).await;
+        write(&s.db, move |r| r.insert_audit(std::slice::from_ref(&third))).await;
         assert_eq!(read(&s.db, |r| r.audit_entries()).await, entries, "oldest first, every field kept");
         // Entries with the same timestamp keep their insertion order.
         let mut more = Vec::new();
@@ -468,7 +475,7 @@ mod suite {
         let m = more.clone();
         write(&s.db, move |r| {
             for e in m.iter().rev() {
-                r.insert_audit(e)?;
+                r.insert_audit(std::slice::from_ref(e))?;
             }
             Ok(())
         })
@@ -570,7 +577,7 @@ mod suite {
                 r.insert_row(Table::Users, &[("username", tag.into())])?;
                 r.update_row(Table::Users, 123, &[("first_name", tag.into())])?;
                 r.set_setting(0, "marker", tag)?;
-                r.insert_audit(&AuditEntry { field: tag.into(), ..entry(0, AuditEvent::Change) })?;
+                r.insert_audit(&[AuditEntry { field: tag.into(), ..entry(0, AuditEvent::Change) }])?;
                 let a = r.insert_row(Table::Addresses, &[("city", tag.into())])?;
                 r.update_row(Table::Users, 789, &[("address_id", Value::Int(a))])?;
                 Ok(())
@@ -745,7 +752,7 @@ mod suite {
         let outcome =
             s.db.transact(|r| {
                 r.preload("admin", Some(123))?;
-                r.insert_audit(&entry(0, AuditEvent::Change))?;
+                r.insert_audit(&[entry(0, AuditEvent::Change)])?;
                 r.update_row(Table::Users, 123, &[("first_name", "Kept?".into())])?;
                 r.update_row(Table::Users, 123, &[("username", "alice".into())])?;
                 Ok(((), true))
@@ -883,6 +890,7 @@ storage_suite!(engine => super::open_store;
     rows_of_users_addresses_and_taxes,
     column_names_are_checked,
     audit_entries_in_order,
+    requests_are_found_by_their_audit_rows,
     user_count_and_scripts,
     transactions_keep_or_discard_everything,
     accounts_are_the_users_columns,

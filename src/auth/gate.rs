@@ -83,7 +83,7 @@ pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) ->
             None
         };
         if let Some(error) = refusal {
-            repo.insert_audit(&AuditEntry {
+            repo.insert_audit(&[AuditEntry {
                 created_at: info.now.clone(),
                 request_id: info.request_id.clone(),
                 event: AuditEvent::HashRefused,
@@ -95,7 +95,7 @@ pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) ->
                 field: String::new(),
                 old_value: String::new(),
                 new_value: error.text().to_string(),
-            })?;
+            }])?;
             return Ok(Err((Refusal::Gate(error), true)));
         }
     }

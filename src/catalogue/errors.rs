@@ -51,6 +51,9 @@ pub enum PageError {
     DatabaseUnavailable,
     /// Conflicting transactions kept failing after retries: nothing was written.
     DatabaseBusy,
+    /// The connection was lost after `COMMIT` was sent and the database stayed unreachable, so
+    /// whether the change was applied is unknown: never claimed either way.
+    CommitUnknown,
 }
 
 impl PageError {
@@ -69,6 +72,7 @@ impl PageError {
             PageError::Internal => "Internal error, nothing was changed",
             PageError::DatabaseUnavailable => "Database is unavailable, nothing was changed",
             PageError::DatabaseBusy => "Database is busy, nothing was changed; try again",
+            PageError::CommitUnknown => "Database connection lost; the change may have been applied",
         }
     }
 }

@@ -257,7 +257,7 @@ async fn passwd(db: &Database, user: String, from_stdin: bool) -> Result<String,
 
 /// An audit row for a change made from the command line.
 fn audit(repo: &mut dyn Repo, target: i64, field: &str, old: &str, new: &str) -> Result<(), StoreError> {
-    repo.insert_audit(&AuditEntry {
+    repo.insert_audit(&[AuditEntry {
         created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         request_id: format!("{:016x}", rand::random::<u64>()),
         event: AuditEvent::Change,
@@ -269,7 +269,7 @@ fn audit(repo: &mut dyn Repo, target: i64, field: &str, old: &str, new: &str) ->
         field: field.into(),
         old_value: old.into(),
         new_value: new.into(),
-    })
+    }])
 }
 
 fn set(

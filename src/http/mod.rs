@@ -140,11 +140,13 @@ impl ApiMethod {
     }
 }
 
-/// The answer to a storage failure: nothing was written, and the client is told why in MOR's shape.
+/// The answer to a storage failure, in MOR's shape: nothing was written, except when the commit's
+/// outcome could not be established, which the answer then says.
 pub fn storage_error(request_id: &str, e: &StoreError) -> PageError {
     tracing::error!(request_id, error = %e, "request failed in storage");
     match e {
-        StoreError::Unavailable(_) | StoreError::Disconnected(_) => PageError::DatabaseUnavailable,
+        StoreError::Unavailable(_) => PageError::DatabaseUnavailable,
+        StoreError::CommitUnknown(_) => PageError::CommitUnknown,
         StoreError::Conflict(_) => PageError::DatabaseBusy,
         _ => PageError::Internal,
     }

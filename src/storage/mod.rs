@@ -254,26 +254,31 @@ pub enum StoreError {
     /// A deadlock, serialization failure or concurrent unique insert: worth another try.
     #[error("transaction conflict: {0}")]
     Conflict(String),
-    /// The database cannot be reached.
+    /// The database cannot be reached or cannot serve now (connection refused or lost, a Galera
+    /// node not ready, a read-only standby). Raised only where nothing can have been committed, so
+    /// the work may run again on a fresh connection.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// The connection was found closed before a transaction started on it: nothing was sent,
-    /// so another connection may safely run the same work.
-    #[error("database connection lost: {0}")]
-    Disconnected(String),
+    /// `COMMIT` was sent and its answer was lost: the change may or may not have been applied.
+    /// The pool settles it from the audit trail when it can; this is what remains when it cannot.
+    #[error("commit outcome unknown: {0}")]
+    CommitUnknown(String),
     #[error("{0}")]
     Config(String),
 }
 
-impl StoreError {
-    /// The same error, raised before a transaction started: a lost connection then means nothing
-    /// was sent, so the work may safely run on another connection.
-    pub fn before_start(self) -> StoreError {
-        match self {
-            StoreError::Unavailable(m) => StoreError::Disconnected(m),
-            other => other,
-        }
-    }
+/// What a transaction wrote, kept so that a commit whose answer was lost can be settled: every
+/// audited change writes audit rows carrying its request id in the same transaction, so finding
+/// them proves the commit happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Whether the transaction sent (or held back) any write at all.
+    pub any: bool,
+    /// The request id of the audit rows it wrote, if it wrote any.
+    pub audit_request: Option<String>,
+    /// Users it locked (`FOR UPDATE`): until a lost commit has ended, its locks are held, so
+    /// taking them again waits for its outcome.
+    pub locked_users: Vec<i64>,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -311,7 +316,10 @@ pub trait Repo {
     fn row(&mut self, table: Table, id: i64) -> Result<Option<Row>>;
     fn insert_row(&mut self, table: Table, values: &[(&str, Value)]) -> Result<i64>;
     fn update_row(&mut self, table: Table, id: i64, values: &[(&str, Value)]) -> Result<()>;
-    fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()>;
+    /// Writes audit rows, all in one statement.
+    fn insert_audit(&mut self, entries: &[AuditEntry]) -> Result<()>;
+    /// Whether audit rows with this request id are committed (settles a lost commit).
+    fn request_audited(&mut self, request_id: &str) -> Result<bool>;
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()>;
     /// The whole audit trail, oldest first.
     fn audit_entries(&mut self) -> Result<Vec<AuditEntry>>;

@@ -1,14 +1,16 @@
-//! MariaDB and MySQL (and MySQL-compatible engines such as TiDB, or Galera with one writer).
+//! MariaDB and MySQL (and MySQL-compatible engines such as TiDB, or a MariaDB Galera cluster).
 //! InnoDB, utf8mb4, READ COMMITTED, one short transaction per request.
 //!
 //! Round trips dominate a request's time, so statements go over the text protocol with their
-//! arguments rendered as safe literals, several to a query (multi-statement): a prepared
-//! statement costs a round trip per execution, and the driver's transaction API costs two to
-//! begin and one to commit. Here `START TRANSACTION` rides with the transaction's first query,
-//! deferred writes ride with the next query or with `COMMIT`, and the isolation level is set
-//! once per session; a typical request costs two round trips (reads, then writes and commit).
+//! arguments rendered as safe literals: a prepared statement costs a round trip per execution.
+//! `START TRANSACTION` rides with the transaction's first query, and that first query may hold
+//! several statements (the reads of [`Repo::preload`](super::Repo::preload), whose one locking
+//! read comes last). Every later statement, each write and `COMMIT` go one per query: when
+//! Galera aborts a transaction to let a replicated one through (a brute-force abort) in the
+//! middle of a multi-statement query, MariaDB runs the rest of that query outside the aborted
+//! transaction, committing some writes and losing others (docs/decisions.md, "Galera").
 
-use super::pool::{Connection, Pool, PoolOptions, Work};
+use super::pool::{self, Connection, Failure, Pool, PoolOptions, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
 use super::{Result, Row, StoreError, Value, schema};
 use mysql::consts::ColumnType;
@@ -17,28 +19,44 @@ use mysql::{Opts, OptsBuilder};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Server error codes worth a retry: deadlock, lock wait timeout, duplicate key (a concurrent
-/// insert of the same unique value), TiDB write conflicts.
+/// Server error codes worth a retry: deadlock (also Galera's certification failure and
+/// brute-force abort), lock wait timeout, duplicate key (a concurrent insert of the same unique
+/// value), TiDB write conflicts.
 const RETRYABLE: &[u16] = &[1213, 1205, 1062, 8002, 9007];
+
+/// Server error codes meaning this server cannot serve now, whatever the statement: a Galera
+/// node not ready or not in the primary component (1047), shutting down (1053), read-only, so not
+/// the primary (1290, 1836, 1792), the connection killed (1927) or timed out (4031). Before
+/// `COMMIT` nothing was kept: the work is tried again on a fresh connection.
+const NOT_READY: &[u16] = &[1047, 1053, 1290, 1792, 1836, 1927, 4031];
+
+/// How long a starting instance waits for another one's migration.
+const MIGRATION_WAIT: Duration = Duration::from_secs(120);
 
 pub struct MyConn(mysql::Conn);
 
 fn err(e: mysql::Error) -> StoreError {
     match e {
         mysql::Error::MySqlError(ref m) if RETRYABLE.contains(&m.code) => StoreError::Conflict(e.to_string()),
+        mysql::Error::MySqlError(ref m) if NOT_READY.contains(&m.code) => StoreError::Unavailable(e.to_string()),
         mysql::Error::MySqlError(_) => StoreError::Database(e.to_string()),
         other => StoreError::Unavailable(other.to_string()),
     }
 }
 
-/// Connects, migrates and returns the pool.
-pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
+/// The connection options of a URL. The URL's host is honoured: the driver's `prefer_socket`
+/// (switch to the server's Unix socket after connecting to a loopback address) is off unless the
+/// URL turns it on, so a local proxy or load balancer in front of the database is never bypassed.
+fn options(url: &str, timeout: Duration) -> Result<Opts> {
     let opts = Opts::from_url(url).map_err(|e| {
         StoreError::Config(format!("invalid MySQL URL: {}", super::redact_message(&e.to_string(), url)))
     })?;
-    let opts: Opts = OptsBuilder::from_opts(opts)
-        .tcp_connect_timeout(Some(options.timeout))
+    let prefer_socket = url.contains("prefer_socket=") && opts.get_prefer_socket();
+    Ok(OptsBuilder::from_opts(opts)
+        .prefer_socket(prefer_socket)
+        .tcp_connect_timeout(Some(timeout))
         .init(vec![
             // The demo admin has id 0: an explicit 0 must not mean "next id".
             "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
@@ -46,7 +64,12 @@ pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
             // Once per session, so that beginning a transaction costs no statement of its own.
             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
         ])
-        .into();
+        .into())
+}
+
+/// Connects, migrates and returns the pool.
+pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
+    let opts = self::options(url, options.timeout)?;
     let connect = move || mysql::Conn::new(opts.clone()).map(MyConn).map_err(err);
     let mut first = connect()?;
     migrate(&mut first.0)?;
@@ -54,48 +77,125 @@ pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
     Ok(Pool::new(options, connect))
 }
 
-/// Creates the schema under a named lock, so instances starting together do not race.
-fn migrate(conn: &mut mysql::Conn) -> Result<()> {
-    let got: Option<i64> = conn.query_first("SELECT GET_LOCK('morapi_migrate', 60)").map_err(err)?;
-    if got != Some(1) {
-        return Err(StoreError::Unavailable("could not take the migration lock".into()));
+/// The schema version recorded in the database (0 when it has no schema yet).
+fn schema_version(conn: &mut mysql::Conn) -> Result<i64> {
+    match conn.query_first::<Option<i64>, _>("SELECT MAX(version) FROM schema_migrations") {
+        Ok(v) => Ok(v.flatten().unwrap_or(0)),
+        // 1146: no such table.
+        Err(mysql::Error::MySqlError(ref m)) if m.code == 1146 => Ok(0),
+        Err(e) => Err(err(e)),
     }
-    let result = (|| {
-        // Binary and NO PAD, so `john ` and `john` are different usernames, as on other engines.
-        let version: Option<String> = conn.query_first("SELECT VERSION()").map_err(err)?;
-        let version = version.unwrap_or_default();
-        let collation = if version.contains("MariaDB") {
-            "utf8mb4_nopad_bin"
-        } else if version.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 8) {
-            "utf8mb4_0900_bin"
-        } else {
-            schema::MYSQL_COLLATION
-        };
-        for stmt in schema::create_statements(Dialect::Mysql) {
-            conn.query_drop(stmt.replace(schema::MYSQL_COLLATION, collation)).map_err(err)?;
+}
+
+/// Runs one idempotent migration statement, again while it conflicts with another node's DDL
+/// (Galera runs DDL in total order and may abort a local statement for it) or meets a node that
+/// is not ready, until `deadline`.
+fn retried(conn: &mut mysql::Conn, sql: &str, deadline: Instant) -> Result<()> {
+    loop {
+        match conn.query_drop(sql) {
+            Ok(()) => return Ok(()),
+            Err(mysql::Error::MySqlError(ref m))
+                if (RETRYABLE.contains(&m.code) || NOT_READY.contains(&m.code)) && Instant::now() < deadline =>
+            {
+                tracing::debug!(code = m.code, "migration statement conflicted, retrying");
+                std::thread::sleep(Duration::from_millis(50 + u64::from(rand::random::<u8>())));
+            }
+            Err(e) => return Err(err(e)),
         }
-        conn.exec_drop("INSERT IGNORE INTO schema_migrations (version) VALUES (?)", (schema::VERSION,)).map_err(err)
-    })();
-    let _: Option<i64> = conn.query_first("SELECT RELEASE_LOCK('morapi_migrate')").map_err(err)?;
-    result
+    }
+}
+
+/// Creates or upgrades the schema; a database already at this version is left alone, so a
+/// routine start runs no DDL. Instances starting together may do so on different Galera nodes,
+/// where `GET_LOCK` is per node: the lock is a row of `schema_lock` instead, taken by a committed
+/// write, which Galera certifies across the cluster (of two instances taking it at once, one
+/// commit fails and that instance waits). A lock left by a crashed instance expires after a
+/// minute. Every step is idempotent and retried on conflict.
+fn migrate(conn: &mut mysql::Conn) -> Result<()> {
+    if schema_version(conn)? >= schema::VERSION {
+        return Ok(());
+    }
+    let deadline = Instant::now() + MIGRATION_WAIT;
+    retried(
+        conn,
+        "CREATE TABLE IF NOT EXISTS schema_lock (id INT NOT NULL PRIMARY KEY, holder VARCHAR(32) NOT NULL, \
+         expires_at BIGINT NOT NULL) ENGINE=InnoDB",
+        deadline,
+    )?;
+    let holder = Value::Text(format!("{:016x}", rand::random::<u64>()));
+    let take = render(
+        "INSERT INTO schema_lock (id, holder, expires_at) VALUES (1, ?, UNIX_TIMESTAMP() + 60) \
+         ON DUPLICATE KEY UPDATE holder = IF(expires_at < UNIX_TIMESTAMP(), VALUES(holder), holder), \
+         expires_at = IF(holder = VALUES(holder), VALUES(expires_at), expires_at)",
+        std::slice::from_ref(&holder),
+    )?;
+    loop {
+        retried(conn, &take, deadline)?;
+        let who: Option<String> = conn.query_first("SELECT holder FROM schema_lock WHERE id = 1").map_err(err)?;
+        if who.as_deref() == Some(holder.render().as_str()) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(StoreError::Unavailable("another instance held the schema migration lock too long".into()));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let result = create_schema(conn, deadline);
+    let release = render("DELETE FROM schema_lock WHERE id = 1 AND holder = ?", std::slice::from_ref(&holder))?;
+    let released = retried(conn, &release, deadline);
+    result.and(released)
+}
+
+/// The migration's steps, under the lock.
+fn create_schema(conn: &mut mysql::Conn, deadline: Instant) -> Result<()> {
+    if schema_version(conn)? >= schema::VERSION {
+        return Ok(());
+    }
+    // Binary and NO PAD, so `john ` and `john` are different usernames, as on other engines.
+    let version: Option<String> = conn.query_first("SELECT VERSION()").map_err(err)?;
+    let version = version.unwrap_or_default();
+    let collation = if version.contains("MariaDB") {
+        "utf8mb4_nopad_bin"
+    } else if version.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 8) {
+        "utf8mb4_0900_bin"
+    } else {
+        schema::MYSQL_COLLATION
+    };
+    for stmt in schema::create_statements(Dialect::Mysql) {
+        retried(conn, &stmt.replace(schema::MYSQL_COLLATION, collation), deadline)?;
+    }
+    let record = render("INSERT IGNORE INTO schema_migrations (version) VALUES (?)", &[Value::Int(schema::VERSION)])?;
+    retried(conn, &record, deadline)
 }
 
 impl Connection for MyConn {
-    fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
+    fn attempt<T>(&mut self, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
         let mut repo = MyRepo { conn: &mut self.0, begun: false, pending: Vec::new(), cache: TxCache::default() };
-        let outcome = match f(&mut repo) {
-            Ok((value, keep)) => repo.end(keep).map(|()| value),
-            Err(e) => Err(e),
+        let ended = match f(&mut repo) {
+            Ok((value, keep)) => {
+                let ended = if keep { repo.commit() } else { repo.rollback() };
+                pool::ended(value, ended, || repo.cache.written())
+            }
+            Err(e) => Err(Failure::Failed(e)),
         };
-        if outcome.is_err() {
+        if matches!(ended, Err(Failure::Failed(_))) {
             repo.abandon();
         }
-        outcome
+        ended
+    }
+
+    /// Galera: reads wait until this node has applied every transaction the cluster committed
+    /// before them. Servers without Galera's variable (MySQL) have nothing to wait for.
+    fn read_causally(&mut self) -> Result<()> {
+        match self.0.query_drop("SET SESSION wsrep_sync_wait = 1") {
+            Err(mysql::Error::MySqlError(ref m)) if m.code == 1193 => Ok(()),
+            other => other.map_err(err),
+        }
     }
 }
 
-/// One transaction on one connection, begun lazily: `START TRANSACTION` and the deferred writes
-/// wait to be sent in front of the next statement, in the same query.
+/// One transaction on one connection, begun lazily: `START TRANSACTION` rides with the first
+/// query; held-back writes wait for the next statement or the commit.
 struct MyRepo<'a> {
     conn: &'a mut mysql::Conn,
     /// Whether `START TRANSACTION` has been sent (the transaction may then hold locks or writes).
@@ -113,47 +213,59 @@ struct Answer {
 }
 
 impl MyRepo<'_> {
-    /// Sends `statements` in one query, behind `START TRANSACTION` (if not sent yet) and the
-    /// deferred statements, and followed by `COMMIT` when `commit`. Returns the answers from the
-    /// first of `statements` on (COMMIT's last).
-    fn send(&mut self, statements: &[String], commit: bool) -> Result<Vec<Answer>> {
-        let starts = !self.begun;
-        let pending = std::mem::take(&mut self.pending);
-        let mut parts: Vec<&str> = Vec::with_capacity(pending.len() + statements.len() + 2);
-        if starts {
-            parts.push("START TRANSACTION");
+    /// Sends `parts` as one query, behind `START TRANSACTION` when the transaction has not begun;
+    /// returns their answers.
+    fn query(&mut self, parts: &[&str]) -> Result<Vec<Answer>> {
+        let starts = !std::mem::replace(&mut self.begun, true);
+        let sql = if starts { format!("START TRANSACTION;\n{}", parts.join(";\n")) } else { parts.join(";\n") };
+        let answers = run(self.conn, &sql).map_err(err)?;
+        Ok(answers.into_iter().skip(usize::from(starts)).collect())
+    }
+
+    /// Sends the held-back writes, then `statements`: together only as the transaction's first
+    /// query (nothing is locked yet, see the module doc), one per query after that.
+    fn send(&mut self, statements: &[String]) -> Result<Vec<Answer>> {
+        self.flush()?;
+        if !self.begun {
+            return self.query(&statements.iter().map(String::as_str).collect::<Vec<_>>());
         }
-        parts.extend(pending.iter().map(String::as_str));
-        parts.extend(statements.iter().map(String::as_str));
-        if commit {
-            parts.push("COMMIT");
+        let mut answers = Vec::with_capacity(statements.len());
+        for statement in statements {
+            answers.extend(self.query(&[statement])?);
         }
-        let before = usize::from(starts) + pending.len();
-        // From now on a failure may leave the transaction open: the error path rolls it back.
-        self.begun = true;
-        match run(self.conn, &parts.join(";\n")) {
-            Ok(answers) => Ok(answers.into_iter().skip(before).collect()),
-            // Nothing is kept without COMMIT: the first query of a transaction may safely run
-            // again on another connection if this one was lost.
-            Err(e) if starts && !commit => Err(err(e).before_start()),
-            Err(e) => Err(err(e)),
+        Ok(answers)
+    }
+
+    /// Sends the held-back writes, one per query.
+    fn flush(&mut self) -> Result<()> {
+        for write in std::mem::take(&mut self.pending) {
+            self.query(&[&write])?;
+        }
+        Ok(())
+    }
+
+    /// Sends the held-back writes, then `COMMIT` on its own. A deadlock answered to `COMMIT` is
+    /// Galera's certification failure, which rolled back; any other failure of `COMMIT` leaves
+    /// its outcome unknown.
+    fn commit(&mut self) -> Result<()> {
+        self.flush()?;
+        if !std::mem::take(&mut self.begun) {
+            return Ok(());
+        }
+        match self.conn.query_drop("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(mysql::Error::MySqlError(ref m)) if RETRYABLE.contains(&m.code) => {
+                Err(StoreError::Conflict(m.to_string()))
+            }
+            Err(e) => Err(StoreError::CommitUnknown(e.to_string())),
         }
     }
 
-    /// Commits (sending the deferred statements with COMMIT) or rolls back.
-    fn end(&mut self, keep: bool) -> Result<()> {
-        if keep {
-            if self.begun || !self.pending.is_empty() {
-                self.send(&[], true)?;
-            }
-        } else {
-            self.pending.clear();
-            if self.begun {
-                self.begun = false;
-                self.conn.query_drop("ROLLBACK").map_err(err)?;
-            }
+    fn rollback(&mut self) -> Result<()> {
+        self.pending.clear();
+        if std::mem::take(&mut self.begun) {
+            self.conn.query_drop("ROLLBACK").map_err(err)?;
         }
-        self.begun = false;
         Ok(())
     }
 
@@ -217,6 +329,40 @@ fn literal(v: &Value) -> String {
     }
 }
 
+/// The statements of a trusted script: split at each `;` outside a quoted string or a `--`
+/// comment; pieces holding only blanks and comments are dropped.
+fn statements(script: &str) -> Vec<&str> {
+    let bytes = script.as_bytes();
+    let (mut out, mut start, mut code, mut i) = (Vec::new(), 0, false, 0);
+    let mut quoted = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => {
+                quoted = !quoted;
+                code = true;
+            }
+            b'-' if !quoted && bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b';' if !quoted => {
+                if code {
+                    out.push(script[start..i].trim());
+                }
+                (start, code) = (i + 1, false);
+            }
+            b if !b.is_ascii_whitespace() => code = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    if code {
+        out.push(script[start..].trim());
+    }
+    out
+}
+
 /// A result row, by column name.
 fn row_of(mut row: mysql::Row) -> Row {
     let columns = row.columns();
@@ -275,7 +421,7 @@ impl SqlConn for MyRepo<'_> {
             return Ok(Vec::new());
         }
         let statements = queries.iter().map(|(sql, args)| render(sql, args)).collect::<Result<Vec<_>>>()?;
-        let answers = self.send(&statements, false)?;
+        let answers = self.send(&statements)?;
         if answers.len() != statements.len() {
             return Err(StoreError::Database(format!(
                 "{} queries returned {} result sets",
@@ -287,7 +433,7 @@ impl SqlConn for MyRepo<'_> {
     }
 
     fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
-        let answers = self.send(&[render(sql, args)?], false)?;
+        let answers = self.send(&[render(sql, args)?])?;
         answers.last().map(|a| a.affected).ok_or_else(|| StoreError::Database("statement returned no result".into()))
     }
 
@@ -298,7 +444,7 @@ impl SqlConn for MyRepo<'_> {
     }
 
     fn insert(&mut self, sql: &str, args: &[Value]) -> Result<i64> {
-        let answers = self.send(&[render(sql, args)?], false)?;
+        let answers = self.send(&[render(sql, args)?])?;
         answers
             .last()
             .and_then(|a| a.insert_id)
@@ -306,12 +452,12 @@ impl SqlConn for MyRepo<'_> {
             .ok_or_else(|| StoreError::Database("INSERT returned no id".into()))
     }
 
+    /// One statement per query, like every write (see the module doc).
     fn batch(&mut self, sql: &str) -> Result<()> {
-        if sql.trim().is_empty() {
-            return Ok(());
+        for statement in statements(sql) {
+            self.send(&[statement.to_string()])?;
         }
-        // Every result set is read (by `send`): an error in a later statement only shows there.
-        self.send(&[sql.to_string()], false).map(drop)
+        Ok(())
     }
 
     fn cache(&mut self) -> &mut TxCache {
@@ -321,7 +467,7 @@ impl SqlConn for MyRepo<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Value, literal, render};
+    use super::{Value, literal, render, statements};
 
     #[test]
     fn placeholders_become_literals() {
@@ -330,6 +476,28 @@ mod tests {
         assert_eq!(render("SELECT 1", &[]).ok().as_deref(), Some("SELECT 1"));
         assert!(render("SELECT ?", &[]).is_err(), "too few arguments");
         assert!(render("SELECT 1", &[Value::Int(1)]).is_err(), "too many arguments");
+    }
+
+    #[test]
+    fn the_urls_host_is_honoured_unless_it_asks_for_the_socket() {
+        let timeout = std::time::Duration::from_secs(1);
+        let opts = |url: &str| super::options(url, timeout).map(|o| o.get_prefer_socket()).ok();
+        assert_eq!(opts("mysql://root@127.0.0.1:3306/test"), Some(false));
+        assert_eq!(opts("mysql://root@localhost/test?prefer_socket=false"), Some(false));
+        assert_eq!(opts("mysql://root@127.0.0.1:3306/test?prefer_socket=true"), Some(true));
+    }
+
+    #[test]
+    fn scripts_split_into_statements() {
+        let script =
+            "-- it's a comment; with a quote\nINSERT INTO t VALUES ('a;b', 'it''s');\n\nDELETE FROM t; -- done;\n";
+        assert_eq!(
+            statements(script),
+            ["-- it's a comment; with a quote\nINSERT INTO t VALUES ('a;b', 'it''s')", "DELETE FROM t"]
+        );
+        assert_eq!(statements("SELECT 1"), ["SELECT 1"]);
+        assert!(statements("-- only a comment\n ; ;").is_empty());
+        assert_eq!(statements(super::super::demo::SQL).len(), super::super::demo::SQL.matches(";\n").count());
     }
 
     #[test]

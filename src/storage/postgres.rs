@@ -4,8 +4,13 @@
 //! travels with the first query, deferred writes with the next query or the `COMMIT`, and the
 //! reads of [`Repo::preload`](super::Repo::preload) go together, so a typical update costs two
 //! round trips.
+//!
+//! Pipelining a transaction's writes with its `COMMIT` is safe here, unlike a MariaDB
+//! multi-statement query: a statement that fails inside `BEGIN … COMMIT` puts the whole block in
+//! the aborted state, every later statement of the pipeline fails, and `COMMIT` rolls back, so no
+//! statement ever runs outside the transaction it was sent in (docs/decisions.md, "Galera").
 
-use super::pool::{Connection, Pool, PoolOptions, Work};
+use super::pool::{self, Connection, Failure, Pool, PoolOptions, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
 use super::{Result, Row, StoreError, Value, schema};
 use rust_decimal::Decimal;
@@ -30,14 +35,31 @@ pub struct PgConn {
 
 fn err(e: tokio_postgres::Error) -> StoreError {
     match e.code() {
-        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
-            StoreError::Conflict(e.to_string())
-        }
-        // A concurrent insert of the same unique value: the retry sees it and answers properly.
-        Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::Conflict(e.to_string()),
+        Some(c) if conflict(c) => StoreError::Conflict(e.to_string()),
+        Some(c) if not_ready(c) => StoreError::Unavailable(e.to_string()),
         Some(_) => StoreError::Database(e.to_string()),
         None => StoreError::Unavailable(e.to_string()),
     }
+}
+
+/// Worth another try: a serialization failure, a deadlock, or a concurrent insert of the same
+/// unique value (the retry sees it and answers properly).
+fn conflict(c: &SqlState) -> bool {
+    *c == SqlState::T_R_SERIALIZATION_FAILURE
+        || *c == SqlState::T_R_DEADLOCK_DETECTED
+        || *c == SqlState::UNIQUE_VIOLATION
+}
+
+/// The server cannot serve now, whatever the statement: shutting down or starting up (57P01–03),
+/// a read-only standby, so not the primary (25006), a connection failure (class 08), too many
+/// connections (53300). Before `COMMIT`, nothing was kept: tried again on a fresh connection.
+fn not_ready(c: &SqlState) -> bool {
+    *c == SqlState::ADMIN_SHUTDOWN
+        || *c == SqlState::CRASH_SHUTDOWN
+        || *c == SqlState::CANNOT_CONNECT_NOW
+        || *c == SqlState::READ_ONLY_SQL_TRANSACTION
+        || *c == SqlState::TOO_MANY_CONNECTIONS
+        || c.code().starts_with("08")
 }
 
 /// Connects, migrates and returns the pool. Runs on its own thread: a connection blocks on its
@@ -71,34 +93,49 @@ fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
     Ok(Pool::new(options, connect))
 }
 
-/// Creates the schema under an advisory lock, so instances starting together do not race.
+/// Creates or upgrades the schema under an advisory lock, so instances starting together do not
+/// race; a database already at this version is left alone (a routine start runs no DDL).
 async fn migrate(client: &Client) -> Result<()> {
     client.batch_execute("BEGIN").await.map_err(err)?;
     client.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(err)?;
-    for stmt in schema::create_statements(Dialect::Postgres) {
-        client.batch_execute(&stmt).await.map_err(err)?;
+    let exists: bool =
+        client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await.map_err(err)?.get(0);
+    let current: i64 = if exists {
+        client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await.map_err(err)?.get(0)
+    } else {
+        0
+    };
+    if current < schema::VERSION {
+        for stmt in schema::create_statements(Dialect::Postgres) {
+            client.batch_execute(&stmt).await.map_err(err)?;
+        }
+        client
+            .execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING",
+                &[&schema::VERSION],
+            )
+            .await
+            .map_err(err)?;
     }
-    client
-        .execute(
-            "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING",
-            &[&schema::VERSION],
-        )
-        .await
-        .map_err(err)?;
     client.batch_execute("COMMIT").await.map_err(err)
 }
 
 impl Connection for PgConn {
-    fn attempt<T>(&mut self, f: &Work<T>) -> Result<T> {
+    fn attempt<T>(&mut self, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
         let mut tx = PgTx { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() };
-        let outcome =
-            f(&mut tx).and_then(|(value, keep)| if keep { tx.commit() } else { tx.rollback() }.map(|()| value));
-        if outcome.is_err() {
+        let ended = match f(&mut tx) {
+            Ok((value, keep)) => {
+                let ended = if keep { tx.commit() } else { tx.rollback() };
+                pool::ended(value, ended, || tx.cache.written())
+            }
+            Err(e) => Err(Failure::Failed(e)),
+        };
+        if matches!(ended, Err(Failure::Failed(_))) {
             // Whatever failed (the work, a statement, the commit itself), the connection must not
             // go back to the pool inside a transaction. The error that matters is the first one.
             let _ = tx.rollback();
         }
-        outcome
+        ended
     }
 }
 
@@ -176,8 +213,7 @@ impl PgTx<'_> {
             pending.iter().map(|(sql, args)| (sql.as_str(), args.as_slice(), Want::Count)).collect();
         all.extend_from_slice(ops);
         let sqls: Vec<&str> = all.iter().map(|(sql, ..)| *sql).collect();
-        let begun = self.begun;
-        self.prepare(&sqls).map_err(|e| if begun { e } else { e.before_start() })?;
+        self.prepare(&sqls)?;
         let mut bound = Vec::with_capacity(all.len());
         for (sql, args, want) in &all {
             let stmt =
@@ -205,15 +241,13 @@ impl PgTx<'_> {
         if commit {
             futures.push(Box::pin(async move { client.batch_execute("COMMIT").await.map(|()| Answer::Count(0)) }));
         }
+        let commit_at = commit.then(|| futures.len() - 1);
         let mut answers = Vec::with_capacity(futures.len());
-        for answer in self.conn.runtime.block_on(in_order(futures)) {
-            match answer.map_err(err) {
+        for (i, answer) in self.conn.runtime.block_on(in_order(futures)).into_iter().enumerate() {
+            match answer {
                 Ok(a) => answers.push(a),
-                // The first error in wire order is the one that matters. Nothing can have been
-                // committed when the connection was lost before COMMIT was sent with the first
-                // statements: another connection may run the work again.
-                Err(e) if begin && !commit => return Err(e.before_start()),
-                Err(e) => return Err(e),
+                // The first error in wire order is the one that matters.
+                Err(e) => return Err(commit_error(e, commit_at.map(|c| i == c))),
             }
         }
         // Wire order: [BEGIN], the deferred writes, `ops`, [COMMIT]; only the answers of `ops` matter.
@@ -236,6 +270,18 @@ impl PgTx<'_> {
         }
         let client = &self.conn.client;
         self.conn.runtime.block_on(client.batch_execute("ROLLBACK")).map_err(err)
+    }
+}
+
+/// The first error of a pipeline. Without `COMMIT` in it (`at_commit` is `None`), or from a
+/// statement before `COMMIT` that the server refused, nothing was kept. A lost connection may
+/// have lost only the answers: then, as for any failure of `COMMIT` itself other than a
+/// conflict (which rolled back), the outcome is unknown.
+fn commit_error(e: tokio_postgres::Error, at_commit: Option<bool>) -> StoreError {
+    match (at_commit, e.code()) {
+        (None, _) | (Some(false), Some(_)) => err(e),
+        (Some(true), Some(c)) if conflict(c) => err(e),
+        (Some(_), _) => StoreError::CommitUnknown(e.to_string()),
     }
 }
 

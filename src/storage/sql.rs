@@ -5,7 +5,7 @@
 
 use super::{
     Account, AuditEntry, AuditEvent, AuditFilter, GroupRights, Reference, Repo, Result, Row, StoreError, Table, User,
-    Value, int, text,
+    Value, Written, int, text,
 };
 use crate::catalogue::params::RefKind;
 use std::collections::HashMap;
@@ -55,12 +55,31 @@ pub struct TxCache {
     callers: HashMap<String, Option<Account>>,
     /// Users by id, read with their row locked (`FOR UPDATE`) until the transaction ends.
     locked: HashMap<i64, Option<User>>,
+    /// What the transaction wrote and locked (never emptied by writes, unlike the entries above).
+    written: Written,
 }
 
 impl TxCache {
     fn forget_users(&mut self) {
         self.callers.clear();
         self.locked.clear();
+    }
+
+    /// Notes a write; the engines read the record back if the commit's answer is lost.
+    fn wrote(&mut self) {
+        self.written.any = true;
+    }
+
+    fn locked_user(&mut self, id: i64, user: Option<User>) {
+        if !self.written.locked_users.contains(&id) {
+            self.written.locked_users.push(id);
+        }
+        self.locked.insert(id, user);
+    }
+
+    /// What the transaction wrote and locked so far.
+    pub fn written(&self) -> Written {
+        self.written.clone()
     }
 }
 
@@ -138,7 +157,7 @@ impl<C: SqlConn> Repo for C {
         cache.settings.extend(owners);
         cache.callers.insert(caller.to_string(), caller_row);
         if let Some(id) = lock_target {
-            cache.locked.insert(id, locked);
+            cache.locked_user(id, locked);
         }
         Ok(())
     }
@@ -166,7 +185,7 @@ impl<C: SqlConn> Repo for C {
             return Ok(user.clone());
         }
         let user = first(self.fetch(user_for_update_sql(self.dialect()), &[id.into()])?).map(User::from_row);
-        self.cache().locked.insert(id, user.clone());
+        self.cache().locked_user(id, user.clone());
         Ok(user)
     }
 
@@ -238,6 +257,7 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn insert_row(&mut self, table: Table, values: &[(&str, Value)]) -> Result<i64> {
+        self.cache().wrote();
         if table == Table::Users {
             self.cache().forget_users();
         }
@@ -264,6 +284,7 @@ impl<C: SqlConn> Repo for C {
         if values.is_empty() {
             return Ok(());
         }
+        self.cache().wrote();
         if table == Table::Users {
             self.cache().forget_users();
         }
@@ -273,12 +294,17 @@ impl<C: SqlConn> Repo for C {
         self.defer(&sql, &args)
     }
 
-    fn insert_audit(&mut self, e: &AuditEntry) -> Result<()> {
+    fn insert_audit(&mut self, entries: &[AuditEntry]) -> Result<()> {
+        let Some(last) = entries.last() else { return Ok(()) };
+        let cache = self.cache();
+        cache.wrote();
+        cache.written.audit_request = Some(last.request_id.clone());
         let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
-        self.defer(
-            "INSERT INTO audit_log (created_at, request_id, event, actor_id, actor_username, client_addr, endpoint, \
-             target_id, field, old_value, new_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &[
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", vec![row; entries.len()].join(", "));
+        let mut args = Vec::with_capacity(entries.len() * 11);
+        for e in entries {
+            args.extend([
                 e.created_at.as_str().into(),
                 e.request_id.as_str().into(),
                 e.event.name().into(),
@@ -290,8 +316,13 @@ impl<C: SqlConn> Repo for C {
                 e.field.as_str().into(),
                 e.old_value.as_str().into(),
                 e.new_value.as_str().into(),
-            ],
-        )
+            ]);
+        }
+        self.defer(&sql, &args)
+    }
+
+    fn request_audited(&mut self, request_id: &str) -> Result<bool> {
+        Ok(!self.fetch("SELECT id FROM audit_log WHERE request_id = ? LIMIT 1", &[request_id.into()])?.is_empty())
     }
 
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()> {
@@ -304,6 +335,7 @@ impl<C: SqlConn> Repo for C {
                  ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value"
             }
         };
+        self.cache().wrote();
         self.execute(sql, &[name.into(), value.into(), owner_id.into()])?;
         self.cache().settings.remove(&owner_id);
         Ok(())
@@ -314,7 +346,9 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn execute_script(&mut self, sql: &str) -> Result<()> {
-        *self.cache() = TxCache::default();
+        let written = std::mem::take(&mut self.cache().written);
+        *self.cache() = TxCache { written, ..TxCache::default() };
+        self.cache().wrote();
         self.batch(sql)
     }
 
@@ -374,6 +408,7 @@ impl<C: SqlConn> Repo for C {
     }
 
     fn delete_row(&mut self, table: Table, id: i64) -> Result<bool> {
+        self.cache().wrote();
         if table == Table::Users {
             self.cache().forget_users();
         }

@@ -206,6 +206,20 @@ pub struct SqliteRepo<'c> {
     cache: TxCache,
 }
 
+impl<'c> SqliteRepo<'c> {
+    /// A repo over a connection of the caller's (tests of the shared transaction runner).
+    #[cfg(test)]
+    pub(crate) fn over(conn: &'c mut Connection) -> Self {
+        SqliteRepo { conn, cache: TxCache::default() }
+    }
+
+    /// What the work run through this repo wrote.
+    #[cfg(test)]
+    pub(crate) fn written(&self) -> super::Written {
+        self.cache.written()
+    }
+}
+
 fn from_sql(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,

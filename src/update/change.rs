@@ -455,7 +455,9 @@ fn same(old: &Value, new: &Value) -> bool {
     a == b || matches!((decimal(&a), decimal(&b)), (Some(x), Some(y)) if x == y)
 }
 
-/// Step 10: writes the sent columns (only those) and one audit row per changed field.
+/// Step 10: writes the sent columns whose values change (only those) and one audit row per
+/// changed field. A request that changes nothing writes nothing, so its answer is true whatever
+/// becomes of its commit.
 pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeSet, req: &UpdateRequest) -> Result<()> {
     let mut audit: Vec<(String, String, String)> = Vec::new();
     if let Some(hash) = &req.password_hash {
@@ -479,13 +481,16 @@ pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeS
                 (id, fresh)
             }
         };
+        let cols = changed(&old, cols);
         record_changes(&mut audit, Some(table.name()), &old, &cols);
         repo.update_row(table, id, &cols)?;
     }
-    record_changes(&mut audit, None, &target.row, &c.user);
-    repo.update_row(Table::Users, target.id, &c.user)?;
-    for (field, old_value, new_value) in audit {
-        repo.insert_audit(&AuditEntry {
+    let user = changed(&target.row, c.user);
+    record_changes(&mut audit, None, &target.row, &user);
+    repo.update_row(Table::Users, target.id, &user)?;
+    let entries: Vec<AuditEntry> = audit
+        .into_iter()
+        .map(|(field, old_value, new_value)| AuditEntry {
             created_at: req.info.now.clone(),
             request_id: req.info.request_id.clone(),
             event: AuditEvent::Change,
@@ -497,31 +502,40 @@ pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeS
             field,
             old_value,
             new_value,
-        })?;
+        })
+        .collect();
+    if !entries.is_empty() {
+        repo.insert_audit(&entries)?;
     }
     Ok(())
 }
 
-/// Adds (field, old, new) for every column whose value changes. Secrets show as `changed`.
+/// The columns of `new` whose values differ from `old`; a new password always differs.
+fn changed(old: &Row, new: Vec<(&'static str, Value)>) -> Vec<(&'static str, Value)> {
+    new.into_iter()
+        .filter(|(col, value)| *col == "password" || !same(old.get(*col).unwrap_or(&Value::Null), value))
+        .collect()
+}
+
+/// Adds (field, old, new) for every changed column. Secrets show as `changed`.
 fn record_changes(
     audit: &mut Vec<(String, String, String)>,
     table: Option<&str>,
     old: &Row,
-    new: &[(&'static str, Value)],
+    changed: &[(&'static str, Value)],
 ) {
-    for (col, value) in new {
+    for (col, value) in changed {
         if matches!(*col, "address_id" | "tax_id") {
             continue;
         }
-        let before = old.get(*col).cloned().unwrap_or(Value::Null);
         let field = match table {
             Some(t) => format!("{t}.{col}"),
             None => (*col).to_string(),
         };
         if *col == "password" {
             audit.push((field, String::new(), "changed".into()));
-        } else if !same(&before, value) {
-            audit.push((field, before.render(), value.render()));
+        } else {
+            audit.push((field, old.get(*col).map(Value::render).unwrap_or_default(), value.render()));
         }
     }
 }
