@@ -72,15 +72,18 @@ fn signed_query(u: &str, key: &str, pairs: &[(&str, &str)]) -> String {
     form(&all)
 }
 
+/// (field, old, new) of an audit row; `None` is NULL.
+type Triple = (String, Option<String>, Option<String>);
+
 /// (field, old, new) of audit rows, sorted, for order-independent comparison.
-fn triples(entries: &[AuditEntry]) -> Vec<(String, String, String)> {
+fn triples(entries: &[AuditEntry]) -> Vec<Triple> {
     let mut v: Vec<_> = entries.iter().map(|e| (e.field.clone(), e.old_value.clone(), e.new_value.clone())).collect();
     v.sort();
     v
 }
 
-fn t(field: &str, old: &str, new: &str) -> (String, String, String) {
-    (field.to_string(), old.to_string(), new.to_string())
+fn t(field: &str, old: &str, new: &str) -> Triple {
+    (field.to_string(), Some(old.to_string()), Some(new.to_string()))
 }
 
 async fn address_col(app: &TestApp, id: i64, col: &str) -> String {

@@ -106,7 +106,7 @@ async fn an_unreachable_database_fails_fast_and_the_server_recovers_by_itself() 
         .expect("audit")
         .into_iter()
         .filter(|e| e.field == "vat_number")
-        .map(|e| e.new_value)
+        .filter_map(|e| e.new_value)
         .collect::<Vec<_>>();
     assert_eq!(changes, ["A", "C"], "the refused request wrote nothing");
     let user = direct.transact(|r| Ok((r.user_by_id(123)?, false))).await.expect("read").expect("user");

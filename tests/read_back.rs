@@ -449,7 +449,7 @@ async fn a_wrong_hash_is_refused_and_audited_without_values() {
         let row = &audit[before];
         assert_eq!(row.event, AuditEvent::HashRefused);
         assert_eq!((row.actor_username.as_str(), row.endpoint.as_str()), ("admin", endpoint));
-        assert_eq!((row.target_id, row.field.as_str(), row.old_value.as_str()), (None, "", ""));
+        assert_eq!((row.target_id, row.field.as_str(), row.old_value.as_deref()), (None, "", Some("")));
         // Missing, short and non-hex hashes.
         for q in ["u=admin&user_id=123", "u=admin&user_id=123&hash=abc", "u=admin&user_id=123&hash="] {
             assert_eq!(app.post(&format!("{path}?{q}")).await.body, status_error("Incorrect hash"), "{q}");

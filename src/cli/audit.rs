@@ -217,8 +217,12 @@ pub fn is_secret(field: &str) -> bool {
 }
 
 /// The old and new values to show: as stored, except that a secret shows only `changed`.
-fn shown_values(e: &AuditEntry) -> (&str, &str) {
-    if e.event == AuditEvent::Change && is_secret(&e.field) { ("", "changed") } else { (&e.old_value, &e.new_value) }
+fn shown_values(e: &AuditEntry) -> (Option<&str>, Option<&str>) {
+    if e.event == AuditEvent::Change && is_secret(&e.field) {
+        (Some(""), Some("changed"))
+    } else {
+        (e.old_value.as_deref(), e.new_value.as_deref())
+    }
 }
 
 /// A value fit for one table cell: control characters escaped (a value could otherwise move the
@@ -246,8 +250,12 @@ pub fn cell(value: &str) -> String {
 pub fn change_text(e: &AuditEntry) -> String {
     match e.event {
         AuditEvent::Change if is_secret(&e.field) => "changed".into(),
-        AuditEvent::Change => format!("{} → {}", cell(&e.old_value), cell(&e.new_value)),
-        AuditEvent::HashRefused => format!("refused: {}", cell(&e.new_value)),
+        AuditEvent::Change => format!(
+            "{} → {}",
+            cell(e.old_value.as_deref().unwrap_or_default()),
+            cell(e.new_value.as_deref().unwrap_or_default())
+        ),
+        AuditEvent::HashRefused => format!("refused: {}", cell(e.new_value.as_deref().unwrap_or_default())),
     }
 }
 
@@ -335,8 +343,8 @@ mod tests {
             endpoint: "user_details_update".into(),
             target_id: Some(123),
             field: field.into(),
-            old_value: old.into(),
-            new_value: new.into(),
+            old_value: Some(old.into()),
+            new_value: Some(new.into()),
         }
     }
 
@@ -347,8 +355,8 @@ mod tests {
             actor_username: username.into(),
             target_id: None,
             field: String::new(),
-            old_value: String::new(),
-            new_value: "Incorrect hash".into(),
+            old_value: Some(String::new()),
+            new_value: Some("Incorrect hash".into()),
             ..change("", "", "")
         }
     }

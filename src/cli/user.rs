@@ -267,8 +267,8 @@ fn audit(repo: &mut dyn Repo, target: i64, field: &str, old: &str, new: &str) ->
         endpoint: "cli".into(),
         target_id: Some(target),
         field: field.into(),
-        old_value: old.into(),
-        new_value: new.into(),
+        old_value: Some(old.into()),
+        new_value: Some(new.into()),
     })
 }
 

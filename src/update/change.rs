@@ -457,7 +457,7 @@ fn same(old: &Value, new: &Value) -> bool {
 
 /// Step 10: writes the sent columns (only those) and one audit row per changed field.
 pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeSet, req: &UpdateRequest) -> Result<()> {
-    let mut audit: Vec<(String, String, String)> = Vec::new();
+    let mut audit: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     if let Some(hash) = &req.password_hash {
         c.user.push(("password", Value::Text(hash.clone())));
     }
@@ -504,7 +504,7 @@ pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeS
 
 /// Adds (field, old, new) for every column whose value changes. Secrets show as `changed`.
 fn record_changes(
-    audit: &mut Vec<(String, String, String)>,
+    audit: &mut Vec<(String, Option<String>, Option<String>)>,
     table: Option<&str>,
     old: &Row,
     new: &[(&'static str, Value)],
@@ -519,9 +519,9 @@ fn record_changes(
             None => (*col).to_string(),
         };
         if *col == "password" {
-            audit.push((field, String::new(), "changed".into()));
+            audit.push((field, Some(String::new()), Some("changed".into())));
         } else if !same(&before, value) {
-            audit.push((field, before.render(), value.render()));
+            audit.push((field, Some(before.render()), Some(value.render())));
         }
     }
 }
