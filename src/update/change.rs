@@ -450,14 +450,21 @@ impl Problems {
     }
 }
 
+/// A value as the audit trail records it: NULL stays NULL, never the empty string.
+fn audited(v: &Value) -> Option<String> {
+    (*v != Value::Null).then(|| v.render())
+}
+
+/// Whether writing `new` over `old` changes nothing: equal values (NULL only equals NULL), or
+/// equal numbers (`10.50` is `10.5`).
 fn same(old: &Value, new: &Value) -> bool {
-    let (a, b) = (old.render(), new.render());
-    a == b || matches!((decimal(&a), decimal(&b)), (Some(x), Some(y)) if x == y)
+    let (a, b) = (audited(old), audited(new));
+    a == b || matches!((a.as_deref().and_then(decimal), b.as_deref().and_then(decimal)), (Some(x), Some(y)) if x == y)
 }
 
 /// Step 10: writes the sent columns (only those) and one audit row per changed field.
 pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeSet, req: &UpdateRequest) -> Result<()> {
-    let mut audit: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    let mut audit: Vec<Change> = Vec::new();
     if let Some(hash) = &req.password_hash {
         c.user.push(("password", Value::Text(hash.clone())));
     }
@@ -502,13 +509,12 @@ pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeS
     Ok(())
 }
 
-/// Adds (field, old, new) for every column whose value changes. Secrets show as `changed`.
-fn record_changes(
-    audit: &mut Vec<(String, Option<String>, Option<String>)>,
-    table: Option<&str>,
-    old: &Row,
-    new: &[(&'static str, Value)],
-) {
+/// An audited change: field, old value, new value (`None`: NULL).
+pub type Change = (String, Option<String>, Option<String>);
+
+/// Adds (field, old, new) for every column of `table` (`None`: `users`) whose value changes
+/// from `old`. Secrets show as `changed`. Every writer of audited changes decides with this.
+pub fn record_changes(audit: &mut Vec<Change>, table: Option<&str>, old: &Row, new: &[(&'static str, Value)]) {
     for (col, value) in new {
         if matches!(*col, "address_id" | "tax_id") {
             continue;
@@ -521,7 +527,7 @@ fn record_changes(
         if *col == "password" {
             audit.push((field, Some(String::new()), Some("changed".into())));
         } else if !same(&before, value) {
-            audit.push((field, Some(before.render()), Some(value.render())));
+            audit.push((field, audited(&before), audited(value)));
         }
     }
 }
