@@ -292,7 +292,11 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 async fn audit_rows(url: &str) -> i64 {
     let db = Database::open(url).expect("database");
     db.transact(|repo| {
-        let n = repo.audit_entries()?.iter().filter(|e| e.field == "last_name" && e.new_value.starts_with('N')).count();
+        let n = repo
+            .audit_entries()?
+            .iter()
+            .filter(|e| e.field == "last_name" && e.new_value.as_deref().is_some_and(|v| v.starts_with('N')))
+            .count();
         Ok((n as i64, false))
     })
     .await

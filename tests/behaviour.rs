@@ -16,7 +16,7 @@
 
 mod common;
 use common::*;
-use morapi::storage::{AuditEntry, AuditEvent, Table};
+use morapi::storage::{AuditEntry, AuditEvent, Table, Value};
 
 const ACCOUNTANT: &str = "accountant";
 const VIEWER: &str = "viewer";
@@ -72,15 +72,23 @@ fn signed_query(u: &str, key: &str, pairs: &[(&str, &str)]) -> String {
     form(&all)
 }
 
+/// (field, old, new) of an audit row; `None` is NULL.
+type Triple = (String, Option<String>, Option<String>);
+
 /// (field, old, new) of audit rows, sorted, for order-independent comparison.
-fn triples(entries: &[AuditEntry]) -> Vec<(String, String, String)> {
+fn triples(entries: &[AuditEntry]) -> Vec<Triple> {
     let mut v: Vec<_> = entries.iter().map(|e| (e.field.clone(), e.old_value.clone(), e.new_value.clone())).collect();
     v.sort();
     v
 }
 
-fn t(field: &str, old: &str, new: &str) -> (String, String, String) {
-    (field.to_string(), old.to_string(), new.to_string())
+fn t(field: &str, old: &str, new: &str) -> Triple {
+    (field.to_string(), Some(old.to_string()), Some(new.to_string()))
+}
+
+/// A change from NULL.
+fn from_null(field: &str, new: &str) -> Triple {
+    (field.to_string(), None, Some(new.to_string()))
 }
 
 async fn address_col(app: &TestApp, id: i64, col: &str) -> String {
@@ -1454,6 +1462,24 @@ async fn an_absent_u33_leaves_the_comment_unchanged() {
 }
 
 #[tokio::test]
+async fn null_and_empty_are_different_values_to_the_audit_trail() {
+    // Demo comments are unset (NULL); bob's e-mail (address 5) is empty.
+    let app = TestApp::spawn().await;
+    ok(&app, &[("user_id", "123"), ("u33", "")]).await;
+    assert_eq!(app.user(123).await.row.get("comment"), Some(&Value::from("")));
+    assert_eq!(triples(&app.changes().await), vec![from_null("comment", "")]);
+    // Empty again: no change, no row.
+    ok(&app, &[("user_id", "123"), ("u33", "")]).await;
+    assert_eq!(app.changes().await.len(), 1);
+
+    // An empty e-mail clears it to NULL; bob's was empty, so that is a change too.
+    assert_eq!(app.update_as("reseller", RESELLER_KEY, &[("user_id", "202"), ("a8", "")]).await, updated());
+    assert_eq!(app.row(Table::Addresses, 5).await.and_then(|r| r.get("email").cloned()), Some(Value::Null));
+    let bob: Vec<_> = app.changes().await.into_iter().filter(|e| e.target_id == Some(202)).collect();
+    assert_eq!(triples(&bob), vec![("addresses.email".to_string(), Some(String::new()), None)]);
+}
+
+#[tokio::test]
 async fn dates_are_written_from_all_three_parts() {
     let app = TestApp::spawn().await;
     ok(
@@ -1465,7 +1491,7 @@ async fn dates_are_written_from_all_three_parts() {
     assert_eq!(app.col(123, "block_at").await, "2025-12-01");
     assert_eq!(
         triples(&app.changes().await),
-        vec![t("agreement_date", "", "2024-01-31"), t("block_at", "2008-01-01", "2025-12-01")]
+        vec![from_null("agreement_date", "2024-01-31"), t("block_at", "2008-01-01", "2025-12-01")]
     );
     // A leap day exists in 2024.
     ok(&app, &[("user_id", "123"), ("ay", "2024"), ("am", "02"), ("ad", "29")]).await;
@@ -1691,7 +1717,7 @@ async fn an_address_row_is_created_for_a_user_without_one() {
             t("addresses.address", "", "Laisves al. 1"),
             t("addresses.city", "", "Kaunas"),
             t("addresses.direction_id", "0", "1"),
-            t("addresses.email", "", "admin@example.com"),
+            from_null("addresses.email", "admin@example.com"),
         ]
     );
     // The other users' addresses are untouched.
@@ -1981,8 +2007,8 @@ async fn every_used_email_gets_its_own_message() {
     let app = TestApp::spawn().await;
     refused(
         &app,
-        &[("user_id", "123"), ("a8", "jane@example.com; new@example.com ;bob@example.com")],
-        &not_updated(&["Email jane@example.com is already used", "Email bob@example.com is already used"]),
+        &[("user_id", "123"), ("a8", "jane@example.com; new@example.com ;alice@example.com")],
+        &not_updated(&["Email jane@example.com is already used", "Email alice@example.com is already used"]),
     )
     .await;
 }

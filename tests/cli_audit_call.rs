@@ -488,6 +488,32 @@ fn audit_shows_the_trail_newest_first_with_filters() {
 }
 
 #[test]
+fn audit_shows_null_apart_from_empty_and_from_the_text_null() {
+    let demo = Demo::start();
+    let ok = |o: Output| assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // The demo's comment of 123 is unset (NULL), bob's e-mail (202) empty.
+    ok(demo.call("admin", "456789", &["user_id=123", "u33="]));
+    ok(demo.call("admin", "456789", &["user_id=123", "u33=NULL"]));
+    ok(demo.call("reseller", "reseller-secret", &["user_id=202", "a8="]));
+
+    let rows = demo.audit_json(&[]);
+    let values: Vec<(&serde_json::Value, &serde_json::Value)> =
+        rows.iter().map(|r| (&r["old_value"], &r["new_value"])).collect();
+    let (null, empty, text) = (serde_json::Value::Null, serde_json::json!(""), serde_json::json!("NULL"));
+    assert_eq!(values, [(&empty, &null), (&empty, &text), (&null, &empty)]);
+
+    let table = stdout(&demo.audit(&[]));
+    let lines: Vec<&str> = table.lines().filter(|l| l.contains(" change ")).collect();
+    let expected = [["addresses.email", "\"\" → NULL"], ["comment", "\"\" → \"NULL\""], ["comment", "NULL → \"\""]];
+    assert_eq!(lines.len(), expected.len(), "{table}");
+    for (line, cells) in lines.iter().zip(expected) {
+        for cell in cells {
+            assert!(line.contains(&format!(" {cell} ")), "{cell} not in {line}");
+        }
+    }
+}
+
+#[test]
 fn audit_refuses_a_missing_database_and_never_prints_a_password() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("missing.db");

@@ -204,7 +204,7 @@ impl Setup {
             .expect("audit")
             .into_iter()
             .filter(|e| e.field == "vat_number")
-            .map(|e| e.new_value)
+            .filter_map(|e| e.new_value)
             .collect()
     }
 

@@ -19,8 +19,8 @@ async fn the_seed_request_blocks_user_123() {
     let changes = app.changes().await;
     assert_eq!(changes.len(), 1);
     assert_eq!(
-        (changes[0].field.as_str(), changes[0].old_value.as_str(), changes[0].new_value.as_str()),
-        ("blocked", "0", "1")
+        (changes[0].field.as_str(), changes[0].old_value.as_deref(), changes[0].new_value.as_deref()),
+        ("blocked", Some("0"), Some("1"))
     );
     assert_eq!(changes[0].actor_username, "admin");
     assert_eq!(changes[0].target_id, Some(123));

@@ -9,8 +9,9 @@
 //! server engines, so every closure here can be repeated.
 
 use morapi::catalogue::params::RefKind;
+use morapi::storage::sql::Dialect;
 use morapi::storage::{
-    Account, AuditEntry, AuditEvent, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int, text,
+    Account, AuditEntry, AuditEvent, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int, schema, text,
 };
 
 /// A freshly created database of one backend, and how to open it again.
@@ -90,9 +91,177 @@ fn entry(n: usize, event: AuditEvent) -> AuditEntry {
         endpoint: "user_details_update".into(),
         target_id: if event == AuditEvent::Change { Some(123) } else { None },
         field: if event == AuditEvent::Change { format!("field{n}") } else { String::new() },
-        old_value: format!("old {n}"),
-        new_value: format!("new {n} <&>"),
+        old_value: Some(format!("old {n}")),
+        new_value: Some(format!("new {n} <&>")),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema upgrades, checked with the engine's own driver on the side, as an operator or an older
+// morapi would reach the database.
+
+fn dialect(url: &str) -> Dialect {
+    match url.split_once("://").map(|(scheme, _)| scheme) {
+        Some("postgres" | "postgresql") => Dialect::Postgres,
+        Some("mysql" | "mariadb") => Dialect::Mysql,
+        _ => Dialect::Sqlite,
+    }
+}
+
+/// Runs `statements` in order on one new connection to the database at `url`, and returns the
+/// first column of the last one's rows as text (NULL as `NULL`). On a plain thread: the
+/// PostgreSQL driver must not block inside the test's runtime.
+fn raw(url: &str, statements: &[String]) -> Vec<String> {
+    let (url, statements) = (url.to_string(), statements.to_vec());
+    std::thread::spawn(move || {
+        let (last, init) = statements.split_last().expect("a statement");
+        let rows: Vec<Option<String>> = match dialect(&url) {
+            Dialect::Sqlite => {
+                let c = rusqlite::Connection::open(&url["sqlite://".len()..]).expect("sqlite opens");
+                for s in init {
+                    c.execute_batch(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+                }
+                let mut q = c.prepare(last).unwrap_or_else(|e| panic!("{last}: {e}"));
+                q.query_map([], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+            }
+            Dialect::Postgres => {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("postgres connects");
+                for s in init {
+                    c.batch_execute(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+                }
+                c.query(last.as_str(), &[]).unwrap_or_else(|e| panic!("{last}: {e}")).iter().map(|r| r.get(0)).collect()
+            }
+            Dialect::Mysql => {
+                use mysql::prelude::Queryable;
+                let url = url.replacen("mariadb://", "mysql://", 1);
+                let mut c = mysql::Conn::new(mysql::Opts::from_url(&url).expect("URL")).expect("mysql connects");
+                for s in init {
+                    c.query_drop(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+                }
+                c.query(last).unwrap_or_else(|e| panic!("{last}: {e}"))
+            }
+        };
+        rows.into_iter().map(|v| v.unwrap_or_else(|| "NULL".into())).collect()
+    })
+    .join()
+    .expect("the driver thread")
+}
+
+/// `expr` as text in a query on the database at `url`.
+fn as_text(url: &str, expr: &str) -> String {
+    match dialect(url) {
+        Dialect::Mysql => format!("CAST({expr} AS CHAR)"),
+        Dialect::Sqlite | Dialect::Postgres => format!("CAST({expr} AS TEXT)"),
+    }
+}
+
+/// `audit_log` as the engine's catalogue describes it: every column (type, nullability,
+/// default) and every index.
+fn audit_log_shape(url: &str) -> Vec<String> {
+    let (columns, indexes) = match dialect(url) {
+        Dialect::Sqlite => (
+            "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || ifnull(dflt_value, '-') || ' ' || pk \
+             FROM pragma_table_info('audit_log') ORDER BY cid",
+            "SELECT il.name || ' ' || ii.name || ' ' || il.\"unique\" FROM pragma_index_list('audit_log') il, \
+             pragma_index_info(il.name) ii ORDER BY 1",
+        ),
+        Dialect::Postgres => (
+            "SELECT column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '-') \
+             || ' ' || is_identity FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'audit_log' ORDER BY ordinal_position",
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'audit_log' \
+             ORDER BY indexname",
+        ),
+        Dialect::Mysql => (
+            "SELECT CONCAT_WS(' ', column_name, column_type, is_nullable, IFNULL(column_default, '-'), \
+             IFNULL(collation_name, '-'), extra) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = 'audit_log' ORDER BY ordinal_position",
+            "SELECT CONCAT_WS(' ', index_name, seq_in_index, column_name, non_unique) FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND table_name = 'audit_log' ORDER BY index_name, seq_in_index",
+        ),
+    };
+    let mut shape = raw(url, &[columns.into()]);
+    shape.extend(raw(url, &[indexes.into()]));
+    shape
+}
+
+/// The rows a version-1 audit trail holds; ids with gaps, as a real trail has.
+const VERSION_1_ROWS: &str = "INSERT INTO audit_log (id, created_at, request_id, event, actor_id, actor_username, \
+     client_addr, endpoint, target_id, field, old_value, new_value) VALUES \
+     (7, '2025-01-01T00:00:00.000000Z', 'req7', 'change', 0, 'admin', '127.0.0.1', 'user_details_update', 123, \
+     'comment', '', 'first'), \
+     (9, '2025-01-02T00:00:00.000000Z', 'req9', 'hash_refused', NULL, 'nobody', '127.0.0.1', \
+     'user_details_update', NULL, '', '', 'Incorrect hash')";
+
+/// Turns the (fresh) database at `url` back into what version 1 left: `audit_log` as version 1
+/// created it, holding [`VERSION_1_ROWS`], and version 1 recorded (SQLite recorded none).
+fn make_version_1(url: &str) {
+    let d = dialect(url);
+    let text = if d == Dialect::Mysql { "VARCHAR(255)" } else { "TEXT" };
+    let long_text = if d == Dialect::Mysql { "MEDIUMTEXT" } else { "TEXT" };
+    let (id, int) = match d {
+        Dialect::Sqlite => ("INTEGER PRIMARY KEY", "INTEGER"),
+        Dialect::Postgres => ("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "BIGINT"),
+        Dialect::Mysql => ("BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY", "BIGINT"),
+    };
+    // Version 1's values were NOT NULL with an empty default (MySQL allows no TEXT default).
+    let value_default = if d == Dialect::Mysql { "" } else { " DEFAULT ''" };
+    let (key, suffix) = match d {
+        Dialect::Mysql => {
+            let collation = raw(
+                url,
+                &["SELECT table_collation FROM information_schema.tables WHERE table_schema = DATABASE() \
+                   AND table_name = 'audit_log'"
+                    .into()],
+            );
+            (
+                ",\n    KEY index_audit_log_on_target_id (target_id)".to_string(),
+                format!(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={}", collation[0]),
+            )
+        }
+        Dialect::Sqlite | Dialect::Postgres => (String::new(), String::new()),
+    };
+    let mut statements = vec![
+        "DROP TABLE audit_log".to_string(),
+        format!(
+            "CREATE TABLE audit_log (\n    id {id},\n    created_at {text} NOT NULL,\n    request_id {text} NOT NULL,\n    \
+             event {text} NOT NULL,\n    actor_id {int},\n    actor_username {text} NOT NULL DEFAULT '',\n    \
+             client_addr {text} NOT NULL DEFAULT '',\n    endpoint {text} NOT NULL DEFAULT '',\n    target_id {int},\n    \
+             field {text} NOT NULL DEFAULT '',\n    old_value {long_text} NOT NULL{value_default},\n    \
+             new_value {long_text} NOT NULL{value_default}{key}\n){suffix}"
+        ),
+    ];
+    if d != Dialect::Mysql {
+        statements.push("CREATE INDEX index_audit_log_on_target_id ON audit_log (target_id)".into());
+    }
+    statements.push(VERSION_1_ROWS.into());
+    if d == Dialect::Postgres {
+        // Version 1 took these ids from the identity sequence.
+        statements.push("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), 9)".into());
+    }
+    statements.push("DELETE FROM schema_migrations".into());
+    if d != Dialect::Sqlite {
+        statements.push("INSERT INTO schema_migrations (version) VALUES (1)".into());
+    }
+    statements.push("SELECT 'done'".into());
+    raw(url, &statements);
+}
+
+/// Checks that the database at `url` has the shape of a fresh one (`fresh`), kept the version-1
+/// rows with their ids, and now keeps NULL apart from the empty string.
+async fn assert_upgraded(url: &str, fresh: &[String]) {
+    assert_eq!(audit_log_shape(url), fresh, "audit_log after the upgrade is audit_log of a fresh database");
+    let ids = format!("SELECT {} FROM audit_log ORDER BY audit_log.id", as_text(url, "id"));
+    assert_eq!(raw(url, std::slice::from_ref(&ids)), ["7", "9"]);
+    let db = Database::open(url).expect("the upgraded database opens");
+    let kept = read(&db, |r| r.audit_entries()).await;
+    let values: Vec<_> = kept.iter().map(|e| (e.old_value.as_deref(), e.new_value.as_deref())).collect();
+    assert_eq!(values, [(Some(""), Some("first")), (Some(""), Some("Incorrect hash"))]);
+    let null_to_empty = AuditEntry { old_value: None, new_value: Some(String::new()), ..entry(0, AuditEvent::Change) };
+    let e = null_to_empty.clone();
+    write(&db, move |r| r.insert_audit(std::slice::from_ref(&e))).await;
+    assert_eq!(read(&db, |r| r.audit_entries()).await.last(), Some(&null_to_empty));
+    assert_eq!(raw(url, &[ids]), ["7", "9", "10"], "new rows continue after the kept ids");
 }
 
 macro_rules! storage_suite {
@@ -483,6 +652,50 @@ mod suite {
         let all = read(&s.db, |r| r.audit_entries()).await;
         let fields: Vec<&str> = all[3..].iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["same-time-4", "same-time-3", "same-time-2", "same-time-1", "same-time-0"]);
+    }
+
+    pub async fn audit_values_keep_null_apart_from_empty(s: Store) {
+        let entries: Vec<AuditEntry> = [(None, Some("")), (Some(""), None), (None, None), (Some("NULL"), Some(""))]
+            .into_iter()
+            .enumerate()
+            .map(|(n, (old, new))| AuditEntry {
+                old_value: old.map(String::from),
+                new_value: new.map(String::from),
+                ..entry(n, AuditEvent::Change)
+            })
+            .collect();
+        let all = entries.clone();
+        write(&s.db, move |r| r.insert_audit(&all)).await;
+        assert_eq!(read(&s.db, |r| r.audit_entries()).await, entries);
+    }
+
+    /// [`schema::upgrade_statements`] themselves, run on the side as a migration would run them.
+    pub async fn upgrade_statements_bring_version_1_to_the_current_schema(s: Store) {
+        let fresh = audit_log_shape(&s.url);
+        make_version_1(&s.url);
+        assert_ne!(audit_log_shape(&s.url), fresh, "version 1 differs");
+        let statements = schema::upgrade_statements(dialect(&s.url), 1);
+        assert!(schema::upgrade_statements(dialect(&s.url), schema::VERSION).is_empty());
+        // Twice: a migration that stopped midway (MySQL's DDL is not transactional) runs again.
+        let mut twice = [statements.clone(), statements].concat();
+        twice.push("SELECT 'done'".into());
+        raw(&s.url, &twice);
+        assert_upgraded(&s.url, &fresh).await;
+    }
+
+    /// Opening a version-1 database upgrades it and records the version (on PostgreSQL and
+    /// MariaDB/MySQL once their migrations run [`schema::upgrade_statements`]).
+    pub async fn opening_a_version_1_database_upgrades_it(s: Store) {
+        let fresh = audit_log_shape(&s.url);
+        make_version_1(&s.url);
+        drop(Database::open(&s.url).expect("a version-1 database opens"));
+        let version = format!("SELECT {} FROM schema_migrations", as_text(&s.url, "MAX(version)"));
+        assert_eq!(raw(&s.url, &[version]), [schema::VERSION.to_string()]);
+        assert_upgraded(&s.url, &fresh).await;
+        // Opening it again changes nothing.
+        let again = Database::open(&s.url).expect("reopens");
+        assert_eq!(audit_log_shape(&s.url), fresh);
+        assert_eq!(read(&again, |r| r.audit_entries()).await.len(), 3);
     }
 
     pub async fn user_count_and_scripts(s: Store) {
@@ -891,6 +1104,9 @@ storage_suite!(engine => super::open_store;
     column_names_are_checked,
     audit_entries_in_order,
     requests_are_found_by_their_audit_rows,
+    audit_values_keep_null_apart_from_empty,
+    upgrade_statements_bring_version_1_to_the_current_schema,
+    opening_a_version_1_database_upgrades_it,
     user_count_and_scripts,
     transactions_keep_or_discard_everything,
     accounts_are_the_users_columns,

@@ -93,8 +93,8 @@ pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) ->
                 endpoint: info.endpoint.clone(),
                 target_id: None,
                 field: String::new(),
-                old_value: String::new(),
-                new_value: error.text().to_string(),
+                old_value: Some(String::new()),
+                new_value: Some(error.text().to_string()),
             }])?;
             return Ok(Err((Refusal::Gate(error), true)));
         }

@@ -217,16 +217,22 @@ pub fn is_secret(field: &str) -> bool {
 }
 
 /// The old and new values to show: as stored, except that a secret shows only `changed`.
-fn shown_values(e: &AuditEntry) -> (&str, &str) {
-    if e.event == AuditEvent::Change && is_secret(&e.field) { ("", "changed") } else { (&e.old_value, &e.new_value) }
+fn shown_values(e: &AuditEntry) -> (Option<&str>, Option<&str>) {
+    if e.event == AuditEvent::Change && is_secret(&e.field) {
+        (Some(""), Some("changed"))
+    } else {
+        (e.old_value.as_deref(), e.new_value.as_deref())
+    }
 }
 
 /// A value fit for one table cell: control characters escaped (a value could otherwise move the
 /// cursor or recolour the operator's terminal), empty shown as `""`, long values cut.
 pub fn cell(value: &str) -> String {
-    if value.is_empty() {
-        return "\"\"".into();
-    }
+    if value.is_empty() { "\"\"".into() } else { escaped(value) }
+}
+
+/// Control characters escaped, cut after [`CELL_CHARS`] characters.
+fn escaped(value: &str) -> String {
     let mut out = String::new();
     for (i, c) in value.chars().enumerate() {
         if i == CELL_CHARS {
@@ -242,12 +248,30 @@ pub fn cell(value: &str) -> String {
     out
 }
 
+/// How SQL NULL shows among old and new values.
+const NULL_CELL: &str = "NULL";
+
+/// An old or new value for a table cell: SQL NULL as a bare [`NULL_CELL`], text as it is, except
+/// that text which could be taken for NULL or for other text — empty, `null` in any case,
+/// surrounded by spaces, starting with a quote — is shown quoted (`\` and `"` escaped). So a
+/// bare `NULL` is always SQL NULL and `"NULL"` always the four letters.
+pub fn value_cell(value: Option<&str>) -> String {
+    let Some(v) = value else { return NULL_CELL.into() };
+    if v.is_empty() || v.trim() != v || v.eq_ignore_ascii_case("null") || v.starts_with('"') {
+        format!("\"{}\"", escaped(&v.replace('\\', "\\\\").replace('"', "\\\"")))
+    } else {
+        escaped(v)
+    }
+}
+
 /// The "old → new" column: the change, `changed` for a secret, the refusal for a refused hash.
 pub fn change_text(e: &AuditEntry) -> String {
     match e.event {
         AuditEvent::Change if is_secret(&e.field) => "changed".into(),
-        AuditEvent::Change => format!("{} → {}", cell(&e.old_value), cell(&e.new_value)),
-        AuditEvent::HashRefused => format!("refused: {}", cell(&e.new_value)),
+        AuditEvent::Change => {
+            format!("{} → {}", value_cell(e.old_value.as_deref()), value_cell(e.new_value.as_deref()))
+        }
+        AuditEvent::HashRefused => format!("refused: {}", cell(e.new_value.as_deref().unwrap_or_default())),
     }
 }
 
@@ -335,8 +359,8 @@ mod tests {
             endpoint: "user_details_update".into(),
             target_id: Some(123),
             field: field.into(),
-            old_value: old.into(),
-            new_value: new.into(),
+            old_value: Some(old.into()),
+            new_value: Some(new.into()),
         }
     }
 
@@ -347,8 +371,8 @@ mod tests {
             actor_username: username.into(),
             target_id: None,
             field: String::new(),
-            old_value: String::new(),
-            new_value: "Incorrect hash".into(),
+            old_value: Some(String::new()),
+            new_value: Some("Incorrect hash".into()),
             ..change("", "", "")
         }
     }
@@ -473,6 +497,25 @@ mod tests {
         assert_eq!(cell(&long).chars().count(), CELL_CHARS + 1);
         assert!(cell(&long).ends_with('…'));
         assert_eq!(change_text(&change("addresses.city", "", "Kaunas")), "\"\" → Kaunas");
+    }
+
+    #[test]
+    fn null_empty_and_look_alike_text_show_apart() {
+        let values = |old: Option<&str>, new: Option<&str>| AuditEntry {
+            old_value: old.map(Into::into),
+            new_value: new.map(Into::into),
+            ..change("comment", "", "")
+        };
+        assert_eq!(change_text(&values(None, Some(""))), "NULL → \"\"");
+        assert_eq!(change_text(&values(Some(""), None)), "\"\" → NULL");
+        assert_eq!(change_text(&values(Some("NULL"), Some("null"))), "\"NULL\" → \"null\"");
+        assert_eq!(change_text(&values(Some("\"\""), Some(" x"))), r#""\"\"" → " x""#);
+        assert_eq!(value_cell(Some("\"a\\")), r#""\"a\\""#);
+        assert_eq!(value_cell(Some("say \"hi\"")), "say \"hi\"", "a quote inside plain text needs no quoting");
+        assert_eq!(value_cell(Some("NULLS")), "NULLS");
+        let v: serde_json::Value = serde_json::from_str(&json(&[values(None, Some(""))])).unwrap();
+        assert_eq!(v[0]["old_value"], serde_json::Value::Null);
+        assert_eq!(v[0]["new_value"], "");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::output;
 use super::records::transact;
 use crate::storage::{AuditEntry, AuditEvent, Database, Repo, Row, StoreError, Table, User, Value, int, text};
-use crate::update::{password_rules, valid_email};
+use crate::update::{Change, password_rules, record_changes, valid_email};
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
 
@@ -248,28 +248,36 @@ async fn passwd(db: &Database, user: String, from_stdin: bool) -> Result<String,
             Ok(h) => h,
             Err(e) => return Ok(Err(e)),
         };
-        repo.update_row(Table::Users, u.id, &[("password", hashed.into())])?;
-        audit(repo, u.id, "password", "", "changed")?;
+        let mut audited = Vec::new();
+        let change = record_changes(&mut audited, None, &u.row, vec![("password", Value::from(hashed))]);
+        repo.update_row(Table::Users, u.id, &change)?;
+        audit(repo, u.id, audited)?;
         Ok(Ok(format!("password of {} changed\n", u.username)))
     })
     .await
 }
 
-/// An audit row for a change made from the command line.
-fn audit(repo: &mut dyn Repo, target: i64, field: &str, old: &str, new: &str) -> Result<(), StoreError> {
-    repo.insert_audit(&[AuditEntry {
-        created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        request_id: format!("{:016x}", rand::random::<u64>()),
-        event: AuditEvent::Change,
-        actor_id: None,
-        actor_username: "cli".into(),
-        client_addr: "local".into(),
-        endpoint: "cli".into(),
-        target_id: Some(target),
-        field: field.into(),
-        old_value: old.into(),
-        new_value: new.into(),
-    }])
+/// The audit rows of changes made from the command line, one request id for them all.
+fn audit(repo: &mut dyn Repo, target: i64, changes: Vec<Change>) -> Result<(), StoreError> {
+    let created_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let request_id = format!("{:016x}", rand::random::<u64>());
+    let entries: Vec<AuditEntry> = changes
+        .into_iter()
+        .map(|(field, old_value, new_value)| AuditEntry {
+            created_at: created_at.clone(),
+            request_id: request_id.clone(),
+            event: AuditEvent::Change,
+            actor_id: None,
+            actor_username: "cli".into(),
+            client_addr: "local".into(),
+            endpoint: "cli".into(),
+            target_id: Some(target),
+            field,
+            old_value,
+            new_value,
+        })
+        .collect();
+    repo.insert_audit(&entries)
 }
 
 fn set(
@@ -305,12 +313,9 @@ fn set(
             None => return Ok(Err(format!("there is no group {g}"))),
         }
     }
-    for (col, v) in &changes {
-        let old = u.row.get(*col).map(Value::render).unwrap_or_default();
-        if old != v.render() {
-            audit(repo, u.id, col, &old, &v.render())?;
-        }
-    }
+    let mut audited = Vec::new();
+    let changes = record_changes(&mut audited, None, &u.row, changes);
+    audit(repo, u.id, audited)?;
     repo.update_row(Table::Users, u.id, &changes)?;
     Ok(Ok(format!("changed user {} ({})\n", u.id, u.username)))
 }

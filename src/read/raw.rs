@@ -99,9 +99,13 @@ fn value(s: &Stored<'_>, p: &Param) -> Option<String> {
 fn direct(kind: Kind, row: &Row, col: &str) -> Option<String> {
     let v = row.get(col).unwrap_or(&Value::Null);
     match kind {
-        Kind::Text { .. } | Kind::Email | Kind::RecordingsEmail | Kind::Username | Kind::TimeZone | Kind::Enum(_) => {
-            Some(text(row, col))
+        // The update stores text as sent, never NULL: an unset (NULL) value has no form to send.
+        Kind::Text { .. } | Kind::RecordingsEmail | Kind::Username | Kind::TimeZone | Kind::Enum(_) => {
+            (*v != Value::Null).then(|| v.render())
         }
+        // An empty e-mail clears it to NULL: NULL reads empty, and an empty stored e-mail, which
+        // no `a8` stores, has no form to send.
+        Kind::Email => Some(v.render()).filter(|e| *v == Value::Null || !e.is_empty()),
         Kind::Int { .. } | Kind::IntClampZero | Kind::Flag | Kind::ResponsibleAccountant => {
             v.as_int().map(|i| i.to_string())
         }
@@ -147,7 +151,7 @@ mod tests {
 
     /// (name, value) of every element of the answer, `user_id` first.
     fn elements(usertype: &str, user: &[(&str, Value)], address: bool, tax: bool) -> Vec<(String, String)> {
-        let mut all = vec![("usertype", Value::from(usertype))];
+        let mut all = vec![("usertype", Value::from(usertype)), ("username", Value::from("someone"))];
         all.extend(user.iter().cloned());
         let user_row = row("users", &all);
         let stored = Stored {
@@ -259,6 +263,21 @@ mod tests {
     }
 
     #[test]
+    fn null_and_empty_text_read_back_as_the_update_stores_them() {
+        let text = Kind::Text { max: 10 };
+        for (kind, stored, shown) in [
+            (text, Value::Null, None),
+            (text, Value::from(""), Some("")),
+            (Kind::Email, Value::Null, Some("")),
+            (Kind::Email, Value::from(""), None),
+            (Kind::Email, Value::from("a@b.lt"), Some("a@b.lt")),
+        ] {
+            let r = row("addresses", &[("email", stored.clone())]);
+            assert_eq!(direct(kind, &r, "email").as_deref(), shown, "{kind:?} {stored:?}");
+        }
+    }
+
+    #[test]
     fn global_privacy_keeps_only_u3() {
         let els = elements("user", &[("hide_destination_end", Value::Int(-1))], true, true);
         assert_eq!(get(&els, "u3"), Some("-1"));
@@ -309,7 +328,8 @@ mod tests {
         ] {
             assert_eq!(get(&els, name), None, "{name}");
         }
-        assert_eq!(get(&els, "u33"), Some(""), "an unset comment reads (and writes back) empty");
+        assert_eq!(get(&els, "u33"), None, "an unset comment has no form the update stores");
+        assert_eq!(get(&elements("user", &[("comment", Value::from(""))], false, false), "u33"), Some(""));
         assert_eq!(get(&els, "u11"), Some("0"));
         // An accountant has a group but is no reseller.
         let els = elements("accountant", &[("acc_group_id", Value::Int(2))], false, false);

@@ -1,4 +1,6 @@
 -- The demo dataset of behaviour.md §8. README examples and acceptance checks rely on these ids.
+-- Every comment is unset (NULL) and bob's e-mail is empty (''), as MOR leaves them: the two are
+-- different values to the audit trail.
 INSERT INTO currencies (id, name, full_name, exchange_rate) VALUES
   (1, 'USD', 'United States dollar', '1'), (2, 'EUR', 'Euro', '0.92'), (3, 'GBP', 'Pound sterling', '0.79');
 INSERT INTO directions (id, name, code) VALUES
@@ -27,7 +29,7 @@ INSERT INTO addresses (id, direction_id, city, postcode, address, phone, email) 
   (2, 2, 'Boston', '02108', '1 Beacon St', '+16175550789', 'jane@example.com'),
   (3, 3, 'London', 'EC1A 1AA', '10 Fleet St', '+442079460200', 'reseller@example.com'),
   (4, 3, 'London', 'EC1A 1AB', '12 Fleet St', '+442079460201', 'alice@example.com'),
-  (5, 4, 'Berlin', '10115', 'Invalidenstr. 1', '+49305550202', 'bob@example.com');
+  (5, 4, 'Berlin', '10115', 'Invalidenstr. 1', '+49305550202', '');
 INSERT INTO taxes (id, tax1_name, tax1_value) VALUES (1, 'VAT', '21'), (2, 'VAT', '0'), (3, 'VAT', '20'), (4, 'VAT', '20'), (5, 'VAT', '19');
 INSERT INTO users (id, username, usertype, owner_id, first_name, last_name, tariff_id, lcr_id, currency_id,
                    credit, address_id, tax_id, acc_group_id, time_zone, quickforwards_rule_id) VALUES

@@ -225,8 +225,9 @@ pub struct AuditEntry {
     pub endpoint: String,
     pub target_id: Option<i64>,
     pub field: String,
-    pub old_value: String,
-    pub new_value: String,
+    /// `None` is SQL NULL, a different value from the empty string.
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

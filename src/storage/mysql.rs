@@ -148,7 +148,8 @@ fn migrate(conn: &mut mysql::Conn) -> Result<()> {
 
 /// The migration's steps, under the lock.
 fn create_schema(conn: &mut mysql::Conn, deadline: Instant) -> Result<()> {
-    if schema_version(conn)? >= schema::VERSION {
+    let recorded = schema_version(conn)?;
+    if recorded >= schema::VERSION {
         return Ok(());
     }
     // Binary and NO PAD, so `john ` and `john` are different usernames, as on other engines.
@@ -161,7 +162,8 @@ fn create_schema(conn: &mut mysql::Conn, deadline: Instant) -> Result<()> {
     } else {
         schema::MYSQL_COLLATION
     };
-    for stmt in schema::create_statements(Dialect::Mysql) {
+    let upgrades = schema::upgrade_statements(Dialect::Mysql, recorded);
+    for stmt in schema::create_statements(Dialect::Mysql).into_iter().chain(upgrades) {
         retried(conn, &stmt.replace(schema::MYSQL_COLLATION, collation), deadline)?;
     }
     let record = render("INSERT IGNORE INTO schema_migrations (version) VALUES (?)", &[Value::Int(schema::VERSION)])?;

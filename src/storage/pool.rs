@@ -393,8 +393,8 @@ mod tests {
                 endpoint: "test".into(),
                 target_id: Some(123),
                 field: "vat_number".into(),
-                old_value: "A".into(),
-                new_value: "B".into(),
+                old_value: Some("A".into()),
+                new_value: Some("B".into()),
             }])?;
             Ok(("updated", true))
         }

@@ -106,7 +106,8 @@ async fn migrate(client: &Client) -> Result<()> {
         0
     };
     if current < schema::VERSION {
-        for stmt in schema::create_statements(Dialect::Postgres) {
+        let upgrades = schema::upgrade_statements(Dialect::Postgres, current);
+        for stmt in schema::create_statements(Dialect::Postgres).into_iter().chain(upgrades) {
             client.batch_execute(&stmt).await.map_err(err)?;
         }
         client

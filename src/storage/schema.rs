@@ -20,8 +20,12 @@ pub fn decimal_fits(d: &rust_decimal::Decimal) -> bool {
 /// Placeholder collation of MySQL-family tables (binary; see [`create_statements`]).
 pub const MYSQL_COLLATION: &str = "utf8mb4_bin";
 
-/// Schema version recorded in `schema_migrations`.
-pub const VERSION: i64 = 1;
+/// Schema version recorded in `schema_migrations`. [`upgrade_statements`] brings an older
+/// database here.
+///
+/// 2: `audit_log.old_value`/`new_value` hold SQL NULL (a NULL column value, distinct from an
+/// empty one); index on `audit_log.request_id`.
+pub const VERSION: i64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
@@ -68,9 +72,6 @@ impl Column {
     const fn text_null(name: &'static str) -> Self {
         Self::new(name, Ty::Text, true, None)
     }
-    const fn long_text(name: &'static str, default: &'static str) -> Self {
-        Self::new(name, Ty::LongText, false, Some(default))
-    }
     const fn long_text_required(name: &'static str) -> Self {
         Self::new(name, Ty::LongText, false, None)
     }
@@ -108,8 +109,14 @@ pub struct TableDef {
 }
 
 /// Secondary indexes: (name, table, column).
-pub const INDEXES: &[(&str, &str, &str)] =
-    &[("index_users_on_owner_id", "users", "owner_id"), ("index_audit_log_on_target_id", "audit_log", "target_id")];
+pub const INDEXES: &[(&str, &str, &str)] = &[
+    ("index_users_on_owner_id", "users", "owner_id"),
+    ("index_audit_log_on_target_id", "audit_log", "target_id"),
+    REQUEST_ID_INDEX,
+];
+
+/// Whether a request's changes were committed is looked up by its id (version 2).
+const REQUEST_ID_INDEX: (&str, &str, &str) = ("index_audit_log_on_request_id", "audit_log", "request_id");
 
 pub static TABLES: &[TableDef] = &[
     TableDef {
@@ -306,26 +313,29 @@ pub static TABLES: &[TableDef] = &[
         unique: &[&["owner_id", "name"]],
         columns: &[Column::id(), Column::text_required("name"), Column::text("value", ""), Column::int("owner_id", 0)],
     },
-    // One row per changed field, refused hash or lockout. Written only with the change it records.
-    TableDef {
-        name: "audit_log",
-        unique: &[],
-        columns: &[
-            Column::id(),
-            Column::text_required("created_at"),
-            Column::text_required("request_id"),
-            Column::text_required("event"),
-            Column::int_null("actor_id"),
-            Column::text("actor_username", ""),
-            Column::text("client_addr", ""),
-            Column::text("endpoint", ""),
-            Column::int_null("target_id"),
-            Column::text("field", ""),
-            Column::long_text("old_value", ""),
-            Column::long_text("new_value", ""),
-        ],
-    },
+    AUDIT_LOG,
 ];
+
+/// One row per changed field, refused hash or lockout. Written only with the change it records.
+/// Old and new values are NULL where the column held or receives NULL, never the same as `''`.
+const AUDIT_LOG: TableDef = TableDef {
+    name: "audit_log",
+    unique: &[],
+    columns: &[
+        Column::id(),
+        Column::text_required("created_at"),
+        Column::text_required("request_id"),
+        Column::text_required("event"),
+        Column::int_null("actor_id"),
+        Column::text("actor_username", ""),
+        Column::text("client_addr", ""),
+        Column::text("endpoint", ""),
+        Column::int_null("target_id"),
+        Column::text("field", ""),
+        Column::long_text_null("old_value"),
+        Column::long_text_null("new_value"),
+    ],
+};
 
 fn column_sql(c: &Column, dialect: Dialect) -> String {
     let ty = match (c.ty, dialect) {
@@ -368,30 +378,32 @@ fn column_sql(c: &Column, dialect: Dialect) -> String {
     s
 }
 
+/// `CREATE TABLE` for table `t` under the name `name` (the SQLite rebuild creates a copy first).
+fn create_table(t: &TableDef, name: &str, dialect: Dialect) -> String {
+    let mut parts: Vec<String> = t.columns.iter().map(|c| column_sql(c, dialect)).collect();
+    for u in t.unique {
+        parts.push(format!("UNIQUE ({})", u.join(", ")));
+    }
+    if dialect == Dialect::Mysql {
+        // MySQL has no CREATE INDEX IF NOT EXISTS: declare indexes with the table.
+        for (index, table, col) in INDEXES {
+            if *table == t.name {
+                parts.push(format!("KEY {index} ({col})"));
+            }
+        }
+    }
+    let suffix = match dialect {
+        Dialect::Mysql => format!(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={MYSQL_COLLATION}"),
+        Dialect::Sqlite | Dialect::Postgres => String::new(),
+    };
+    format!("CREATE TABLE IF NOT EXISTS {name} (\n    {}\n){suffix}", parts.join(",\n    "))
+}
+
 /// The `CREATE TABLE`/`CREATE INDEX` statements for an engine; all idempotent. MySQL-family
 /// tables use [`MYSQL_COLLATION`]; the MariaDB/MySQL backend substitutes the exact-comparing
 /// collation its server has.
 pub fn create_statements(dialect: Dialect) -> Vec<String> {
-    let mut out = Vec::new();
-    for t in TABLES {
-        let mut parts: Vec<String> = t.columns.iter().map(|c| column_sql(c, dialect)).collect();
-        for u in t.unique {
-            parts.push(format!("UNIQUE ({})", u.join(", ")));
-        }
-        if dialect == Dialect::Mysql {
-            // MySQL has no CREATE INDEX IF NOT EXISTS: declare indexes with the table.
-            for (name, table, col) in INDEXES {
-                if *table == t.name {
-                    parts.push(format!("KEY {name} ({col})"));
-                }
-            }
-        }
-        let suffix = match dialect {
-            Dialect::Mysql => format!(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={MYSQL_COLLATION}"),
-            Dialect::Sqlite | Dialect::Postgres => String::new(),
-        };
-        out.push(format!("CREATE TABLE IF NOT EXISTS {} (\n    {}\n){suffix}", t.name, parts.join(",\n    ")));
-    }
+    let mut out: Vec<String> = TABLES.iter().map(|t| create_table(t, t.name, dialect)).collect();
     if dialect != Dialect::Mysql {
         for (name, table, col) in INDEXES {
             out.push(format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({col})"));
@@ -402,6 +414,84 @@ pub fn create_statements(dialect: Dialect) -> Vec<String> {
         if dialect == Dialect::Mysql { " ENGINE=InnoDB" } else { "" }
     ));
     out
+}
+
+/// The statements that bring a database whose recorded schema version is `from` to [`VERSION`],
+/// in order (none when it is current). Run them after [`create_statements`], under the same
+/// migration lock, then record [`VERSION`]. Each can run again after a crash midway: on MySQL,
+/// where DDL commits at once, every statement is idempotent; elsewhere they belong in the
+/// migration's transaction. A database that has recorded no version at all (`from` 0) was
+/// created by [`create_statements`] of this version, except on SQLite, where version 1 recorded
+/// none (it passes 1 for a schema that existed without a version).
+pub fn upgrade_statements(dialect: Dialect, from: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    // 0: nothing recorded, a new database that `create_statements` makes current.
+    if (1..2).contains(&from) {
+        out.extend(audit_values_nullable(dialect));
+        out.extend(add_index(REQUEST_ID_INDEX, dialect));
+    }
+    out
+}
+
+/// Version 2: `audit_log.old_value`/`new_value` become nullable, without a default. (SQLite
+/// rebuilds into the current definition; a later version that changes `audit_log` again must
+/// pin this step's.)
+fn audit_values_nullable(dialect: Dialect) -> Vec<String> {
+    const COLUMNS: [&str; 2] = ["old_value", "new_value"];
+    let audit = &AUDIT_LOG;
+    match dialect {
+        // SQLite cannot change a column's constraints in place: copy into a new table (ids
+        // kept), swap it in, and recreate the table's indexes, which went with the old one.
+        Dialect::Sqlite => {
+            let columns = audit.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
+            let mut out = vec![
+                create_table(audit, "audit_log_v2", dialect),
+                format!("INSERT INTO audit_log_v2 ({columns}) SELECT {columns} FROM audit_log"),
+                "DROP TABLE audit_log".to_string(),
+                "ALTER TABLE audit_log_v2 RENAME TO audit_log".to_string(),
+            ];
+            for (name, table, col) in INDEXES.iter().filter(|(_, t, _)| *t == audit.name) {
+                out.push(format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({col})"));
+            }
+            out
+        }
+        Dialect::Postgres => {
+            let changes: Vec<String> = COLUMNS
+                .iter()
+                .flat_map(|c| [format!("ALTER COLUMN {c} DROP NOT NULL"), format!("ALTER COLUMN {c} DROP DEFAULT")])
+                .collect();
+            vec![format!("ALTER TABLE audit_log {}", changes.join(", "))]
+        }
+        // MODIFY restates the whole column; MEDIUMTEXT has no default on MySQL.
+        Dialect::Mysql => {
+            let changes: Vec<String> = audit
+                .columns
+                .iter()
+                .filter(|c| COLUMNS.contains(&c.name))
+                .map(|c| format!("MODIFY {}", column_sql(c, dialect)))
+                .collect();
+            vec![format!("ALTER TABLE audit_log {}", changes.join(", "))]
+        }
+    }
+}
+
+/// Adds a secondary index of [`INDEXES`] to an existing table, unless it is there already.
+fn add_index((name, table, col): (&str, &str, &str), dialect: Dialect) -> Vec<String> {
+    match dialect {
+        Dialect::Sqlite | Dialect::Postgres => vec![format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({col})")],
+        // MySQL has no ADD KEY IF NOT EXISTS (MariaDB has): look the index up and prepare
+        // either the ALTER or a no-op, so that the step needs no error to be tolerated.
+        Dialect::Mysql => vec![
+            format!(
+                "SET @morapi_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() \
+                 AND table_name = '{table}' AND index_name = '{name}') = 0, \
+                 'ALTER TABLE {table} ADD KEY {name} ({col})', 'DO 0')"
+            ),
+            "PREPARE morapi_ddl FROM @morapi_ddl".into(),
+            "EXECUTE morapi_ddl".into(),
+            "DEALLOCATE PREPARE morapi_ddl".into(),
+        ],
+    }
 }
 
 /// The whole schema as one script (SQLite, tests).
@@ -470,6 +560,29 @@ mod tests {
             let col = p.target.column().unwrap();
             assert!(column_type(table, col).is_some(), "{} → {table}.{col}", p.name);
         }
+    }
+
+    #[test]
+    fn version_1_upgrades_on_every_engine_and_mysql_needs_no_if_not_exists() {
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            assert!(upgrade_statements(d, VERSION).is_empty(), "{d:?}");
+            let from_1 = upgrade_statements(d, 1).join(";\n");
+            let index = match d {
+                Dialect::Mysql => "ADD KEY index_audit_log_on_request_id (request_id)",
+                Dialect::Sqlite | Dialect::Postgres => {
+                    "CREATE INDEX IF NOT EXISTS index_audit_log_on_request_id ON audit_log (request_id)"
+                }
+            };
+            assert!(from_1.contains(index), "{d:?}: {from_1}");
+        }
+        // MariaDB accepts IF NOT EXISTS on indexes, MySQL does not: the step must work without it.
+        let my = upgrade_statements(Dialect::Mysql, 1).join(";\n");
+        assert!(!my.contains("IF NOT EXISTS"), "{my}");
+        assert!(my.contains("ALTER TABLE audit_log MODIFY old_value MEDIUMTEXT, MODIFY new_value MEDIUMTEXT"), "{my}");
+        let pg = upgrade_statements(Dialect::Postgres, 1).join(";\n");
+        assert!(
+            pg.contains("ALTER COLUMN old_value DROP NOT NULL") && pg.contains("ALTER COLUMN new_value DROP DEFAULT")
+        );
     }
 
     #[test]

@@ -314,8 +314,8 @@ impl<C: SqlConn> Repo for C {
                 e.endpoint.as_str().into(),
                 opt(e.target_id),
                 e.field.as_str().into(),
-                e.old_value.as_str().into(),
-                e.new_value.as_str().into(),
+                e.old_value.as_deref().map_or(Value::Null, Value::from),
+                e.new_value.as_deref().map_or(Value::Null, Value::from),
             ]);
         }
         self.defer(&sql, &args)
@@ -433,7 +433,12 @@ fn audit_entry(r: Row) -> AuditEntry {
         endpoint: text(&r, "endpoint"),
         target_id: int(&r, "target_id"),
         field: text(&r, "field"),
-        old_value: text(&r, "old_value"),
-        new_value: text(&r, "new_value"),
+        old_value: nullable_text(&r, "old_value"),
+        new_value: nullable_text(&r, "new_value"),
     }
+}
+
+/// A text column that may hold NULL, kept apart from the empty string.
+fn nullable_text(r: &Row, col: &str) -> Option<String> {
+    r.get(col).filter(|v| **v != Value::Null).map(Value::render)
 }

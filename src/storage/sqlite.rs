@@ -5,9 +5,10 @@
 //! all-or-nothing), then commits once with `synchronous=FULL` and only then answers them all.
 //! One fsync serves many requests: that is how durable commits reach thousands per second.
 
+use super::schema;
 use super::sql::{Dialect, SqlConn, TxCache};
 use super::{Repo, Result, Row, StoreError, Value};
-use rusqlite::{Connection, params_from_iter, types::ValueRef};
+use rusqlite::{Connection, TransactionBehavior, params_from_iter, types::ValueRef};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -88,13 +89,38 @@ fn db_err(e: rusqlite::Error) -> StoreError {
 
 /// Opens a connection with the settings every morapi connection uses, and migrates.
 pub fn connect(path: &str) -> Result<Connection> {
-    let conn = Connection::open(path).map_err(db_err)?;
+    let mut conn = Connection::open(path).map_err(db_err)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(512);
-    conn.execute_batch(&super::schema::script(Dialect::Sqlite)).map_err(db_err)?;
+    migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Creates the schema, or brings an existing one to [`schema::VERSION`], in one transaction:
+/// instances opening the same file together take turns, and a failed upgrade leaves nothing.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    let existing: i64 = tx
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'", [], |r| r.get(0))
+        .map_err(db_err)?;
+    tx.execute_batch(&schema::script(Dialect::Sqlite)).map_err(db_err)?;
+    let recorded: Option<i64> =
+        tx.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0)).map_err(db_err)?;
+    // Version 1 recorded no version on SQLite: a schema that was there without one is version 1.
+    let version = recorded.unwrap_or(if existing > 0 { 1 } else { schema::VERSION });
+    if version > schema::VERSION {
+        return Err(StoreError::Config(format!(
+            "the database has schema version {version}, newer than this morapi's ({}): use a newer morapi",
+            schema::VERSION
+        )));
+    }
+    for stmt in schema::upgrade_statements(Dialect::Sqlite, version) {
+        tx.execute_batch(&stmt).map_err(db_err)?;
+    }
+    tx.execute("INSERT OR IGNORE INTO schema_migrations (version) VALUES (?1)", [schema::VERSION]).map_err(db_err)?;
+    tx.commit().map_err(db_err)
 }
 
 impl SqliteStore {

@@ -450,16 +450,23 @@ impl Problems {
     }
 }
 
+/// A value as the audit trail records it: NULL stays NULL, never the empty string.
+fn audited(v: &Value) -> Option<String> {
+    (*v != Value::Null).then(|| v.render())
+}
+
+/// Whether writing `new` over `old` changes nothing: equal values (NULL only equals NULL), or
+/// equal numbers (`10.50` is `10.5`).
 fn same(old: &Value, new: &Value) -> bool {
-    let (a, b) = (old.render(), new.render());
-    a == b || matches!((decimal(&a), decimal(&b)), (Some(x), Some(y)) if x == y)
+    let (a, b) = (audited(old), audited(new));
+    a == b || matches!((a.as_deref().and_then(decimal), b.as_deref().and_then(decimal)), (Some(x), Some(y)) if x == y)
 }
 
 /// Step 10: writes the sent columns whose values change (only those) and one audit row per
 /// changed field. A request that changes nothing writes nothing, so its answer is true whatever
 /// becomes of its commit.
 pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeSet, req: &UpdateRequest) -> Result<()> {
-    let mut audit: Vec<(String, String, String)> = Vec::new();
+    let mut audit: Vec<Change> = Vec::new();
     if let Some(hash) = &req.password_hash {
         c.user.push(("password", Value::Text(hash.clone())));
     }
@@ -481,12 +488,10 @@ pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeS
                 (id, fresh)
             }
         };
-        let cols = changed(&old, cols);
-        record_changes(&mut audit, Some(table.name()), &old, &cols);
+        let cols = record_changes(&mut audit, Some(table.name()), &old, cols);
         repo.update_row(table, id, &cols)?;
     }
-    let user = changed(&target.row, c.user);
-    record_changes(&mut audit, None, &target.row, &user);
+    let user = record_changes(&mut audit, None, &target.row, c.user);
     repo.update_row(Table::Users, target.id, &user)?;
     let entries: Vec<AuditEntry> = audit
         .into_iter()
@@ -510,34 +515,41 @@ pub fn write(repo: &mut dyn Repo, caller: &Caller, target: &User, mut c: ChangeS
     Ok(())
 }
 
-/// The columns of `new` whose values differ from `old`; a new password always differs.
-fn changed(old: &Row, new: Vec<(&'static str, Value)>) -> Vec<(&'static str, Value)> {
-    new.into_iter()
-        .filter(|(col, value)| *col == "password" || !same(old.get(*col).unwrap_or(&Value::Null), value))
-        .collect()
-}
+/// An audited change: field, old value, new value (`None`: NULL).
+pub type Change = (String, Option<String>, Option<String>);
 
-/// Adds (field, old, new) for every changed column. Secrets show as `changed`.
-fn record_changes(
-    audit: &mut Vec<(String, String, String)>,
+/// The columns of `new` whose values change from `old` (a new password always does), which are
+/// the only ones to write, after adding their audit entries to `audit`. `table` is `None` for
+/// `users`. Secrets show as `changed`. Every writer of audited changes decides with this.
+pub fn record_changes(
+    audit: &mut Vec<Change>,
     table: Option<&str>,
     old: &Row,
-    changed: &[(&'static str, Value)],
-) {
-    for (col, value) in changed {
-        if matches!(*col, "address_id" | "tax_id") {
+    new: Vec<(&'static str, Value)>,
+) -> Vec<(&'static str, Value)> {
+    let mut changed = Vec::with_capacity(new.len());
+    for (col, value) in new {
+        let before = old.get(col).unwrap_or(&Value::Null);
+        if col != "password" && same(before, &value) {
             continue;
         }
-        let field = match table {
-            Some(t) => format!("{t}.{col}"),
-            None => (*col).to_string(),
-        };
-        if *col == "password" {
-            audit.push((field, String::new(), "changed".into()));
-        } else {
-            audit.push((field, old.get(*col).map(Value::render).unwrap_or_default(), value.render()));
+        // The links to a new address or tax row are written, not audited: the row's own
+        // columns are.
+        if !matches!(col, "address_id" | "tax_id") {
+            let field = match table {
+                Some(t) => format!("{t}.{col}"),
+                None => col.to_string(),
+            };
+            let entry = if col == "password" {
+                (field, Some(String::new()), Some("changed".into()))
+            } else {
+                (field, audited(before), audited(&value))
+            };
+            audit.push(entry);
         }
+        changed.push((col, value));
     }
+    changed
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 mod change;
 mod references;
 
-pub use change::{password_rules, valid_email};
+pub use change::{Change, password_rules, record_changes, valid_email};
 
 use crate::auth::gate::{self, Caller, Refusal, RequestInfo};
 use crate::auth::permissions::{self, FieldContext, Role};

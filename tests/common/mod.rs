@@ -4,7 +4,8 @@
 
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
-use morapi::storage::{AuditEntry, AuditEvent, Database, Row, Table, User, demo};
+use morapi::storage::{AuditEntry, AuditEvent, Database, Row, Table, User, demo, int};
+use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
 /// The demo admin's API key (behaviour.md §8).
@@ -37,12 +38,22 @@ pub fn test_database_url(dir: &tempfile::TempDir) -> (String, Option<String>) {
     }
 }
 
-/// An HTTP answer: status, content type and body.
+/// An HTTP answer: status, content type, body, and the `x-request-id` the audit trail records.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub body: String,
+    pub request_id: String,
+}
+
+/// The rows of one user that an update may change: `users`, and the linked `addresses` and
+/// `taxes` rows when there are any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRows {
+    pub user: Row,
+    pub address: Option<Row>,
+    pub tax: Option<Row>,
 }
 
 impl TestApp {
@@ -100,12 +111,13 @@ impl TestApp {
         }
     }
 
-    async fn reply(resp: reqwest::Response) -> Reply {
+    pub async fn reply(resp: reqwest::Response) -> Reply {
         let status = resp.status().as_u16();
-        let content_type =
-            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let header =
+            |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let (content_type, request_id) = (header("content-type"), header("x-request-id"));
         let body = resp.text().await.expect("body");
-        Reply { status, content_type, body }
+        Reply { status, content_type, body, request_id }
     }
 
     /// POST with everything in the query string (as the seed's example does).
@@ -199,6 +211,37 @@ impl TestApp {
 
     pub async fn row(&self, table: Table, id: i64) -> Option<Row> {
         self.db.transact(move |repo| Ok((repo.row(table, id)?, false))).await.expect("read")
+    }
+
+    /// Every user's rows, by user id.
+    pub async fn user_rows(&self) -> BTreeMap<i64, UserRows> {
+        self.db
+            .transact(|repo| {
+                let mut out = BTreeMap::new();
+                for user in repo.list_rows(Table::Users, &[])? {
+                    let mut linked = |table, fk| match int(&user, fk) {
+                        Some(id) => repo.row(table, id),
+                        None => Ok(None),
+                    };
+                    let (address, tax) = (linked(Table::Addresses, "address_id")?, linked(Table::Taxes, "tax_id")?);
+                    out.insert(int(&user, "id").expect("users.id"), UserRows { user, address, tax });
+                }
+                Ok((out, false))
+            })
+            .await
+            .expect("read")
+    }
+
+    /// A row of `table` as an insert without values leaves it (the schema's defaults, as this
+    /// engine reads them back); nothing is kept.
+    pub async fn fresh_row(&self, table: Table) -> Row {
+        self.db
+            .transact(move |repo| {
+                let id = repo.insert_row(table, &[])?;
+                Ok((repo.row(table, id)?.expect("the row just inserted"), false))
+            })
+            .await
+            .expect("insert")
     }
 
     pub async fn audit(&self) -> Vec<AuditEntry> {
