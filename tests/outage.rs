@@ -41,12 +41,17 @@ struct Proxy {
     links: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
-/// Whether a client packet sends `COMMIT`: MySQL's COM_QUERY (0x03) with exactly that text, or
-/// PostgreSQL's simple query. (`READ COMMITTED` in a session's setup is neither.)
+/// Whether a client packet sends `COMMIT` as a statement of its own: PostgreSQL's simple query,
+/// or in MySQL's COM_QUERY (0x03) alone or as one statement of a multi-statement query.
+/// (`READ COMMITTED` in a session's setup is none of these.)
 fn sends_commit(chunk: &[u8]) -> bool {
-    let mysql = chunk.windows(8).any(|w| w.starts_with(b"\x03COMMIT") && !w[7].is_ascii_alphabetic())
-        || chunk.ends_with(b"\x03COMMIT");
-    mysql || chunk.windows(7).any(|w| w == b"COMMIT\0")
+    (0..chunk.len()).any(|i| {
+        let rest = &chunk[i..];
+        let before = i.checked_sub(1).map(|j| chunk[j]);
+        rest.starts_with(b"COMMIT")
+            && matches!(before, Some(b'\x03' | b'\n' | b'Q'))
+            && rest.get(6).is_none_or(|b| !b.is_ascii_alphanumeric())
+    }) || chunk.windows(7).any(|w| w == b"COMMIT\0")
 }
 
 /// Relays one connection both ways until either side closes, springing the trap on `COMMIT`.

@@ -35,7 +35,12 @@ const NOT_READY: &[u16] = &[1047, 1053, 1290, 1792, 1836, 1927, 4031];
 /// How long a starting instance waits for another one's migration.
 const MIGRATION_WAIT: Duration = Duration::from_secs(120);
 
-pub struct MyConn(mysql::Conn);
+pub struct MyConn {
+    conn: mysql::Conn,
+    /// The session was set `READ ONLY` by a commit that did not get to set it back (see
+    /// [`MyRepo::commit`]): the next transaction sets it back first.
+    read_only: bool,
+}
 
 fn err(e: mysql::Error) -> StoreError {
     match e {
@@ -70,9 +75,9 @@ fn options(url: &str, timeout: Duration) -> Result<Opts> {
 /// Connects, migrates and returns the pool.
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
     let opts = self::options(url, options.timeout)?;
-    let connect = move || mysql::Conn::new(opts.clone()).map(MyConn).map_err(err);
+    let connect = move || mysql::Conn::new(opts.clone()).map(|conn| MyConn { conn, read_only: false }).map_err(err);
     let mut first = connect()?;
-    migrate(&mut first.0)?;
+    migrate(&mut first.conn)?;
     drop(first);
     Ok(Pool::new(options, connect))
 }
@@ -172,7 +177,7 @@ fn create_schema(conn: &mut mysql::Conn, deadline: Instant) -> Result<()> {
 
 impl Connection for MyConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
-        let mut repo = MyRepo { conn: &mut self.0, begun: false, pending: Vec::new(), cache: TxCache::default() };
+        let mut repo = MyRepo { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() };
         let ended = match f(&mut repo) {
             Ok((value, keep)) => {
                 let ended = if keep { repo.commit() } else { repo.rollback() };
@@ -189,7 +194,7 @@ impl Connection for MyConn {
     /// Galera: reads wait until this node has applied every transaction the cluster committed
     /// before them. Servers without Galera's variable (MySQL) have nothing to wait for.
     fn read_causally(&mut self) -> Result<()> {
-        match self.0.query_drop("SET SESSION wsrep_sync_wait = 1") {
+        match self.conn.query_drop("SET SESSION wsrep_sync_wait = 1") {
             Err(mysql::Error::MySqlError(ref m)) if m.code == 1193 => Ok(()),
             other => other.map_err(err),
         }
@@ -199,7 +204,7 @@ impl Connection for MyConn {
 /// One transaction on one connection, begun lazily: `START TRANSACTION` rides with the first
 /// query; held-back writes wait for the next statement or the commit.
 struct MyRepo<'a> {
-    conn: &'a mut mysql::Conn,
+    conn: &'a mut MyConn,
     /// Whether `START TRANSACTION` has been sent (the transaction may then hold locks or writes).
     begun: bool,
     /// Deferred statements, rendered, not sent yet.
@@ -219,9 +224,18 @@ impl MyRepo<'_> {
     /// returns their answers.
     fn query(&mut self, parts: &[&str]) -> Result<Vec<Answer>> {
         let starts = !std::mem::replace(&mut self.begun, true);
-        let sql = if starts { format!("START TRANSACTION;\n{}", parts.join(";\n")) } else { parts.join(";\n") };
-        let answers = run(self.conn, &sql).map_err(err)?;
-        Ok(answers.into_iter().skip(usize::from(starts)).collect())
+        let mut all: Vec<&str> = Vec::with_capacity(parts.len() + 2);
+        let restores = starts && self.conn.read_only;
+        if restores {
+            all.push(READ_WRITE);
+        }
+        if starts {
+            all.push("START TRANSACTION");
+        }
+        all.extend_from_slice(parts);
+        let answers = run(&mut self.conn.conn, &all.join(";\n")).map_err(|f| err(f.error))?;
+        self.conn.read_only &= !restores;
+        Ok(answers.into_iter().skip(all.len() - parts.len()).collect())
     }
 
     /// Sends the held-back writes, then `statements`: together only as the transaction's first
@@ -246,15 +260,19 @@ impl MyRepo<'_> {
         Ok(())
     }
 
-    /// Sends the held-back writes, then `COMMIT` on its own. A deadlock answered to `COMMIT` is
-    /// Galera's certification failure, which rolled back; any other failure of `COMMIT` leaves
-    /// its outcome unknown.
+    /// Commits. A transaction that wrote audit rows commits in one query (below); any other sends
+    /// its held-back writes one per query, then `COMMIT` alone. A deadlock answered to `COMMIT` is
+    /// Galera's certification failure, which rolled back; any other failure of `COMMIT` leaves its
+    /// outcome unknown.
     fn commit(&mut self) -> Result<()> {
+        if let Some(request_id) = self.cache.written().audit_request {
+            return self.commit_proven(&request_id);
+        }
         self.flush()?;
         if !std::mem::take(&mut self.begun) {
             return Ok(());
         }
-        match self.conn.query_drop("COMMIT") {
+        match self.conn.conn.query_drop("COMMIT") {
             Ok(()) => Ok(()),
             Err(mysql::Error::MySqlError(ref m)) if RETRYABLE.contains(&m.code) => {
                 Err(StoreError::Conflict(m.to_string()))
@@ -263,10 +281,71 @@ impl MyRepo<'_> {
         }
     }
 
+    /// Sends the held-back writes and `COMMIT` in one query that cannot commit anything but this
+    /// transaction, and proves that it did:
+    ///
+    /// `SET SESSION TRANSACTION READ ONLY; <writes>; COMMIT; SET SESSION TRANSACTION READ WRITE;
+    /// SELECT <an audit row of this request>`
+    ///
+    /// The session characteristic does not affect the transaction already under way, so its
+    /// writes go through. If Galera aborts the transaction anywhere in the query, the statements
+    /// after the abort run outside it, where a write is refused (read-only): the query stops and
+    /// nothing is kept. An abort just before `COMMIT` turns `COMMIT` into a no-op that succeeds;
+    /// the final lookup then finds no audit row of the request, which only a committed
+    /// transaction can have made. Either way the request is retried.
+    fn commit_proven(&mut self, request_id: &str) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        let proof = render("SELECT 1 FROM audit_log WHERE request_id = ? LIMIT 1", &[request_id.into()])?;
+        let mut parts: Vec<&str> = Vec::with_capacity(pending.len() + 6);
+        if self.conn.read_only {
+            parts.push(READ_WRITE);
+        }
+        if !self.begun {
+            parts.push("START TRANSACTION");
+        }
+        let first_write = parts.len() + 1;
+        parts.push("SET SESSION TRANSACTION READ ONLY");
+        parts.extend(pending.iter().map(String::as_str));
+        let commit_at = parts.len();
+        parts.extend(["COMMIT", READ_WRITE, proof.as_str()]);
+        // Until COMMIT has run, a failure leaves the transaction open, to be rolled back.
+        self.begun = true;
+        self.conn.read_only = true;
+        let outcome = run(&mut self.conn.conn, &parts.join(";\n"));
+        // Only an error the server answered says which statement failed; a lost connection
+        // may have lost only the answers.
+        let refused_at = match &outcome {
+            Err(Failed { at, error: mysql::Error::MySqlError(m) }) => Some((*at, m.code)),
+            _ => None,
+        };
+        if !refused_at.is_some_and(|(at, _)| at < commit_at) {
+            self.begun = false;
+        }
+        match (outcome, refused_at) {
+            (Ok(answers), _) => {
+                self.conn.read_only = false;
+                if answers.last().is_some_and(|a| !a.rows.is_empty()) {
+                    Ok(())
+                } else {
+                    Err(StoreError::Conflict("the transaction was aborted before COMMIT; nothing was kept".into()))
+                }
+            }
+            // A write refused as read-only ran after an abort: nothing was kept.
+            (Err(f), Some((at, 1792))) if at >= first_write && at < commit_at => {
+                Err(StoreError::Conflict(format!("the transaction was aborted: {}", f.error)))
+            }
+            (Err(f), Some((at, _))) if at < commit_at => Err(err(f.error)),
+            (Err(f), Some((at, code))) if at == commit_at && RETRYABLE.contains(&code) => {
+                Err(StoreError::Conflict(f.error.to_string()))
+            }
+            (Err(f), _) => Err(StoreError::CommitUnknown(f.error.to_string())),
+        }
+    }
+
     fn rollback(&mut self) -> Result<()> {
         self.pending.clear();
         if std::mem::take(&mut self.begun) {
-            self.conn.query_drop("ROLLBACK").map_err(err)?;
+            self.conn.conn.query_drop("ROLLBACK").map_err(err)?;
         }
         Ok(())
     }
@@ -275,24 +354,35 @@ impl MyRepo<'_> {
     fn abandon(&mut self) {
         self.pending.clear();
         if std::mem::take(&mut self.begun) {
-            let _ = self.conn.query_drop("ROLLBACK");
+            let _ = self.conn.conn.query_drop("ROLLBACK");
         }
     }
 }
 
+/// The failure of a multi-statement query: the statement that failed (0 = the first; it says so
+/// only for an error the server answered, not for a lost connection), and why.
+struct Failed {
+    at: usize,
+    error: mysql::Error,
+}
+
+/// Restores the session's default after [`MyRepo::commit_proven`].
+const READ_WRITE: &str = "SET SESSION TRANSACTION READ WRITE";
+
 /// Runs a multi-statement query and reads every result set: the server stops at the first
 /// failing statement, and its error shows only in that statement's result set.
-fn run(conn: &mut mysql::Conn, sql: &str) -> std::result::Result<Vec<Answer>, mysql::Error> {
-    let mut result = conn.query_iter(sql)?;
+fn run(conn: &mut mysql::Conn, sql: &str) -> std::result::Result<Vec<Answer>, Failed> {
+    let mut result = conn.query_iter(sql).map_err(|error| Failed { at: 0, error })?;
     let mut answers = Vec::new();
     let mut failure = None;
     while let Some(set) = result.iter() {
         let mut answer = Answer { rows: Vec::new(), affected: set.affected_rows(), insert_id: set.last_insert_id() };
+        let at = answers.len();
         for row in set {
             match row {
                 Ok(row) => answer.rows.push(row_of(row)),
-                Err(e) => {
-                    failure.get_or_insert(e);
+                Err(error) => {
+                    failure.get_or_insert(Failed { at, error });
                 }
             }
         }
