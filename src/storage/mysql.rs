@@ -37,9 +37,6 @@ const MIGRATION_WAIT: Duration = Duration::from_secs(120);
 
 pub struct MyConn {
     conn: mysql::Conn,
-    /// The session was set `READ ONLY` by a commit that did not get to set it back (see
-    /// [`MyRepo::commit`]): the next transaction sets it back first.
-    read_only: bool,
 }
 
 fn err(e: mysql::Error) -> StoreError {
@@ -75,7 +72,7 @@ fn options(url: &str, timeout: Duration) -> Result<Opts> {
 /// Connects, migrates and returns the pool.
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
     let opts = self::options(url, options.timeout)?;
-    let connect = move || mysql::Conn::new(opts.clone()).map(|conn| MyConn { conn, read_only: false }).map_err(err);
+    let connect = move || mysql::Conn::new(opts.clone()).map(|conn| MyConn { conn }).map_err(err);
     let mut first = connect()?;
     migrate(&mut first.conn)?;
     drop(first);
@@ -224,18 +221,9 @@ impl MyRepo<'_> {
     /// returns their answers.
     fn query(&mut self, parts: &[&str]) -> Result<Vec<Answer>> {
         let starts = !std::mem::replace(&mut self.begun, true);
-        let mut all: Vec<&str> = Vec::with_capacity(parts.len() + 2);
-        let restores = starts && self.conn.read_only;
-        if restores {
-            all.push(READ_WRITE);
-        }
-        if starts {
-            all.push("START TRANSACTION");
-        }
-        all.extend_from_slice(parts);
-        let answers = run(&mut self.conn.conn, &all.join(";\n")).map_err(|f| err(f.error))?;
-        self.conn.read_only &= !restores;
-        Ok(answers.into_iter().skip(all.len() - parts.len()).collect())
+        let sql = if starts { format!("START TRANSACTION;\n{}", parts.join(";\n")) } else { parts.join(";\n") };
+        let answers = run(&mut self.conn.conn, &sql).map_err(|f| err(f.error))?;
+        Ok(answers.into_iter().skip(usize::from(starts)).collect())
     }
 
     /// Sends the held-back writes, then `statements`: together only as the transaction's first
@@ -282,35 +270,23 @@ impl MyRepo<'_> {
     }
 
     /// Sends the held-back writes and `COMMIT` in one query that cannot commit anything but this
-    /// transaction, and proves that it did:
-    ///
-    /// `SET SESSION TRANSACTION READ ONLY; <writes>; COMMIT; SET SESSION TRANSACTION READ WRITE;
-    /// SELECT <an audit row of this request>`
-    ///
-    /// The session characteristic does not affect the transaction already under way, so its
-    /// writes go through. If Galera aborts the transaction anywhere in the query, the statements
-    /// after the abort run outside it, where a write is refused (read-only): the query stops and
-    /// nothing is kept. An abort just before `COMMIT` turns `COMMIT` into a no-op that succeeds;
-    /// the final lookup then finds no audit row of the request, which only a committed
-    /// transaction can have made. Either way the request is retried.
+    /// transaction, and proves that it did: `<writes>; COMMIT; SELECT <an audit row of this
+    /// request>`. Every held-back write is guarded to do nothing outside a transaction (see
+    /// `sql::IN_TRANSACTION`): if Galera aborts the transaction anywhere in the query, the
+    /// statements after the abort run outside it and change nothing, and `COMMIT`, with no
+    /// transaction left, succeeds without committing anything. The final lookup then finds no
+    /// audit row of the request, which only this transaction's commit can have made, and the
+    /// request is retried.
     fn commit_proven(&mut self, request_id: &str) -> Result<()> {
         let pending = std::mem::take(&mut self.pending);
         let proof = render("SELECT 1 FROM audit_log WHERE request_id = ? LIMIT 1", &[request_id.into()])?;
-        let mut parts: Vec<&str> = Vec::with_capacity(pending.len() + 6);
-        if self.conn.read_only {
-            parts.push(READ_WRITE);
-        }
+        let mut parts: Vec<&str> = Vec::with_capacity(pending.len() + 3);
         if !self.begun {
             parts.push("START TRANSACTION");
         }
-        let first_write = parts.len() + 1;
-        parts.push("SET SESSION TRANSACTION READ ONLY");
         parts.extend(pending.iter().map(String::as_str));
         let commit_at = parts.len();
-        parts.extend(["COMMIT", READ_WRITE, proof.as_str()]);
-        // Until COMMIT has run, a failure leaves the transaction open, to be rolled back.
-        self.begun = true;
-        self.conn.read_only = true;
+        parts.extend(["COMMIT", proof.as_str()]);
         let outcome = run(&mut self.conn.conn, &parts.join(";\n"));
         // Only an error the server answered says which statement failed; a lost connection
         // may have lost only the answers.
@@ -318,21 +294,12 @@ impl MyRepo<'_> {
             Err(Failed { at, error: mysql::Error::MySqlError(m) }) => Some((*at, m.code)),
             _ => None,
         };
-        if !refused_at.is_some_and(|(at, _)| at < commit_at) {
-            self.begun = false;
-        }
+        // Refused before COMMIT, the transaction is still open, to be rolled back.
+        self.begun = refused_at.is_some_and(|(at, _)| at < commit_at);
         match (outcome, refused_at) {
-            (Ok(answers), _) => {
-                self.conn.read_only = false;
-                if answers.last().is_some_and(|a| !a.rows.is_empty()) {
-                    Ok(())
-                } else {
-                    Err(StoreError::Conflict("the transaction was aborted before COMMIT; nothing was kept".into()))
-                }
-            }
-            // A write refused as read-only ran after an abort: nothing was kept.
-            (Err(f), Some((at, 1792))) if at >= first_write && at < commit_at => {
-                Err(StoreError::Conflict(format!("the transaction was aborted: {}", f.error)))
+            (Ok(answers), _) if answers.last().is_some_and(|a| !a.rows.is_empty()) => Ok(()),
+            (Ok(_), _) => {
+                Err(StoreError::Conflict("the transaction was aborted before COMMIT; nothing was kept".into()))
             }
             (Err(f), Some((at, _))) if at < commit_at => Err(err(f.error)),
             (Err(f), Some((at, code))) if at == commit_at && RETRYABLE.contains(&code) => {
@@ -365,9 +332,6 @@ struct Failed {
     at: usize,
     error: mysql::Error,
 }
-
-/// Restores the session's default after [`MyRepo::commit_proven`].
-const READ_WRITE: &str = "SET SESSION TRANSACTION READ WRITE";
 
 /// Runs a multi-statement query and reads every result set: the server stops at the first
 /// failing statement, and its error shows only in that statement's result set.

@@ -97,6 +97,12 @@ pub fn checked_column(col: &str) -> Result<&str> {
     }
 }
 
+/// MariaDB/MySQL: the condition that makes a held-back write do nothing outside a transaction.
+/// When Galera aborts a transaction in the middle of a multi-statement query, MariaDB runs the
+/// rest of that query outside it, in autocommit; guarded, those writes change nothing, and the
+/// commit's proof (`MyRepo::commit_proven` in mysql.rs) finds that nothing was committed.
+pub const IN_TRANSACTION: &str = " AND @@in_transaction = 1";
+
 /// The settings of every owner the gate may read for the caller named twice by the arguments:
 /// the admin, the caller, the caller's owner. Scalar subqueries in an IN list are looked up once
 /// each (on MariaDB a third cheaper than `OR owner_id IN (SELECT …)` for the whole request).
@@ -289,7 +295,11 @@ impl<C: SqlConn> Repo for C {
             self.cache().forget_users();
         }
         let sets = values.iter().map(|(c, _)| Ok(format!("{} = ?", checked_column(c)?))).collect::<Result<Vec<_>>>()?;
-        let sql = format!("UPDATE {} SET {} WHERE id = ?", table.name(), sets.join(", "));
+        let guard = match self.dialect() {
+            Dialect::Mysql => IN_TRANSACTION,
+            Dialect::Sqlite | Dialect::Postgres => "",
+        };
+        let sql = format!("UPDATE {} SET {} WHERE id = ?{guard}", table.name(), sets.join(", "));
         let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).chain(std::iter::once(Value::Int(id))).collect();
         self.defer(&sql, &args)
     }
@@ -300,8 +310,17 @@ impl<C: SqlConn> Repo for C {
         cache.wrote();
         cache.written.audit_request = Some(last.request_id.clone());
         let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", vec![row; entries.len()].join(", "));
+        let sql = match self.dialect() {
+            // Each row a SELECT that yields nothing outside a transaction (see IN_TRANSACTION).
+            Dialect::Mysql => {
+                let row = format!("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE 1{IN_TRANSACTION}");
+                format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", vec![row; entries.len()].join(" UNION ALL "))
+            }
+            Dialect::Sqlite | Dialect::Postgres => {
+                let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", vec![row; entries.len()].join(", "))
+            }
+        };
         let mut args = Vec::with_capacity(entries.len() * 11);
         for e in entries {
             args.extend([
