@@ -11,7 +11,8 @@
 use morapi::catalogue::params::RefKind;
 use morapi::storage::sql::Dialect;
 use morapi::storage::{
-    Account, AuditEntry, AuditEvent, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int, schema, text,
+    Account, AuditEntry, AuditEvent, AuditKey, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int,
+    schema, text,
 };
 
 /// A freshly created database of one backend, and how to open it again.
@@ -610,15 +611,19 @@ mod suite {
     }
 
     pub async fn requests_are_found_by_their_audit_rows(s: Store) {
-        assert!(!read(&s.db, |r| r.request_audited("req0000000000001")).await);
+        let key = |target_id: Option<i64>, request_id: &str| AuditKey { target_id, request_id: request_id.into() };
+        let found = |k: AuditKey| read(&s.db, move |r| r.audited(&k));
+        assert!(!found(key(Some(123), "req0000000000001")).await);
         // Rows written but rolled back prove nothing.
         let kept = s.db.transact(|r| Ok((r.insert_audit(&[entry(1, AuditEvent::Change)])?, false))).await;
         assert!(kept.is_ok());
-        assert!(!read(&s.db, |r| r.request_audited("req0000000000001")).await);
-        write(&s.db, |r| r.insert_audit(&[entry(1, AuditEvent::Change), entry(2, AuditEvent::Change)])).await;
-        assert!(read(&s.db, |r| r.request_audited("req0000000000001")).await);
-        assert!(read(&s.db, |r| r.request_audited("req0000000000002")).await);
-        assert!(!read(&s.db, |r| r.request_audited("req000000000000")).await, "exact match only");
+        assert!(!found(key(Some(123), "req0000000000001")).await);
+        write(&s.db, |r| r.insert_audit(&[entry(1, AuditEvent::HashRefused), entry(2, AuditEvent::Change)])).await;
+        assert!(found(key(None, "req0000000000001")).await, "a refused hash has no target");
+        assert!(found(key(Some(123), "req0000000000002")).await);
+        assert!(!found(key(Some(123), "req0000000000001")).await, "the target is part of the key");
+        assert!(!found(key(None, "req0000000000002")).await);
+        assert!(!found(key(Some(123), "req000000000000")).await, "exact match only");
     }
 
     pub async fn audit_entries_in_order(s: Store) {

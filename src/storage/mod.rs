@@ -268,6 +268,14 @@ pub enum StoreError {
     Config(String),
 }
 
+/// What finds an audit row through the index on `audit_log (target_id, request_id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditKey {
+    /// The target user (`None` for a refused hash).
+    pub target_id: Option<i64>,
+    pub request_id: String,
+}
+
 /// What a transaction wrote, kept so that a commit whose answer was lost can be settled: every
 /// audited change writes audit rows carrying its request id in the same transaction, so finding
 /// them proves the commit happened.
@@ -275,8 +283,8 @@ pub enum StoreError {
 pub struct Written {
     /// Whether the transaction sent (or held back) any write at all.
     pub any: bool,
-    /// The request id of the audit rows it wrote, if it wrote any.
-    pub audit_request: Option<String>,
+    /// An audit row it wrote, if it wrote any.
+    pub audit: Option<AuditKey>,
     /// Users it locked (`FOR UPDATE`): until a lost commit has ended, its locks are held, so
     /// taking them again waits for its outcome.
     pub locked_users: Vec<i64>,
@@ -319,8 +327,8 @@ pub trait Repo {
     fn update_row(&mut self, table: Table, id: i64, values: &[(&str, Value)]) -> Result<()>;
     /// Writes audit rows, all in one statement.
     fn insert_audit(&mut self, entries: &[AuditEntry]) -> Result<()>;
-    /// Whether audit rows with this request id are committed (settles a lost commit).
-    fn request_audited(&mut self, request_id: &str) -> Result<bool>;
+    /// Whether an audit row with this key is committed (proves or settles a commit).
+    fn audited(&mut self, key: &AuditKey) -> Result<bool>;
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()>;
     /// The whole audit trail, oldest first.
     fn audit_entries(&mut self) -> Result<Vec<AuditEntry>>;

@@ -12,7 +12,7 @@
 
 use super::pool::{self, Connection, Failure, Pool, PoolOptions, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
-use super::{Result, Row, StoreError, Value, schema};
+use super::{AuditKey, Result, Row, StoreError, Value, schema};
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::{Opts, OptsBuilder};
@@ -253,8 +253,8 @@ impl MyRepo<'_> {
     /// Galera's certification failure, which rolled back; any other failure of `COMMIT` leaves its
     /// outcome unknown.
     fn commit(&mut self) -> Result<()> {
-        if let Some(request_id) = self.cache.written().audit_request {
-            return self.commit_proven(&request_id);
+        if let Some(key) = self.cache.written().audit {
+            return self.commit_proven(&key);
         }
         self.flush()?;
         if !std::mem::take(&mut self.begun) {
@@ -277,9 +277,10 @@ impl MyRepo<'_> {
     /// transaction left, succeeds without committing anything. The final lookup then finds no
     /// audit row of the request, which only this transaction's commit can have made, and the
     /// request is retried.
-    fn commit_proven(&mut self, request_id: &str) -> Result<()> {
+    fn commit_proven(&mut self, key: &AuditKey) -> Result<()> {
         let pending = std::mem::take(&mut self.pending);
-        let proof = render("SELECT 1 FROM audit_log WHERE request_id = ? LIMIT 1", &[request_id.into()])?;
+        let (proof, args) = super::sql::audited_sql(key);
+        let proof = render(proof, &args)?;
         let mut parts: Vec<&str> = Vec::with_capacity(pending.len() + 3);
         if !self.begun {
             parts.push("START TRANSACTION");

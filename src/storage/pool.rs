@@ -185,13 +185,13 @@ impl<C: Connection> Pool<C> {
         if !written.any {
             return Ok(value);
         }
-        let Some(request_id) = written.audit_request.clone() else { return Err(StoreError::CommitUnknown(cause)) };
+        let Some(key) = written.audit.clone() else { return Err(StoreError::CommitUnknown(cause)) };
         let locked = written.locked_users.clone();
         let verify: &Work<bool> = &move |repo: &mut dyn Repo| {
             for id in &locked {
                 repo.user_for_update(*id)?;
             }
-            Ok((repo.request_audited(&request_id)?, false))
+            Ok((repo.audited(&key)?, false))
         };
         let deadline = Instant::now() + self.options.timeout;
         let mut pause = Pause::default();
@@ -329,7 +329,8 @@ mod tests {
 
         fn audited(&self, request_id: &str) -> bool {
             let mut db = connect(&self.path).expect("open");
-            SqliteRepo::over(&mut db).request_audited(request_id).expect("read")
+            let key = crate::storage::AuditKey { target_id: Some(123), request_id: request_id.into() };
+            SqliteRepo::over(&mut db).audited(&key).expect("read")
         }
     }
 

@@ -108,15 +108,17 @@ pub struct TableDef {
     pub columns: &'static [Column],
 }
 
-/// Secondary indexes: (name, table, column).
-pub const INDEXES: &[(&str, &str, &str)] = &[
-    ("index_users_on_owner_id", "users", "owner_id"),
-    ("index_audit_log_on_target_id", "audit_log", "target_id"),
-    REQUEST_ID_INDEX,
-];
+/// Secondary indexes: (name, table, columns).
+pub const INDEXES: &[(&str, &str, &str)] = &[("index_users_on_owner_id", "users", "owner_id"), AUDIT_INDEX];
 
-/// Whether a request's changes were committed is looked up by its id (version 2).
-const REQUEST_ID_INDEX: (&str, &str, &str) = ("index_audit_log_on_request_id", "audit_log", "request_id");
+/// The audit trail by target (`morapi audit --user`), and a request's rows by target and request
+/// id (proving a commit, settling a lost one). One index serves both, so that version 2 writes
+/// no more index entries per audit row than version 1.
+const AUDIT_INDEX: (&str, &str, &str) =
+    ("index_audit_log_on_target_id_and_request_id", "audit_log", "target_id, request_id");
+
+/// Version 1's audit index, replaced by [`AUDIT_INDEX`].
+const AUDIT_INDEX_V1: (&str, &str) = ("index_audit_log_on_target_id", "audit_log");
 
 pub static TABLES: &[TableDef] = &[
     TableDef {
@@ -428,7 +430,8 @@ pub fn upgrade_statements(dialect: Dialect, from: i64) -> Vec<String> {
     // 0: nothing recorded, a new database that `create_statements` makes current.
     if (1..2).contains(&from) {
         out.extend(audit_values_nullable(dialect));
-        out.extend(add_index(REQUEST_ID_INDEX, dialect));
+        out.extend(add_index(AUDIT_INDEX, dialect));
+        out.extend(drop_index(AUDIT_INDEX_V1, dialect));
     }
     out
 }
@@ -475,22 +478,35 @@ fn audit_values_nullable(dialect: Dialect) -> Vec<String> {
     }
 }
 
+/// Drops an index of an earlier version, if it is there.
+fn drop_index((name, table): (&str, &str), dialect: Dialect) -> Vec<String> {
+    match dialect {
+        Dialect::Sqlite | Dialect::Postgres => vec![format!("DROP INDEX IF EXISTS {name}")],
+        Dialect::Mysql => prepared_if_index(name, table, true, &format!("ALTER TABLE {table} DROP KEY {name}")),
+    }
+}
+
+/// MySQL has no `IF [NOT] EXISTS` for indexes (MariaDB has): look the index up and prepare
+/// either `ddl` (when the index is there, if `when_present`; when it is not, otherwise) or a
+/// no-op, so that the step needs no error to be tolerated and can run again.
+fn prepared_if_index(name: &str, table: &str, when_present: bool, ddl: &str) -> Vec<String> {
+    let test = if when_present { "> 0" } else { "= 0" };
+    vec![
+        format!(
+            "SET @morapi_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() \
+             AND table_name = '{table}' AND index_name = '{name}') {test}, '{ddl}', 'DO 0')"
+        ),
+        "PREPARE morapi_ddl FROM @morapi_ddl".into(),
+        "EXECUTE morapi_ddl".into(),
+        "DEALLOCATE PREPARE morapi_ddl".into(),
+    ]
+}
+
 /// Adds a secondary index of [`INDEXES`] to an existing table, unless it is there already.
 fn add_index((name, table, col): (&str, &str, &str), dialect: Dialect) -> Vec<String> {
     match dialect {
         Dialect::Sqlite | Dialect::Postgres => vec![format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({col})")],
-        // MySQL has no ADD KEY IF NOT EXISTS (MariaDB has): look the index up and prepare
-        // either the ALTER or a no-op, so that the step needs no error to be tolerated.
-        Dialect::Mysql => vec![
-            format!(
-                "SET @morapi_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() \
-                 AND table_name = '{table}' AND index_name = '{name}') = 0, \
-                 'ALTER TABLE {table} ADD KEY {name} ({col})', 'DO 0')"
-            ),
-            "PREPARE morapi_ddl FROM @morapi_ddl".into(),
-            "EXECUTE morapi_ddl".into(),
-            "DEALLOCATE PREPARE morapi_ddl".into(),
-        ],
+        Dialect::Mysql => prepared_if_index(name, table, false, &format!("ALTER TABLE {table} ADD KEY {name} ({col})")),
     }
 }
 
@@ -567,13 +583,18 @@ mod tests {
         for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
             assert!(upgrade_statements(d, VERSION).is_empty(), "{d:?}");
             let from_1 = upgrade_statements(d, 1).join(";\n");
-            let index = match d {
-                Dialect::Mysql => "ADD KEY index_audit_log_on_request_id (request_id)",
-                Dialect::Sqlite | Dialect::Postgres => {
-                    "CREATE INDEX IF NOT EXISTS index_audit_log_on_request_id ON audit_log (request_id)"
-                }
+            let (index, old_index) = match d {
+                Dialect::Mysql => (
+                    "ADD KEY index_audit_log_on_target_id_and_request_id (target_id, request_id)",
+                    "DROP KEY index_audit_log_on_target_id'",
+                ),
+                Dialect::Sqlite | Dialect::Postgres => (
+                    "CREATE INDEX IF NOT EXISTS index_audit_log_on_target_id_and_request_id ON audit_log (target_id, request_id)",
+                    "DROP INDEX IF EXISTS index_audit_log_on_target_id;",
+                ),
             };
             assert!(from_1.contains(index), "{d:?}: {from_1}");
+            assert!(format!("{from_1};").contains(old_index), "{d:?}: {from_1}");
         }
         // MariaDB accepts IF NOT EXISTS on indexes, MySQL does not: the step must work without it.
         let my = upgrade_statements(Dialect::Mysql, 1).join(";\n");

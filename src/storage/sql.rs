@@ -4,8 +4,8 @@
 //! differences spelled out where they occur.
 
 use super::{
-    Account, AuditEntry, AuditEvent, AuditFilter, GroupRights, Reference, Repo, Result, Row, StoreError, Table, User,
-    Value, Written, int, text,
+    Account, AuditEntry, AuditEvent, AuditFilter, AuditKey, GroupRights, Reference, Repo, Result, Row, StoreError,
+    Table, User, Value, Written, int, text,
 };
 use crate::catalogue::params::RefKind;
 use std::collections::HashMap;
@@ -102,6 +102,20 @@ pub fn checked_column(col: &str) -> Result<&str> {
 /// rest of that query outside it, in autocommit; guarded, those writes change nothing, and the
 /// commit's proof (`MyRepo::commit_proven` in mysql.rs) finds that nothing was committed.
 pub const IN_TRANSACTION: &str = " AND @@in_transaction = 1";
+
+/// The lookup of an audit row by its key, on the index `(target_id, request_id)`.
+pub fn audited_sql(key: &AuditKey) -> (&'static str, Vec<Value>) {
+    match key.target_id {
+        Some(id) => (
+            "SELECT 1 AS found FROM audit_log WHERE target_id = ? AND request_id = ? LIMIT 1",
+            vec![Value::Int(id), key.request_id.as_str().into()],
+        ),
+        None => (
+            "SELECT 1 AS found FROM audit_log WHERE target_id IS NULL AND request_id = ? LIMIT 1",
+            vec![key.request_id.as_str().into()],
+        ),
+    }
+}
 
 /// The settings of every owner the gate may read for the caller named twice by the arguments:
 /// the admin, the caller, the caller's owner. Scalar subqueries in an IN list are looked up once
@@ -308,7 +322,7 @@ impl<C: SqlConn> Repo for C {
         let Some(last) = entries.last() else { return Ok(()) };
         let cache = self.cache();
         cache.wrote();
-        cache.written.audit_request = Some(last.request_id.clone());
+        cache.written.audit = Some(AuditKey { target_id: last.target_id, request_id: last.request_id.clone() });
         let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
         let sql = match self.dialect() {
             // Each row a SELECT that yields nothing outside a transaction (see IN_TRANSACTION).
@@ -340,8 +354,9 @@ impl<C: SqlConn> Repo for C {
         self.defer(&sql, &args)
     }
 
-    fn request_audited(&mut self, request_id: &str) -> Result<bool> {
-        Ok(!self.fetch("SELECT id FROM audit_log WHERE request_id = ? LIMIT 1", &[request_id.into()])?.is_empty())
+    fn audited(&mut self, key: &AuditKey) -> Result<bool> {
+        let (sql, args) = audited_sql(key);
+        Ok(!self.fetch(sql, &args)?.is_empty())
     }
 
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()> {
