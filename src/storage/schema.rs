@@ -108,17 +108,32 @@ pub struct TableDef {
     pub columns: &'static [Column],
 }
 
-/// Secondary indexes: (name, table, columns).
-pub const INDEXES: &[(&str, &str, &str)] = &[("index_users_on_owner_id", "users", "owner_id"), AUDIT_INDEX];
+/// Secondary indexes: (name, table, columns, the engines that have it).
+pub const INDEXES: &[(&str, &str, &str, &[Dialect])] = &[
+    ("index_users_on_owner_id", "users", "owner_id", &[Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql]),
+    // The audit trail by target (`morapi audit --user`). SQLite needs no more: it never looks a
+    // request up (its commits are never lost in flight).
+    (AUDIT_INDEX_V1.0, "audit_log", "target_id", &[Dialect::Sqlite]),
+    AUDIT_INDEX,
+];
 
-/// The audit trail by target (`morapi audit --user`), and a request's rows by target and request
-/// id (proving a commit, settling a lost one). One index serves both, so that version 2 writes
-/// no more index entries per audit row than version 1.
-const AUDIT_INDEX: (&str, &str, &str) =
-    ("index_audit_log_on_target_id_and_request_id", "audit_log", "target_id, request_id");
+/// The audit trail by target, and a request's rows by target and request id, which prove a
+/// commit or settle a lost one on the server engines. One index serves both, so that version 2
+/// writes no more index entries per audit row than version 1 did.
+const AUDIT_INDEX: (&str, &str, &str, &[Dialect]) = (
+    "index_audit_log_on_target_id_and_request_id",
+    "audit_log",
+    "target_id, request_id",
+    &[Dialect::Postgres, Dialect::Mysql],
+);
 
-/// Version 1's audit index, replaced by [`AUDIT_INDEX`].
+/// Version 1's audit index, which the server engines replace with [`AUDIT_INDEX`].
 const AUDIT_INDEX_V1: (&str, &str) = ("index_audit_log_on_target_id", "audit_log");
+
+/// The secondary indexes of an engine: (name, table, columns).
+fn indexes(dialect: Dialect) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    INDEXES.iter().filter(move |i| i.3.contains(&dialect)).map(|&(name, table, columns, _)| (name, table, columns))
+}
 
 pub static TABLES: &[TableDef] = &[
     TableDef {
@@ -388,8 +403,8 @@ fn create_table(t: &TableDef, name: &str, dialect: Dialect) -> String {
     }
     if dialect == Dialect::Mysql {
         // MySQL has no CREATE INDEX IF NOT EXISTS: declare indexes with the table.
-        for (index, table, col) in INDEXES {
-            if *table == t.name {
+        for (index, table, col) in indexes(dialect) {
+            if table == t.name {
                 parts.push(format!("KEY {index} ({col})"));
             }
         }
@@ -407,7 +422,7 @@ fn create_table(t: &TableDef, name: &str, dialect: Dialect) -> String {
 pub fn create_statements(dialect: Dialect) -> Vec<String> {
     let mut out: Vec<String> = TABLES.iter().map(|t| create_table(t, t.name, dialect)).collect();
     if dialect != Dialect::Mysql {
-        for (name, table, col) in INDEXES {
+        for (name, table, col) in indexes(dialect) {
             out.push(format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({col})"));
         }
     }
@@ -430,8 +445,11 @@ pub fn upgrade_statements(dialect: Dialect, from: i64) -> Vec<String> {
     // 0: nothing recorded, a new database that `create_statements` makes current.
     if (1..2).contains(&from) {
         out.extend(audit_values_nullable(dialect));
-        out.extend(add_index(AUDIT_INDEX, dialect));
-        out.extend(drop_index(AUDIT_INDEX_V1, dialect));
+        if dialect != Dialect::Sqlite {
+            let (name, table, columns, _) = AUDIT_INDEX;
+            out.extend(add_index((name, table, columns), dialect));
+            out.extend(drop_index(AUDIT_INDEX_V1, dialect));
+        }
     }
     out
 }
@@ -453,7 +471,7 @@ fn audit_values_nullable(dialect: Dialect) -> Vec<String> {
                 "DROP TABLE audit_log".to_string(),
                 "ALTER TABLE audit_log_v2 RENAME TO audit_log".to_string(),
             ];
-            for (name, table, col) in INDEXES.iter().filter(|(_, t, _)| *t == audit.name) {
+            for (name, table, col) in indexes(dialect).filter(|(_, t, _)| *t == audit.name) {
                 out.push(format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({col})"));
             }
             out
@@ -588,13 +606,19 @@ mod tests {
                     "ADD KEY index_audit_log_on_target_id_and_request_id (target_id, request_id)",
                     "DROP KEY index_audit_log_on_target_id'",
                 ),
-                Dialect::Sqlite | Dialect::Postgres => (
+                Dialect::Postgres => (
                     "CREATE INDEX IF NOT EXISTS index_audit_log_on_target_id_and_request_id ON audit_log (target_id, request_id)",
                     "DROP INDEX IF EXISTS index_audit_log_on_target_id;",
+                ),
+                // SQLite keeps version 1's index, recreated with the rebuilt table.
+                Dialect::Sqlite => (
+                    "CREATE INDEX IF NOT EXISTS index_audit_log_on_target_id ON audit_log (target_id)",
+                    "ALTER TABLE audit_log_v2 RENAME TO audit_log;",
                 ),
             };
             assert!(from_1.contains(index), "{d:?}: {from_1}");
             assert!(format!("{from_1};").contains(old_index), "{d:?}: {from_1}");
+            assert_eq!(from_1.contains("request_id)"), d != Dialect::Sqlite, "{d:?}: {from_1}");
         }
         // MariaDB accepts IF NOT EXISTS on indexes, MySQL does not: the step must work without it.
         let my = upgrade_statements(Dialect::Mysql, 1).join(";\n");
