@@ -10,9 +10,9 @@
 //! middle of a multi-statement query, MariaDB runs the rest of that query outside the aborted
 //! transaction, committing some writes and losing others (docs/decisions.md, "Galera").
 
-use super::pool::{self, Connection, Failure, Pool, PoolOptions, Work};
+use super::pool::{self, Connection, Failure, Pool, PoolOptions, Transaction, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
-use super::{AuditKey, Result, Row, StoreError, Value, schema};
+use super::{AuditKey, Result, Row, StoreError, Value, Written, schema};
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::{Opts, OptsBuilder};
@@ -174,18 +174,7 @@ fn create_schema(conn: &mut mysql::Conn, deadline: Instant) -> Result<()> {
 
 impl Connection for MyConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
-        let mut repo = MyRepo { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() };
-        let ended = match f(&mut repo) {
-            Ok((value, keep)) => {
-                let ended = if keep { repo.commit() } else { repo.rollback() };
-                pool::ended(value, ended, || repo.cache.written())
-            }
-            Err(e) => Err(Failure::Failed(e)),
-        };
-        if matches!(ended, Err(Failure::Failed(_))) {
-            repo.abandon();
-        }
-        ended
+        pool::attempt(&mut MyRepo { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() }, f)
     }
 
     /// Galera: reads wait until this node has applied every transaction the cluster committed
@@ -214,6 +203,42 @@ struct Answer {
     rows: Vec<Row>,
     affected: u64,
     insert_id: Option<u64>,
+}
+
+impl Transaction for MyRepo<'_> {
+    /// Commits. A transaction that wrote audit rows commits in one query (`commit_proven`); any other sends
+    /// its held-back writes one per query, then `COMMIT` alone. A deadlock answered to `COMMIT` is
+    /// Galera's certification failure, which rolled back; any other failure of `COMMIT` leaves its
+    /// outcome unknown.
+    fn commit(&mut self) -> Result<()> {
+        if let Some(key) = self.cache.written().audit {
+            return self.commit_proven(&key);
+        }
+        self.flush()?;
+        if !std::mem::take(&mut self.begun) {
+            return Ok(());
+        }
+        match self.conn.conn.query_drop("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(mysql::Error::MySqlError(ref m)) if RETRYABLE.contains(&m.code) => {
+                Err(StoreError::Conflict(m.to_string()))
+            }
+            Err(e) => Err(StoreError::CommitUnknown(e.to_string())),
+        }
+    }
+
+    /// Rolls back (held-back writes are dropped unsent); a transaction never begun needs nothing.
+    fn rollback(&mut self) -> Result<()> {
+        self.pending.clear();
+        if std::mem::take(&mut self.begun) {
+            self.conn.conn.query_drop("ROLLBACK").map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn written(&self) -> Written {
+        self.cache.written()
+    }
 }
 
 impl MyRepo<'_> {
@@ -246,27 +271,6 @@ impl MyRepo<'_> {
             self.query(&[&write])?;
         }
         Ok(())
-    }
-
-    /// Commits. A transaction that wrote audit rows commits in one query (below); any other sends
-    /// its held-back writes one per query, then `COMMIT` alone. A deadlock answered to `COMMIT` is
-    /// Galera's certification failure, which rolled back; any other failure of `COMMIT` leaves its
-    /// outcome unknown.
-    fn commit(&mut self) -> Result<()> {
-        if let Some(key) = self.cache.written().audit {
-            return self.commit_proven(&key);
-        }
-        self.flush()?;
-        if !std::mem::take(&mut self.begun) {
-            return Ok(());
-        }
-        match self.conn.conn.query_drop("COMMIT") {
-            Ok(()) => Ok(()),
-            Err(mysql::Error::MySqlError(ref m)) if RETRYABLE.contains(&m.code) => {
-                Err(StoreError::Conflict(m.to_string()))
-            }
-            Err(e) => Err(StoreError::CommitUnknown(e.to_string())),
-        }
     }
 
     /// Sends the held-back writes and `COMMIT` in one query that cannot commit anything but this
@@ -307,22 +311,6 @@ impl MyRepo<'_> {
                 Err(StoreError::Conflict(f.error.to_string()))
             }
             (Err(f), _) => Err(StoreError::CommitUnknown(f.error.to_string())),
-        }
-    }
-
-    fn rollback(&mut self) -> Result<()> {
-        self.pending.clear();
-        if std::mem::take(&mut self.begun) {
-            self.conn.conn.query_drop("ROLLBACK").map_err(err)?;
-        }
-        Ok(())
-    }
-
-    /// Rolls back after an error; the rollback's own error is dropped, the first one is reported.
-    fn abandon(&mut self) {
-        self.pending.clear();
-        if std::mem::take(&mut self.begun) {
-            let _ = self.conn.conn.query_drop("ROLLBACK");
         }
     }
 }

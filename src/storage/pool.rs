@@ -42,13 +42,30 @@ impl<T> From<StoreError> for Failure<T> {
     }
 }
 
-/// How an attempt ended, from the work's answer and the outcome of its commit or rollback.
-pub fn ended<T>(value: T, end: Result<()>, written: impl FnOnce() -> Written) -> std::result::Result<T, Failure<T>> {
-    match end {
-        Ok(()) => Ok(value),
-        Err(StoreError::CommitUnknown(cause)) => Err(Failure::CommitLost { value, written: written(), cause }),
+/// An engine's open transaction, as [`attempt`] drives it.
+pub trait Transaction: Repo + Sized {
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self) -> Result<()>;
+    /// What it wrote and locked so far.
+    fn written(&self) -> Written;
+}
+
+/// Runs `f` in `tx`, then commits when it asks to keep its writes and rolls back otherwise.
+/// Whatever failed (the work, a statement, the commit itself), the transaction is rolled back so
+/// that the connection never returns to the pool inside one; the error reported is the first.
+pub fn attempt<T, X: Transaction>(tx: &mut X, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
+    let ended = match f(tx) {
+        Ok((value, keep)) => match if keep { tx.commit() } else { tx.rollback() } {
+            Ok(()) => Ok(value),
+            Err(StoreError::CommitUnknown(cause)) => Err(Failure::CommitLost { value, written: tx.written(), cause }),
+            Err(e) => Err(Failure::Failed(e)),
+        },
         Err(e) => Err(Failure::Failed(e)),
+    };
+    if matches!(ended, Err(Failure::Failed(_))) {
+        let _ = tx.rollback();
     }
+    ended
 }
 
 /// An engine's connection: runs one attempt of a transaction.
@@ -363,7 +380,7 @@ mod tests {
                 Then::Commit => Ok(value),
                 Then::Fail(e) => Err(Failure::Failed(e())),
                 Then::LostAfterCommit | Then::LostBeforeCommit => {
-                    ended(value, Err(StoreError::CommitUnknown("connection reset".into())), || written)
+                    Err(Failure::CommitLost { value, written, cause: "connection reset".into() })
                 }
             }
         }

@@ -10,9 +10,9 @@
 //! the aborted state, every later statement of the pipeline fails, and `COMMIT` rolls back, so no
 //! statement ever runs outside the transaction it was sent in (docs/decisions.md, "Galera").
 
-use super::pool::{self, Connection, Failure, Pool, PoolOptions, Work};
+use super::pool::{self, Connection, Failure, Pool, PoolOptions, Transaction, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
-use super::{Result, Row, StoreError, Value, schema};
+use super::{Result, Row, StoreError, Value, Written, schema};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::future::Future;
@@ -123,20 +123,7 @@ async fn migrate(client: &Client) -> Result<()> {
 
 impl Connection for PgConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
-        let mut tx = PgTx { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() };
-        let ended = match f(&mut tx) {
-            Ok((value, keep)) => {
-                let ended = if keep { tx.commit() } else { tx.rollback() };
-                pool::ended(value, ended, || tx.cache.written())
-            }
-            Err(e) => Err(Failure::Failed(e)),
-        };
-        if matches!(ended, Err(Failure::Failed(_))) {
-            // Whatever failed (the work, a statement, the commit itself), the connection must not
-            // go back to the pool inside a transaction. The error that matters is the first one.
-            let _ = tx.rollback();
-        }
-        ended
+        pool::attempt(&mut PgTx { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() }, f)
     }
 }
 
@@ -254,7 +241,10 @@ impl PgTx<'_> {
         // Wire order: [BEGIN], the deferred writes, `ops`, [COMMIT]; only the answers of `ops` matter.
         Ok(answers.into_iter().skip(usize::from(begin) + pending.len()).take(ops.len()).collect())
     }
+}
 
+impl Transaction for PgTx<'_> {
+    /// Sends the held-back writes with `COMMIT`, in one pipeline.
     fn commit(&mut self) -> Result<()> {
         if !self.begun && self.pending.is_empty() {
             return Ok(());
@@ -271,6 +261,10 @@ impl PgTx<'_> {
         }
         let client = &self.conn.client;
         self.conn.runtime.block_on(client.batch_execute("ROLLBACK")).map_err(err)
+    }
+
+    fn written(&self) -> Written {
+        self.cache.written()
     }
 }
 
