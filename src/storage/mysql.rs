@@ -37,6 +37,21 @@ const MIGRATION_WAIT: Duration = Duration::from_secs(120);
 
 pub struct MyConn {
     conn: mysql::Conn,
+    /// The server has `@@in_transaction` (MariaDB), so writes are guarded and commits proven
+    /// (`MyRepo::commit_proven`); without it (MySQL), every write and `COMMIT` go one per query.
+    guarded: bool,
+}
+
+/// Connects, and finds out whether the server can guard writes.
+fn connect_to(opts: &Opts) -> Result<MyConn> {
+    let mut conn = mysql::Conn::new(opts.clone()).map_err(err)?;
+    let guarded = match conn.query_first::<i64, _>("SELECT @@in_transaction") {
+        Ok(_) => true,
+        // 1193: unknown system variable.
+        Err(mysql::Error::MySqlError(ref m)) if m.code == 1193 => false,
+        Err(e) => return Err(err(e)),
+    };
+    Ok(MyConn { conn, guarded })
 }
 
 fn err(e: mysql::Error) -> StoreError {
@@ -72,7 +87,7 @@ fn options(url: &str, timeout: Duration) -> Result<Opts> {
 /// Connects, migrates and returns the pool.
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
     let opts = self::options(url, options.timeout)?;
-    let connect = move || mysql::Conn::new(opts.clone()).map(|conn| MyConn { conn }).map_err(err);
+    let connect = move || connect_to(&opts);
     let mut first = connect()?;
     migrate(&mut first.conn)?;
     drop(first);
@@ -206,12 +221,14 @@ struct Answer {
 }
 
 impl Transaction for MyRepo<'_> {
-    /// Commits. A transaction that wrote audit rows commits in one query (`commit_proven`); any other sends
+    /// Commits. On MariaDB, a transaction that wrote audit rows commits in one query (`commit_proven`); any other sends
     /// its held-back writes one per query, then `COMMIT` alone. A deadlock answered to `COMMIT` is
     /// Galera's certification failure, which rolled back; any other failure of `COMMIT` leaves its
     /// outcome unknown.
     fn commit(&mut self) -> Result<()> {
-        if let Some(key) = self.cache.written().audit {
+        if self.conn.guarded
+            && let Some(key) = self.cache.written().audit
+        {
             return self.commit_proven(&key);
         }
         self.flush()?;
@@ -507,6 +524,10 @@ impl SqlConn for MyRepo<'_> {
 
     fn cache(&mut self) -> &mut TxCache {
         &mut self.cache
+    }
+
+    fn guards_writes(&self) -> bool {
+        self.conn.guarded
     }
 }
 

@@ -41,6 +41,10 @@ pub trait SqlConn {
     fn batch(&mut self, sql: &str) -> Result<()>;
     /// What this transaction has already read (see [`TxCache`]).
     fn cache(&mut self) -> &mut TxCache;
+    /// Whether held-back writes carry [`IN_TRANSACTION`] (MariaDB, whose commits are proven).
+    fn guards_writes(&self) -> bool {
+        false
+    }
 }
 
 /// Rows already read in this transaction, so that reading them again costs no round trip to a
@@ -309,10 +313,7 @@ impl<C: SqlConn> Repo for C {
             self.cache().forget_users();
         }
         let sets = values.iter().map(|(c, _)| Ok(format!("{} = ?", checked_column(c)?))).collect::<Result<Vec<_>>>()?;
-        let guard = match self.dialect() {
-            Dialect::Mysql => IN_TRANSACTION,
-            Dialect::Sqlite | Dialect::Postgres => "",
-        };
+        let guard = if self.guards_writes() { IN_TRANSACTION } else { "" };
         let sql = format!("UPDATE {} SET {} WHERE id = ?{guard}", table.name(), sets.join(", "));
         let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).chain(std::iter::once(Value::Int(id))).collect();
         self.defer(&sql, &args)
@@ -324,16 +325,13 @@ impl<C: SqlConn> Repo for C {
         cache.wrote();
         cache.written.audit = Some(AuditKey { target_id: last.target_id, request_id: last.request_id.clone() });
         let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
-        let sql = match self.dialect() {
+        let sql = if self.guards_writes() {
             // Each row a SELECT that yields nothing outside a transaction (see IN_TRANSACTION).
-            Dialect::Mysql => {
-                let row = format!("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE 1{IN_TRANSACTION}");
-                format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", vec![row; entries.len()].join(" UNION ALL "))
-            }
-            Dialect::Sqlite | Dialect::Postgres => {
-                let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-                format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", vec![row; entries.len()].join(", "))
-            }
+            let row = format!("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE 1{IN_TRANSACTION}");
+            format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", vec![row; entries.len()].join(" UNION ALL "))
+        } else {
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", vec![row; entries.len()].join(", "))
         };
         let mut args = Vec::with_capacity(entries.len() * 11);
         for e in entries {
