@@ -610,6 +610,13 @@ mod suite {
         assert_eq!(read(&s.db, |r| r.user_count()).await, 8);
     }
 
+    pub async fn a_database_newer_than_this_morapi_is_refused(s: Store) {
+        let newer = schema::VERSION + 1;
+        raw(&s.url, &[format!("INSERT INTO schema_migrations (version) VALUES ({newer})")]);
+        let refused = Database::open(&s.url).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains(&format!("schema version {newer}, newer than this morapi's")), "{refused}");
+    }
+
     pub async fn requests_are_found_by_their_audit_rows(s: Store) {
         let key = |target_id: Option<i64>, request_id: &str| AuditKey { target_id, request_id: request_id.into() };
         let found = |k: AuditKey| read(&s.db, move |r| r.audited(&k));
@@ -1109,6 +1116,7 @@ storage_suite!(engine => super::open_store;
     column_names_are_checked,
     audit_entries_in_order,
     requests_are_found_by_their_audit_rows,
+    a_database_newer_than_this_morapi_is_refused,
     audit_values_keep_null_apart_from_empty,
     upgrade_statements_bring_version_1_to_the_current_schema,
     opening_a_version_1_database_upgrades_it,

@@ -129,7 +129,9 @@ fn retried(conn: &mut mysql::Conn, sql: &str, deadline: Instant) -> Result<()> {
 /// commit fails and that instance waits). A lock left by a crashed instance expires after a
 /// minute. Every step is idempotent and retried on conflict.
 fn migrate(conn: &mut mysql::Conn) -> Result<()> {
-    if schema_version(conn)? >= schema::VERSION {
+    let recorded = schema_version(conn)?;
+    schema::refuse_newer(recorded)?;
+    if recorded == schema::VERSION {
         return Ok(());
     }
     let deadline = Instant::now() + MIGRATION_WAIT;

@@ -105,6 +105,7 @@ async fn migrate(client: &Client) -> Result<()> {
     } else {
         0
     };
+    schema::refuse_newer(current)?;
     if current < schema::VERSION {
         let upgrades = schema::upgrade_statements(Dialect::Postgres, current);
         for stmt in schema::create_statements(Dialect::Postgres).into_iter().chain(upgrades) {

@@ -433,6 +433,17 @@ pub fn create_statements(dialect: Dialect) -> Vec<String> {
     out
 }
 
+/// Refuses a database whose recorded schema version is newer than this morapi's, on every
+/// engine: an older binary would write rows a newer schema may read differently.
+pub fn refuse_newer(recorded: i64) -> Result<(), super::StoreError> {
+    if recorded > VERSION {
+        return Err(super::StoreError::Config(format!(
+            "the database has schema version {recorded}, newer than this morapi's ({VERSION}): use a newer morapi"
+        )));
+    }
+    Ok(())
+}
+
 /// The statements that bring a database whose recorded schema version is `from` to [`VERSION`],
 /// in order (none when it is current). Run them after [`create_statements`], under the same
 /// migration lock, then record [`VERSION`]. Each can run again after a crash midway: on MySQL,

@@ -110,12 +110,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         tx.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0)).map_err(db_err)?;
     // Version 1 recorded no version on SQLite: a schema that was there without one is version 1.
     let version = recorded.unwrap_or(if existing > 0 { 1 } else { schema::VERSION });
-    if version > schema::VERSION {
-        return Err(StoreError::Config(format!(
-            "the database has schema version {version}, newer than this morapi's ({}): use a newer morapi",
-            schema::VERSION
-        )));
-    }
+    schema::refuse_newer(version)?;
     for stmt in schema::upgrade_statements(Dialect::Sqlite, version) {
         tx.execute_batch(&stmt).map_err(db_err)?;
     }
