@@ -17,7 +17,9 @@ pub struct Opts {
     /// Most connections to a database server (PostgreSQL, MariaDB/MySQL).
     #[arg(long, env = "MORAPI_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,
-    /// Seconds to wait for a database server connection before a request fails.
+    /// Seconds a request waits for a database server that is unreachable or not ready (retrying on
+    /// fresh connections) before it fails; also the time allowed to find out whether a commit
+    /// whose answer was lost took effect.
     #[arg(long, env = "MORAPI_DB_TIMEOUT", default_value_t = 5.0)]
     pub db_timeout: f64,
 }
