@@ -12,10 +12,11 @@
 
 use morapi::auth::gate::RequestInfo;
 use morapi::auth::hash::{Variant, sign};
+use morapi::domain::Answer;
 use morapi::params::Params;
 use morapi::storage::sql::PRELOAD_SETTINGS;
-use morapi::storage::{Account, Database, PoolOptions, demo, scratch};
-use morapi::update::{self, Answer, UpdateRequest};
+use morapi::storage::{Account, Database, PoolOptions, Tx, demo, scratch};
+use morapi::update::{self, UpdateRequest};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -82,7 +83,7 @@ async fn prepare(url: &str, users: i64) {
              VALUES ({id}, 'bench{id}', 'user', 0, 'Bench', 'User');"
         ));
     }
-    db.transact(move |repo| Ok((repo.execute_script(&sql)?, true))).await.expect("bench users");
+    db.administer(move |repo| Ok(morapi::storage::Tx::Commit(repo.execute_script(&sql)?))).await.expect("bench users");
 }
 
 const FIRST_USER: i64 = 10_000;
@@ -268,11 +269,10 @@ async fn in_process(url: &str, clients: usize, pool: usize, users: i64, seconds:
                     request_id: format!("bench{c}x{n}"),
                     client_addr: "127.0.0.1".into(),
                     endpoint: "user_details_update".into(),
-                    now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
                     is_get: false,
                 };
-                let req = UpdateRequest { params, info, password_hash: None };
-                let answer = db.transact(move |repo| update::run(repo, &req)).await.expect("update");
+                let req = UpdateRequest { params, info };
+                let answer = update::serve(&db, req).await.expect("update");
                 assert_eq!(answer, Answer::Updated);
             }
             n
@@ -292,13 +292,13 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 async fn audit_rows(url: &str) -> i64 {
     let db = Database::open(url).expect("database");
-    db.transact(|repo| {
+    db.administer(|repo| {
         let n = repo
             .audit_entries()?
             .iter()
             .filter(|e| e.field == "last_name" && e.new_value.as_deref().is_some_and(|v| v.starts_with('N')))
             .count();
-        Ok((n as i64, false))
+        Ok(Tx::Rollback(n as i64))
     })
     .await
     .expect("count")

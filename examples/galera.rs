@@ -16,6 +16,7 @@
 use clap::{Parser, Subcommand};
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
+use morapi::storage::Tx;
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -374,10 +375,10 @@ fn initial_values(users: &BTreeSet<i64>) -> anyhow::Result<HashMap<(i64, String)
         morapi::storage::demo::load(&db).await?;
         let mut out = HashMap::new();
         for &id in users {
-            let user = db.transact(move |repo| Ok((repo.user_by_id(id)?, false))).await?;
+            let user = db.administer(move |repo| Ok(Tx::Rollback(repo.user_by_id(id)?))).await?;
             let user = user.ok_or_else(|| anyhow::anyhow!("user {id} is not in the demo data"))?;
             for (_, col) in FIELDS {
-                out.insert((id, col.to_string()), morapi::storage::text(&user.row, col));
+                out.insert((id, col.to_string()), morapi::storage::text(&user, col));
             }
         }
         Ok(out)

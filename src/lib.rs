@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod catalogue;
 pub mod cli;
+pub mod domain;
 pub mod http;
 pub mod params;
 pub mod password;
@@ -17,3 +18,4 @@ pub mod server;
 pub mod settings;
 pub mod storage;
 pub mod update;
+pub mod values;

@@ -1,7 +1,7 @@
 //! Settings per owner (0 = admin/global, or a reseller id), stored in `conflines`
 //! (behaviour.md §7). Names are the project's; meanings are MOR's (mor-reference §5.1).
 
-use crate::storage::{Repo, Result};
+use crate::storage::{RequestStore, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
@@ -129,12 +129,26 @@ impl Setting {
 
     /// Reads the setting of `owner`, falling back to the default when never set. Values are
     /// stored trimmed, as MOR does.
-    pub fn read(self, repo: &mut dyn Repo, owner: i64) -> Result<String> {
+    pub fn read(self, repo: &mut dyn RequestStore, owner: i64) -> Result<String> {
         let owner = if self.global_only() { 0 } else { owner };
         Ok(repo
             .setting(owner, self.name())?
             .map(|v| v.trim().to_string())
             .unwrap_or_else(|| self.default_value().to_string()))
+    }
+}
+
+impl Setting {
+    /// Reads a switch as MOR does: on when `1`; `use_strong_passwords_for_users` is on unless `0`.
+    pub fn flag(self, repo: &mut dyn RequestStore, owner: i64) -> Result<bool> {
+        let v = self.read(repo, owner)?;
+        Ok(if self == Setting::UseStrongPasswordsForUsers { v != "0" } else { v == "1" })
+    }
+
+    /// Reads a whole number; an unreadable value counts as the default.
+    pub fn int(self, repo: &mut dyn RequestStore, owner: i64) -> Result<i64> {
+        let v = self.read(repo, owner)?;
+        Ok(crate::values::int(&v).or_else(|| crate::values::int(self.default_value())).unwrap_or(0))
     }
 }
 

@@ -1394,11 +1394,11 @@ async fn updating_a_reseller_changes_only_what_was_sent() {
     app.sql("UPDATE users SET lcr_id = 2 WHERE id = 202; UPDATE users SET pbx_pool_id = 1 WHERE id = 200;").await;
     let mut rows = Vec::new();
     for id in [200, 201, 202] {
-        rows.push(app.user(id).await.row);
+        rows.push(app.user(id).await);
     }
     ok(&app, &[("user_id", "200"), ("u17", "Renamed")]).await;
     for (id, old) in [200, 201, 202].into_iter().zip(rows) {
-        let mut now = app.user(id).await.row;
+        let mut now = app.user(id).await;
         if id == 200 {
             assert_eq!(now.remove("last_name").map(|v| v.render()).as_deref(), Some("Renamed"));
             let mut old = old;
@@ -1466,7 +1466,7 @@ async fn null_and_empty_are_different_values_to_the_audit_trail() {
     // Demo comments are unset (NULL); bob's e-mail (address 5) is empty.
     let app = TestApp::spawn().await;
     ok(&app, &[("user_id", "123"), ("u33", "")]).await;
-    assert_eq!(app.user(123).await.row.get("comment"), Some(&Value::from("")));
+    assert_eq!(app.user(123).await.get("comment"), Some(&Value::from("")));
     assert_eq!(triples(&app.changes().await), vec![from_null("comment", "")]);
     // Empty again: no change, no row.
     ok(&app, &[("user_id", "123"), ("u33", "")]).await;

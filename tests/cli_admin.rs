@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use morapi::cli::records::{FieldType, KINDS};
+use morapi::storage::Tx;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -135,12 +136,12 @@ fn users_are_added_validated_listed_shown_and_deleted() {
     assert!(shown.get("taxes.tax1_name").is_some(), "a tax row is created");
 
     // Refusals change nothing.
-    assert!(db.fails(&["user", "add", "--username", "cust1"]).contains("already taken"));
+    assert!(db.fails(&["user", "add", "--username", "cust1"]).contains("Username has already been taken"));
     assert!(db.fails(&["user", "add", "--username", "x", "--owner", "999"]).contains("no user 999"));
     assert!(
         db.fails(&["user", "add", "--username", "x", "--type", "reseller", "--owner", &res_id]).contains("--owner 0")
     );
-    assert!(db.fails(&["user", "add", "--username", "x", "--email", "nope"]).contains("not a valid e-mail"));
+    assert!(db.fails(&["user", "add", "--username", "x", "--email", "nope"]).contains("Please enter correct email"));
     assert!(db.fails(&["user", "add", "--username", "x", "--email", "carl@example.com"]).contains("already used"));
     assert!(db.fails(&["user", "add", "--username", "x", "--type", "manager"]).contains("invalid value"));
     assert!(db.fails(&["user", "add", "--username", "x", "--password-stdin"]).contains("Password"));
@@ -184,9 +185,11 @@ fn passwords_come_from_stdin_follow_the_rules_and_are_stored_hashed() {
         let rt = tokio::runtime::Runtime::new().expect("rt");
         rt.block_on(async {
             let d = morapi::storage::Database::open(&url).expect("open");
-            d.transact(|r| Ok((r.user_by_username("acc1")?.map(|u| morapi::storage::text(&u.row, "password")), false)))
-                .await
-                .expect("read")
+            d.administer(|r| {
+                Ok(Tx::Rollback(r.user_by_username("acc1")?.map(|u| morapi::storage::text(&u, "password"))))
+            })
+            .await
+            .expect("read")
         })
     })
     .join()
@@ -281,9 +284,9 @@ fn records_in_use_are_not_deleted_and_owners_must_be_resellers() {
         let rt = tokio::runtime::Runtime::new().expect("rt");
         rt.block_on(async {
             let d = morapi::storage::Database::open(&url).expect("open");
-            d.transact(move |r| {
+            d.administer(move |r| {
                 r.update_row(morapi::storage::Table::Users, p, &[("tariff_id", t.into())])?;
-                Ok(((), true))
+                Ok(Tx::Commit(()))
             })
             .await
             .expect("write")

@@ -8,6 +8,7 @@
 
 mod common;
 use common::*;
+use morapi::storage::Tx;
 use morapi::storage::{Database, PoolOptions, demo, scratch};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -204,7 +205,7 @@ impl Setup {
     /// The new values of the audit rows of `vat_number`, oldest first.
     async fn vat_changes(&self) -> Vec<String> {
         self.direct
-            .transact(|r| Ok((r.audit_entries()?, false)))
+            .administer(|r| Ok(Tx::Rollback(r.audit_entries()?)))
             .await
             .expect("audit")
             .into_iter()
@@ -214,8 +215,8 @@ impl Setup {
     }
 
     async fn vat(&self) -> String {
-        let user = self.direct.transact(|r| Ok((r.user_by_id(123)?, false))).await.expect("read").expect("user");
-        morapi::storage::text(&user.row, "vat_number")
+        let user = self.direct.administer(|r| Ok(Tx::Rollback(r.user_by_id(123)?))).await.expect("read").expect("user");
+        morapi::storage::text(&user, "vat_number")
     }
 
     async fn drop_database(self) {

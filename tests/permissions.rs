@@ -15,6 +15,7 @@ mod common;
 
 use common::*;
 use morapi::catalogue::params::{Kind, PARAMS, Param, RefKind};
+use morapi::storage::Tx;
 use morapi::storage::{Row, Table};
 
 /// Independent restatement of docs/decisions.md "Permissions (step 7)".
@@ -407,7 +408,7 @@ fn valid_value(p: &Param, actor: Actor, target: Target) -> String {
         Kind::TimeZone => "Vilnius".into(),
         Kind::Email => format!("fresh{}@example.org", target.id),
         Kind::RecordingsEmail => "rec@example.com".into(),
-        Kind::Username => format!("renamed{}", target.id),
+        Kind::Username { .. } => format!("renamed{}", target.id),
         Kind::Password => "Secret123".into(),
         Kind::DatePart => match &p.name[1..] {
             "y" => "2030".into(),
@@ -507,7 +508,7 @@ impl Matrix {
         let rows = self.rows.clone();
         self.app
             .db
-            .transact(move |repo| {
+            .administer(move |repo| {
                 for (table, id, row) in &rows {
                     let values: Vec<(&str, morapi::storage::Value)> =
                         row.iter().filter(|(c, _)| c.as_str() != "id").map(|(c, v)| (c.as_str(), v.clone())).collect();
@@ -516,7 +517,7 @@ impl Matrix {
                 repo.execute_script(
                     "DELETE FROM addresses WHERE id > 5; DELETE FROM taxes WHERE id > 5; DELETE FROM audit_log;",
                 )?;
-                Ok(((), true))
+                Ok(Tx::Commit(()))
             })
             .await
             .expect("restore");

@@ -960,7 +960,7 @@ async fn the_raw_view_of_every_demo_user_the_admin_reads_writes_back_unchanged()
     // Their comments are unset (NULL): the raw view leaves them out, as no value the update
     // accepts would keep them NULL.
     for id in [123, 789, 300, 301, 0] {
-        assert_eq!(app.user(id).await.row.get("comment"), Some(&Value::Null));
+        assert_eq!(app.user(id).await.get("comment"), Some(&Value::Null));
         assert!(!raw_values(&app, id).await.iter().any(|(n, _)| n == "u33"), "u33 of {id}");
         write_back_changes_nothing(&app, id).await;
     }

@@ -9,6 +9,7 @@
 //! server engines, so every closure here can be repeated.
 
 use morapi::catalogue::params::RefKind;
+use morapi::storage::Tx;
 use morapi::storage::sql::Dialect;
 use morapi::storage::{
     Account, AuditEntry, AuditEvent, AuditKey, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int,
@@ -61,7 +62,7 @@ where
     T: Send + 'static,
     F: Fn(&mut dyn Repo) -> morapi::storage::Result<T> + Send + 'static,
 {
-    db.transact(move |repo| Ok((f(repo)?, false))).await.expect("read transaction")
+    db.administer(move |repo| Ok(Tx::Rollback(f(repo)?))).await.expect("read transaction")
 }
 
 /// Runs `f` in a transaction that keeps its writes.
@@ -70,7 +71,7 @@ where
     T: Send + 'static,
     F: Fn(&mut dyn Repo) -> morapi::storage::Result<T> + Send + 'static,
 {
-    db.transact(move |repo| Ok((f(repo)?, true))).await.expect("write transaction")
+    db.administer(move |repo| Ok(Tx::Commit(f(repo)?))).await.expect("write transaction")
 }
 
 async fn load_demo(db: &Database) {
@@ -296,17 +297,23 @@ mod suite {
     pub async fn users_by_username_and_id(s: Store) {
         load_demo(&s.db).await;
         let john = read(&s.db, |r| r.user_by_username("john")).await.expect("john");
-        assert_eq!((john.id, john.username.as_str(), john.usertype.as_str(), john.owner_id), (123, "john", "user", 0));
-        assert_eq!(text(&john.row, "first_name"), "John");
-        assert_eq!(john.int("address_id"), Some(1));
+        assert_eq!(
+            (int(&john, "id"), text(&john, "username"), text(&john, "usertype"), int(&john, "owner_id")),
+            (Some(123), "john".into(), "user".into(), Some(0))
+        );
+        assert_eq!(text(&john, "first_name"), "John");
+        assert_eq!(int(&john, "address_id"), Some(1));
         assert_eq!(read(&s.db, |r| r.user_by_username("nobody")).await, None);
         assert_eq!(read(&s.db, |r| r.user_by_username("")).await, None);
 
         let admin = read(&s.db, |r| r.user_by_id(0)).await.expect("admin");
-        assert_eq!((admin.username.as_str(), admin.usertype.as_str(), admin.owner_id), ("admin", "admin", 0));
-        assert_eq!(admin.row.get("address_id"), Some(&Value::Null));
+        assert_eq!(
+            (text(&admin, "username"), text(&admin, "usertype"), int(&admin, "owner_id")),
+            ("admin".into(), "admin".into(), Some(0))
+        );
+        assert_eq!(admin.get("address_id"), Some(&Value::Null));
         let alice = read(&s.db, |r| r.user_by_id(201)).await.expect("alice");
-        assert_eq!((alice.username.as_str(), alice.owner_id), ("alice", 200));
+        assert_eq!((text(&alice, "username"), int(&alice, "owner_id")), ("alice".into(), Some(200)));
         assert_eq!(read(&s.db, |r| r.user_by_id(999)).await, None);
         assert_eq!(read(&s.db, |r| r.user_by_id(-1)).await, None);
 
@@ -397,7 +404,8 @@ mod suite {
              INSERT INTO acc_group_rights (acc_group_id, acc_right_id, value) VALUES (20, 1, 2), (20, 5, 1);",
         )
         .await;
-        let right = |g: i64, name: &'static str| read(&s.db, move |r| r.group_right(g, name));
+        let right =
+            |g: i64, name: &'static str| read(&s.db, move |r| r.group_rights(g).map(|g| (g.value(name), g.only_view)));
         assert_eq!(right(1, "user_manage").await, (2, false));
         assert_eq!(right(1, "user_create_opt_7").await, (2, false));
         assert_eq!(right(2, "user_manage").await, (1, false));
@@ -519,7 +527,7 @@ mod suite {
         assert_eq!(int(&row, "blocked"), Some(0));
         assert_eq!(int(&row, "postpaid"), Some(1));
         assert_eq!(row.get("comment"), Some(&Value::Null));
-        assert_eq!(read(&s.db, |r| r.user_by_username("newbie")).await.map(|u| u.row), Some(row.clone()));
+        assert_eq!(read(&s.db, |r| r.user_by_username("newbie")).await, Some(row.clone()));
 
         // Update: only the named columns change.
         let long = "comment ".repeat(1000);
@@ -549,7 +557,7 @@ mod suite {
         assert_eq!(read(&s.db, move |r| r.row(Table::Users, id)).await, before);
         // Other users are untouched.
         let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
-        assert_eq!(text(&john.row, "first_name"), "John");
+        assert_eq!(text(&john, "first_name"), "John");
 
         // Addresses: an empty insert gives a row of defaults with a fresh id.
         let a = write(&s.db, |r| r.insert_row(Table::Addresses, &[])).await;
@@ -597,16 +605,17 @@ mod suite {
     pub async fn column_names_are_checked(s: Store) {
         load_demo(&s.db).await;
         let bad =
-            s.db.transact(|r| {
+            s.db.administer(|r| {
                 r.update_row(Table::Users, 123, &[("first_name = 'x', last_name", "y".into())])?;
-                Ok(((), true))
+                Ok(Tx::Commit(()))
             })
             .await;
         assert!(bad.is_err(), "a column name that is not an identifier is refused");
-        let bad = s.db.transact(|r| Ok((r.insert_row(Table::Users, &[("username; --", "x".into())])?, true))).await;
+        let bad =
+            s.db.administer(|r| Ok(Tx::Commit(r.insert_row(Table::Users, &[("username; --", "x".into())])?))).await;
         assert!(bad.is_err());
         let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
-        assert_eq!((text(&john.row, "first_name"), text(&john.row, "last_name")), ("John".into(), "Smith".into()));
+        assert_eq!((text(&john, "first_name"), text(&john, "last_name")), ("John".into(), "Smith".into()));
         assert_eq!(read(&s.db, |r| r.user_count()).await, 8);
     }
 
@@ -622,7 +631,7 @@ mod suite {
         let found = |k: AuditKey| read(&s.db, move |r| r.audited(&k));
         assert!(!found(key(Some(123), "req0000000000001")).await);
         // Rows written but rolled back prove nothing.
-        let kept = s.db.transact(|r| Ok((r.insert_audit(&[entry(1, AuditEvent::Change)])?, false))).await;
+        let kept = s.db.administer(|r| Ok(Tx::Rollback(r.insert_audit(&[entry(1, AuditEvent::Change)])?))).await;
         assert!(kept.is_ok());
         assert!(!found(key(Some(123), "req0000000000001")).await);
         write(&s.db, |r| r.insert_audit(&[entry(1, AuditEvent::HashRefused), entry(2, AuditEvent::Change)])).await;
@@ -723,7 +732,7 @@ mod suite {
         )
         .await;
         assert_eq!(read(&s.db, |r| r.user_count()).await, 10);
-        assert_eq!(read(&s.db, |r| r.user_by_id(501)).await.map(|u| text(&u.row, "first_name")), Some("Second".into()));
+        assert_eq!(read(&s.db, |r| r.user_by_id(501)).await.map(|u| text(&u, "first_name")), Some("Second".into()));
         // The demo is loaded only into an empty database.
         assert!(!demo::load(&s.db).await.expect("second load"));
     }
@@ -737,8 +746,8 @@ mod suite {
             assert!(!read(&s.db, move |r| r.username_taken(variant, 0)).await, "{variant:?} is another name");
         }
         let id = write(&s.db, |r| r.insert_row(Table::Users, &[("username", "john ".into())])).await;
-        assert_eq!(read(&s.db, |r| r.user_by_username("john ")).await.map(|u| u.id), Some(id));
-        assert_eq!(read(&s.db, |r| r.user_by_username("john")).await.map(|u| u.id), Some(123));
+        assert_eq!(read(&s.db, |r| r.user_by_username("john ")).await.map(|u| int(&u, "id")), Some(Some(id)));
+        assert_eq!(read(&s.db, |r| r.user_by_username("john")).await.map(|u| int(&u, "id")), Some(Some(123)));
     }
 
     /// Every text the catalogue accepts fits its column: the longest value, in 2- and 4-byte
@@ -758,9 +767,9 @@ mod suite {
                 let value = ch.repeat(max);
                 let v = value.clone();
                 let stored =
-                    s.db.transact(move |r| {
+                    s.db.administer(move |r| {
                         r.update_row(table, id, &[(col, Value::Text(v.clone()))])?;
-                        Ok((r.row(table, id)?.map(|row| text(&row, col)), true))
+                        Ok(Tx::Commit(r.row(table, id)?.map(|row| text(&row, col))))
                     })
                     .await;
                 match stored {
@@ -788,7 +797,7 @@ mod suite {
                 505,
             ),
         ] {
-            let failed = s.db.transact(move |r| Ok((r.execute_script(script)?, true))).await;
+            let failed = s.db.administer(move |r| Ok(Tx::Commit(r.execute_script(script)?))).await;
             assert!(failed.is_err(), "duplicate username must fail");
             assert_eq!(read(&s.db, move |r| r.user_by_id(absent)).await, None);
             assert_eq!(read(&s.db, |r| r.user_count()).await, 9);
@@ -825,11 +834,11 @@ mod suite {
         // keep = false: the writes were visible inside, and are gone after.
         let w = writes("discarded");
         let seen_inside =
-            s.db.transact(move |r| {
+            s.db.administer(move |r| {
                 w(r)?;
                 let inside = r.user_by_username("discarded")?.is_some()
                     && r.setting(0, "marker")?.as_deref() == Some("discarded");
-                Ok((inside, false))
+                Ok(Tx::Rollback(inside))
             })
             .await
             .expect("transaction");
@@ -839,7 +848,7 @@ mod suite {
         // An error: the error comes back and nothing is kept.
         let w = writes("failed");
         let err =
-            s.db.transact(move |r| -> morapi::storage::Result<((), bool)> {
+            s.db.administer(move |r| -> morapi::storage::Result<Tx<()>> {
                 w(r)?;
                 Err(StoreError::Database("boom".into()))
             })
@@ -850,10 +859,10 @@ mod suite {
         // A failing statement after successful ones: nothing is kept.
         let w = writes("half");
         let err =
-            s.db.transact(move |r| {
+            s.db.administer(move |r| {
                 w(r)?;
                 r.insert_row(Table::Users, &[("username", "john".into())])?;
-                Ok(((), true))
+                Ok(Tx::Commit(()))
             })
             .await;
         assert!(err.is_err(), "duplicate username");
@@ -862,19 +871,19 @@ mod suite {
         // keep = true: everything persists, and the answer comes back.
         let w = writes("kept");
         let answer =
-            s.db.transact(move |r| {
+            s.db.administer(move |r| {
                 w(r)?;
-                Ok((42, true))
+                Ok(Tx::Commit(42))
             })
             .await
             .expect("transaction");
         assert_eq!(answer, 42);
         let kept = snapshot().await;
         assert_eq!(kept.0, initial.0 + 1);
-        assert_eq!(kept.1.as_ref().map(|u| text(&u.row, "first_name")), Some("kept".into()));
+        assert_eq!(kept.1.as_ref().map(|u| text(u, "first_name")), Some("kept".into()));
         assert_eq!(kept.3.as_deref(), Some("kept"));
         assert_eq!(kept.4, initial.4 + 1);
-        assert_eq!(john().await.map(|u| u.username), Some("john".into()));
+        assert_eq!(john().await.map(|u| text(&u, "username")), Some("john".into()));
 
         // …and survives closing and reopening the database.
         let Store { db, url, _keep } = s;
@@ -892,7 +901,7 @@ mod suite {
         .await;
         assert_eq!(after, kept);
         assert!(read(&reopened, |r| r.user_by_username("kept")).await.is_some());
-        let address_id = after.2.and_then(|u| u.int("address_id")).expect("address linked");
+        let address_id = after.2.and_then(|u| int(&u, "address_id")).expect("address linked");
         let address = read(&reopened, move |r| r.row(Table::Addresses, address_id)).await.expect("address row");
         assert_eq!(text(&address, "city"), "kept");
         for gone in ["discarded", "failed", "half"] {
@@ -922,7 +931,7 @@ mod suite {
         assert_eq!(preloaded, direct);
         assert_eq!(direct.0.as_ref().map(|u| u.id), Some(201));
         assert_eq!(direct.2[1].as_deref(), Some("reseller-secret"));
-        assert_eq!(direct.3.as_ref().map(|u| u.username.as_str()), Some("john"));
+        assert_eq!(direct.3.as_ref().map(|u| text(u, "username")), Some("john".to_string()));
     }
 
     pub async fn accounts_are_the_users_columns(s: Store) {
@@ -939,12 +948,12 @@ mod suite {
         assert_eq!(pairs.iter().filter(|(a, _)| a.is_some()).count(), 5, "demo users found: {pairs:?}");
         for (account, user) in pairs {
             let expected = user.map(|u| Account {
-                id: u.id,
-                username: u.username.clone(),
-                usertype: u.usertype.clone(),
-                owner_id: u.owner_id,
-                acc_group_id: u.int("acc_group_id").unwrap_or_default(),
-                own_providers: u.int("own_providers").unwrap_or_default(),
+                id: int(&u, "id").unwrap_or_default(),
+                username: text(&u, "username"),
+                usertype: text(&u, "usertype"),
+                owner_id: int(&u, "owner_id").unwrap_or_default(),
+                acc_group_id: int(&u, "acc_group_id").unwrap_or_default(),
+                own_providers: int(&u, "own_providers").unwrap_or_default(),
             });
             assert_eq!(account, expected);
         }
@@ -960,8 +969,8 @@ mod suite {
             r.set_setting(0, "api_secret_key", "changed-key")?;
             Ok((
                 r.account("john")?.map(|a| a.own_providers),
-                r.user_for_update(123)?.map(|u| text(&u.row, "first_name")),
-                r.user_by_id(123)?.map(|u| text(&u.row, "first_name")),
+                r.user_for_update(123)?.map(|u| text(&u, "first_name")),
+                r.user_by_id(123)?.map(|u| text(&u, "first_name")),
                 r.setting(0, "api_secret_key")?,
             ))
         })
@@ -975,12 +984,12 @@ mod suite {
         let before = read(&s.db, |r| Ok((r.user_by_id(123)?, r.audit_entries()?.len()))).await;
         // Writes without an answer may travel with the commit: their failure must still fail it.
         let outcome =
-            s.db.transact(|r| {
+            s.db.administer(|r| {
                 r.preload("admin", Some(123))?;
                 r.insert_audit(&[entry(0, AuditEvent::Change)])?;
                 r.update_row(Table::Users, 123, &[("first_name", "Kept?".into())])?;
                 r.update_row(Table::Users, 123, &[("username", "alice".into())])?;
-                Ok(((), true))
+                Ok(Tx::Commit(()))
             })
             .await;
         assert!(outcome.is_err(), "a duplicate username must fail the transaction: {outcome:?}");
@@ -990,17 +999,17 @@ mod suite {
     pub async fn a_panicking_transaction_keeps_nothing_and_the_store_goes_on(s: Store) {
         load_demo(&s.db).await;
         let result =
-            s.db.transact(|r| -> morapi::storage::Result<((), bool)> {
+            s.db.administer(|r| -> morapi::storage::Result<Tx<()>> {
                 r.update_row(Table::Users, 123, &[("first_name", "Panic".into())])?;
                 panic!("a bug in a transaction");
             })
             .await;
         assert!(result.is_err(), "the caller learns that the transaction failed");
         let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
-        assert_eq!(text(&john.row, "first_name"), "John");
+        assert_eq!(text(&john, "first_name"), "John");
         write(&s.db, |r| r.update_row(Table::Users, 123, &[("first_name", "After".into())])).await;
         let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
-        assert_eq!(text(&john.row, "first_name"), "After");
+        assert_eq!(text(&john, "first_name"), "After");
     }
 
     const USERS: i64 = 200;
@@ -1018,14 +1027,14 @@ mod suite {
 
     fn increment(r: &mut dyn Repo, id: i64) -> morapi::storage::Result<i64> {
         let user = r.user_for_update(id)?.expect("user exists");
-        let next = user.int("call_limit").unwrap_or(0) + 1;
+        let next = int(&user, "call_limit").unwrap_or(0) + 1;
         r.update_row(Table::Users, id, &[("call_limit", Value::Int(next))])?;
         Ok(next)
     }
 
     async fn call_limits(db: &Database) -> Vec<i64> {
         read(db, |r| {
-            (0..USERS).map(|i| Ok(r.user_by_id(FIRST + i)?.and_then(|u| u.int("call_limit")).unwrap_or(-1))).collect()
+            (0..USERS).map(|i| Ok(r.user_by_id(FIRST + i)?.and_then(|u| int(&u, "call_limit")).unwrap_or(-1))).collect()
         })
         .await
     }
@@ -1038,7 +1047,9 @@ mod suite {
         let mut tasks = Vec::new();
         for i in 0..USERS {
             let db = s.db.clone();
-            tasks.push(tokio::spawn(async move { db.transact(move |r| Ok((increment(r, FIRST + i)?, true))).await }));
+            tasks.push(tokio::spawn(
+                async move { db.administer(move |r| Ok(Tx::Commit(increment(r, FIRST + i)?))).await },
+            ));
         }
         for t in tasks {
             assert_eq!(t.await.expect("task").expect("transaction"), 1);
@@ -1057,7 +1068,7 @@ mod suite {
         let mut tasks = Vec::new();
         for _ in 0..USERS {
             let db = s.db.clone();
-            tasks.push(tokio::spawn(async move { db.transact(|r| Ok((increment(r, 123)?, true))).await }));
+            tasks.push(tokio::spawn(async move { db.administer(|r| Ok(Tx::Commit(increment(r, 123)?))).await }));
         }
         let mut seen: Vec<i64> = Vec::new();
         for t in tasks {
@@ -1066,7 +1077,7 @@ mod suite {
         seen.sort_unstable();
         assert_eq!(seen, (1..=USERS).collect::<Vec<_>>(), "every increment saw the previous one");
         let john = read(&s.db, |r| r.user_by_id(123)).await.expect("john");
-        assert_eq!(john.int("call_limit"), Some(USERS));
+        assert_eq!(int(&john, "call_limit"), Some(USERS));
     }
 
     /// Concurrent transactions that keep, discard or fail, committed together: each gets its own
@@ -1078,11 +1089,11 @@ mod suite {
         for i in 0..USERS {
             let db = s.db.clone();
             tasks.push(tokio::spawn(async move {
-                db.transact(move |r| {
+                db.administer(move |r| {
                     increment(r, FIRST + i)?;
                     match i % 4 {
-                        0 | 1 => Ok((i, true)),
-                        2 => Ok((i, false)),
+                        0 | 1 => Ok(Tx::Commit(i)),
+                        2 => Ok(Tx::Rollback(i)),
                         _ => Err(StoreError::Database(format!("job {i} failed"))),
                     }
                 })

@@ -2,11 +2,12 @@
 //! Shared by every method so that none has its own copy of the authentication rules.
 
 use super::hash;
-use super::permissions::Role;
 use crate::catalogue::errors::{GateError, PageError};
+use crate::domain::{Caller, Outcome, Refusal, Role, UserType};
 use crate::params::Params;
 use crate::settings::Setting;
-use crate::storage::{Account, AuditEntry, AuditEvent, Repo, Result};
+use crate::storage::{AuditEntry, AuditEvent, RequestStore};
+use crate::values::AuditTime;
 
 /// Facts about the request that the audit trail records.
 #[derive(Debug, Clone, Default)]
@@ -14,39 +15,17 @@ pub struct RequestInfo {
     pub request_id: String,
     pub client_addr: String,
     pub endpoint: String,
-    pub now: String,
     pub is_get: bool,
-}
-
-/// A caller that passed the gate.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user: Account,
-    pub role: Role,
-}
-
-/// Why the gate refused, and whether the refusal itself must be kept (an audit row).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    Gate(GateError),
-    Page(PageError),
-}
-
-/// The outcome of the gate: a caller, or a refusal and whether it wrote an audit row.
-pub type GateResult = std::result::Result<Caller, (Refusal, bool)>;
-
-fn on(repo: &mut dyn Repo, owner: i64, setting: Setting) -> Result<bool> {
-    Ok(setting.read(repo, owner)? == "1")
 }
 
 /// Checks API switch, GET switch and hash for the caller named by `u`.
 ///
 /// An unknown `u` is handled as an admin-scope user whose hash is always wrong, so the answers
 /// never reveal which usernames exist.
-pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) -> Result<GateResult> {
+pub fn authenticate(repo: &mut dyn RequestStore, params: &Params, info: &RequestInfo) -> Outcome<Caller> {
     let username = params.get("u").unwrap_or_default();
     let caller = if username.is_empty() { None } else { repo.account(username)? };
-    let role = caller.as_ref().map_or(Role::User, |c| Role::of(&c.usertype));
+    let role = caller.as_ref().map_or(Role::User, |c| Role::of(UserType::stored(&c.usertype)));
     let scope = match (&caller, role) {
         (None, _) | (Some(_), Role::Admin | Role::Accountant) => 0,
         (Some(c), Role::Reseller) => c.id,
@@ -54,17 +33,17 @@ pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) ->
     };
     let is_reseller = role == Role::Reseller && caller.is_some();
 
-    let scope_api = on(repo, scope, Setting::AllowApi)?;
-    let global_api = if scope == 0 { scope_api } else { on(repo, 0, Setting::AllowApi)? };
+    let scope_api = Setting::AllowApi.flag(repo, scope)?;
+    let global_api = if scope == 0 { scope_api } else { Setting::AllowApi.flag(repo, 0)? };
     if !(scope_api || (is_reseller && global_api)) {
-        return Ok(Err((Refusal::Gate(GateError::ApiDisabled), false)));
+        return Err(Refusal::Gate(GateError::ApiDisabled).into());
     }
-    if info.is_get && !on(repo, 0, Setting::AllowGetApi)? {
-        return Ok(Err((Refusal::Gate(GateError::GetDisabled), false)));
+    if info.is_get && !Setting::AllowGetApi.flag(repo, 0)? {
+        return Err(Refusal::Gate(GateError::GetDisabled).into());
     }
 
-    let skip_hash = (scope_api && on(repo, scope, Setting::ApiDisableHashChecking)?)
-        || (is_reseller && global_api && on(repo, 0, Setting::ApiDisableHashChecking)?);
+    let skip_hash = (scope_api && Setting::ApiDisableHashChecking.flag(repo, scope)?)
+        || (is_reseller && global_api && Setting::ApiDisableHashChecking.flag(repo, 0)?);
     if !skip_hash {
         // Candidate keys: the scope's own key, and for a reseller also the admin's.
         let mut selected = Vec::new();
@@ -84,7 +63,7 @@ pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) ->
         };
         if let Some(error) = refusal {
             repo.insert_audit(&[AuditEntry {
-                created_at: info.now.clone(),
+                created_at: AuditTime::now().stored(),
                 request_id: info.request_id.clone(),
                 event: AuditEvent::HashRefused,
                 actor_id: caller.as_ref().map(|c| c.id),
@@ -96,12 +75,12 @@ pub fn authenticate(repo: &mut dyn Repo, params: &Params, info: &RequestInfo) ->
                 old_value: Some(String::new()),
                 new_value: Some(error.text().to_string()),
             }])?;
-            return Ok(Err((Refusal::Gate(error), true)));
+            return Err(Refusal::HashRefused(error).into());
         }
     }
     match caller {
-        Some(user) => Ok(Ok(Caller { user, role })),
+        Some(account) => Ok(Caller::new(account)),
         // Hash checking is off: an unknown user is refused like a simple user.
-        None => Ok(Err((Refusal::Page(PageError::AccessDenied), false))),
+        None => Err(Refusal::page(PageError::AccessDenied).into()),
     }
 }

@@ -2,28 +2,10 @@
 //! rules (behaviour.md §4 steps 4–7, mor-reference §6–§8). No I/O here: the caller's group rights
 //! are looked up first and passed in.
 
-use crate::catalogue::params::{AccRight, AccountantAccess, Param, ResellerRule};
+use crate::catalogue::params::{AccRight, AccountantAccess, Kind, Param, ResellerRule};
+use crate::domain::UserType;
 
-/// The kinds of acting user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    Reseller,
-    Accountant,
-    /// A simple user, or any type morapi does not grant API rights to (e.g. `partner`).
-    User,
-}
-
-impl Role {
-    pub fn of(usertype: &str) -> Role {
-        match usertype {
-            "admin" => Role::Admin,
-            "reseller" => Role::Reseller,
-            "accountant" => Role::Accountant,
-            _ => Role::User,
-        }
-    }
-}
+pub use crate::domain::Role;
 
 /// Step 4: may this caller use `user_details_update` at all for this `user_id`?
 /// Simple users never; accountants not without a target, on id 0 or on themselves.
@@ -99,9 +81,10 @@ pub fn may_set(ctx: &FieldContext<'_>, param: &Param, value: &str) -> bool {
                 AccountantAccess::Never => false,
                 AccountantAccess::Needs(right) => ctx.accountant_rights.contains(&right),
             };
-            let value_ok = match param.name {
-                "u13" => value.trim() != "admin",
-                "pswd" => !ctx.target_is_admin,
+            // No accountant makes anybody an admin or sets the admin's password.
+            let value_ok = match param.kind {
+                Kind::UserType => value.trim() != UserType::Admin.word(),
+                Kind::Password => !ctx.target_is_admin,
                 _ => true,
             };
             allowed && value_ok
@@ -113,7 +96,7 @@ pub fn may_set(ctx: &FieldContext<'_>, param: &Param, value: &str) -> bool {
             ResellerRule::ProOnly => ctx.reseller_pro,
             ResellerRule::NotPro => !ctx.reseller_pro,
             ResellerRule::PbxFunctions => ctx.reseller_pbx,
-            ResellerRule::UserTypeUserOnly => matches!(value.trim(), "" | "user"),
+            ResellerRule::UserTypeUserOnly => ["", UserType::User.word()].contains(&value.trim()),
         },
     }
 }
@@ -142,12 +125,8 @@ mod tests {
 
     #[test]
     fn roles_from_usertypes() {
-        assert_eq!(Role::of("admin"), Role::Admin);
-        assert_eq!(Role::of("reseller"), Role::Reseller);
-        assert_eq!(Role::of("accountant"), Role::Accountant);
-        assert_eq!(Role::of("user"), Role::User);
-        assert_eq!(Role::of("partner"), Role::User);
-        assert_eq!(Role::of(""), Role::User);
+        use crate::domain::UserType;
+        assert_eq!(Role::of(UserType::stored("")), Role::User);
     }
 
     #[test]

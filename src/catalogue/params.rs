@@ -33,7 +33,7 @@ pub enum Kind {
     /// One or more e-mail addresses separated by `;` (recordings e-mail).
     RecordingsEmail,
     /// A login name: length limits and uniqueness.
-    Username,
+    Username { max: usize },
     /// A new password: strength and length rules; stored as Argon2id.
     Password,
     /// One part (year, month or day) of a date sent in three parameters.
@@ -50,27 +50,8 @@ pub enum Kind {
     Inert,
 }
 
-/// Tables a parameter may reference by id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefKind {
-    Tariff,
-    Lcr,
-    PbxPool,
-    QuickforwardRule,
-    Currency,
-    Direction,
-    SoundFile,
-    Device,
-    NumberPool,
-    AccGroup,
-}
-
-impl RefKind {
-    /// Whether 0 means "none" (clears the reference) rather than an id to look up.
-    pub fn zero_clears(self) -> bool {
-        !matches!(self, RefKind::Tariff | RefKind::Lcr | RefKind::Currency)
-    }
-}
+/// Tables a parameter may reference by id (storage knows how to look each up).
+pub use crate::storage::RefKind;
 
 /// Where a parameter's value ends up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +239,7 @@ pub static PARAMS: &[Param] = &[
     p("u6", "warning e-mail balance", K::Decimal, T::User("warning_email_balance"), ALL),
     p("u7", "spy device", K::Ref(RefKind::Device), T::User("spy_device_id"), ALL),
     p("u8", "language", K::Text { max: 10 }, T::User("language"), MANAGED),
-    p("u9", "username", K::Username, T::User("username"), MANAGED),
+    p("u9", "username", K::Username { max: 30 }, T::User("username"), MANAGED),
     p("u10", "warning balance call", K::Flag, T::User("warning_balance_call"), MANAGED),
     p("u11", "accountant/reseller group", K::Ref(RefKind::AccGroup), T::User("acc_group_id"), MANAGED),
     p("u12", "generate invoice", K::Flag, T::User("generate_invoice"), MANAGED),

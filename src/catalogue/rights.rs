@@ -8,8 +8,13 @@ pub struct Right {
     pub description: &'static str,
 }
 
+/// Accountants: whether they may view (1) or edit (2) users.
+pub const USER_MANAGE: &str = "user_manage";
+/// Resellers: whether they may put their users in PBX pools.
+pub const PBX_FUNCTIONS: &str = "pbx_functions";
+
 pub static RIGHTS: &[Right] = &[
-    Right { name: "user_manage", right_type: "accountant", description: "users: 1 = view, 2 = edit" },
+    Right { name: USER_MANAGE, right_type: "accountant", description: "users: 1 = view, 2 = edit" },
     Right { name: "user_create_opt_1", right_type: "accountant", description: "change passwords (2)" },
     Right { name: "user_create_opt_2", right_type: "accountant", description: "change user type (2)" },
     Right { name: "user_create_opt_3", right_type: "accountant", description: "change LCR (2)" },
@@ -17,7 +22,7 @@ pub static RIGHTS: &[Right] = &[
     Right { name: "user_create_opt_5", right_type: "accountant", description: "change balance (2)" },
     Right { name: "user_create_opt_6", right_type: "accountant", description: "change payment type and hidden (2)" },
     Right { name: "user_create_opt_7", right_type: "accountant", description: "change call limit (2)" },
-    Right { name: "pbx_functions", right_type: "reseller", description: "PBX pools for his users (1 or 2)" },
+    Right { name: PBX_FUNCTIONS, right_type: "reseller", description: "PBX pools for his users (1 or 2)" },
 ];
 
 pub fn find(name: &str) -> Option<&'static Right> {

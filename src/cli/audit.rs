@@ -3,6 +3,7 @@
 //! id, never parameter values).
 
 use crate::storage::{AuditEntry, AuditEvent, AuditFilter, Database, redact, redact_message};
+use crate::values::AuditTime;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use std::process::ExitCode;
@@ -95,8 +96,8 @@ pub fn parse_when(s: &str) -> Result<When, String> {
 
 /// Formats an instant exactly as morapi writes `audit_log.created_at`, so that text comparison is
 /// time order.
-fn stored(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+fn stored(t: DateTime<Utc>) -> AuditTime {
+    AuditTime(t)
 }
 
 fn midnight(day: NaiveDate) -> DateTime<Utc> {
@@ -105,7 +106,7 @@ fn midnight(day: NaiveDate) -> DateTime<Utc> {
 
 /// The inclusive lower bound for `created_at`: the day's first microsecond, or the instant
 /// rounded up to the microsecond (stored times have microseconds).
-pub fn since_bound(when: When) -> String {
+pub fn since_bound(when: When) -> AuditTime {
     match when {
         When::Day(d) => stored(midnight(d)),
         When::Instant(t) => {
@@ -118,7 +119,7 @@ pub fn since_bound(when: When) -> String {
 
 /// The exclusive upper bound for `created_at` that makes `--until` inclusive: the next day's
 /// midnight for a date, the next microsecond for an instant.
-pub fn until_bound(when: When) -> String {
+pub fn until_bound(when: When) -> AuditTime {
     match when {
         When::Day(d) => stored(midnight(d) + TimeDelta::days(1)),
         When::Instant(t) => {
@@ -133,7 +134,7 @@ pub fn until_bound(when: When) -> String {
 pub fn filter(opts: &Opts) -> Result<(AuditFilter, Option<usize>), String> {
     let since = opts.since.map(since_bound);
     // Past year 9999 the text would not sort in time order; nothing is stored that late anyway.
-    let until = opts.until.map(until_bound).filter(|u| !u.starts_with('+'));
+    let until = opts.until.map(until_bound).filter(|u| !u.stored().starts_with('+'));
     if let (Some(s), Some(u)) = (&since, &until)
         && s >= u
     {
@@ -201,7 +202,7 @@ fn query(opts: &Opts) -> Result<(Vec<AuditEntry>, bool), String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let mut entries = runtime
-        .block_on(db.transact(move |repo| Ok((repo.audit_query(&filter)?, false))))
+        .block_on(db.administer(move |repo| Ok(crate::storage::Tx::Rollback(repo.audit_query(&filter)?))))
         .map_err(|e| format!("cannot read the audit trail: {}", redact_message(&e.to_string(), url)))?;
     let more = shown.is_some_and(|n| entries.len() > n);
     if let Some(n) = shown {
@@ -382,7 +383,7 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         assert_eq!(parse_when("2026-11-27"), Ok(When::Day(day)));
         let t = parse_when("2026-11-27T02:13:50.5+02:00").unwrap();
-        assert_eq!(since_bound(t), "2026-11-27T00:13:50.500000Z");
+        assert_eq!(since_bound(t).stored(), "2026-11-27T00:13:50.500000Z");
         assert_eq!(parse_when(" 2026-11-27T00:13:50Z "), parse_when("2026-11-27T00:13:50Z"));
         assert_eq!(parse_when("2026-11-27T00:13:50z"), parse_when("2026-11-27T00:13:50Z"));
     }
@@ -400,22 +401,22 @@ mod tests {
     #[test]
     fn bounds_have_the_stored_format_and_until_is_inclusive() {
         let day = parse_when("2026-11-27").unwrap();
-        assert_eq!(since_bound(day), "2026-11-27T00:00:00.000000Z");
-        assert_eq!(until_bound(day), "2026-11-28T00:00:00.000000Z");
+        assert_eq!(since_bound(day).stored(), "2026-11-27T00:00:00.000000Z");
+        assert_eq!(until_bound(day).stored(), "2026-11-28T00:00:00.000000Z");
         let end_of_year = parse_when("2026-12-31").unwrap();
-        assert_eq!(until_bound(end_of_year), "2027-01-01T00:00:00.000000Z");
+        assert_eq!(until_bound(end_of_year).stored(), "2027-01-01T00:00:00.000000Z");
         let t = parse_when("2026-11-27T00:13:50.457851Z").unwrap();
-        assert_eq!(since_bound(t), "2026-11-27T00:13:50.457851Z");
-        assert_eq!(until_bound(t), "2026-11-27T00:13:50.457852Z");
+        assert_eq!(since_bound(t).stored(), "2026-11-27T00:13:50.457851Z");
+        assert_eq!(until_bound(t).stored(), "2026-11-27T00:13:50.457852Z");
         // Sub-microsecond input: since rounds up, until keeps the microsecond that contains it.
         let t = parse_when("2026-11-27T00:13:50.4578511Z").unwrap();
-        assert_eq!(since_bound(t), "2026-11-27T00:13:50.457852Z");
-        assert_eq!(until_bound(t), "2026-11-27T00:13:50.457852Z");
+        assert_eq!(since_bound(t).stored(), "2026-11-27T00:13:50.457852Z");
+        assert_eq!(until_bound(t).stored(), "2026-11-27T00:13:50.457852Z");
         // A stored value sorts between the bounds of its own instant, and inside its own day.
         let stored = "2026-11-27T00:13:50.457851Z".to_string();
         let own = parse_when(&stored).unwrap();
-        assert!(since_bound(own) <= stored && stored < until_bound(own));
-        assert!(since_bound(day) <= stored && stored < until_bound(day));
+        assert!(since_bound(own).stored() <= stored && stored < until_bound(own).stored());
+        assert!(since_bound(day).stored() <= stored && stored < until_bound(day).stored());
         // The last day there is has no upper bound at all (year 10000 would not sort as text).
         let (f, _) = filter(&opts(&["--until", "9999-12-31"]).unwrap()).unwrap();
         assert_eq!(f.until, None);
@@ -455,8 +456,8 @@ mod tests {
         assert_eq!(f.target_id, Some(123));
         assert_eq!(f.actor_username.as_deref(), Some("admin"));
         assert_eq!(f.field.as_deref(), Some("blocked"));
-        assert_eq!(f.since.as_deref(), Some("2026-11-01T00:00:00.000000Z"));
-        assert_eq!(f.until.as_deref(), Some("2026-12-01T00:00:00.000000Z"));
+        assert_eq!(f.since.map(|t| t.stored()).as_deref(), Some("2026-11-01T00:00:00.000000Z"));
+        assert_eq!(f.until.map(|t| t.stored()).as_deref(), Some("2026-12-01T00:00:00.000000Z"));
         assert!(opts(&["--user", "john"]).is_err());
         let e = opts(&["--since", "last week"]).unwrap_err().to_string();
         assert!(e.contains("YYYY-MM-DD"), "{e}");

@@ -6,7 +6,7 @@
 //! `set ID --field value…`, `delete ID [--yes]`.
 
 use super::output;
-use crate::storage::{Database, Repo, Row, StoreError, Table, Value, int, schema};
+use crate::storage::{Database, Repo, Row, StoreError, Table, Tx, Value, int, schema, text};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::process::ExitCode;
 
@@ -241,7 +241,7 @@ fn check(repo: &mut dyn Repo, field: &Field, raw: &str) -> Result<Value, String>
         FieldType::Decimal => v
             .parse::<rust_decimal::Decimal>()
             .ok()
-            .filter(schema::decimal_fits)
+            .filter(crate::values::amount::fits)
             .map(|d| Value::Text(d.normalize().to_string()))
             .ok_or_else(|| format!("--{name} must be a number with at most 15 digits before and 15 after the point")),
         FieldType::Enum(words) if words.contains(&v) => Ok(Value::from(v)),
@@ -252,7 +252,7 @@ fn check(repo: &mut dyn Repo, field: &Field, raw: &str) -> Result<Value, String>
                 return Ok(Value::Int(0));
             }
             match repo.user_by_id(id).map_err(|e| e.to_string())? {
-                Some(u) if field.ty == FieldType::User || u.usertype == "reseller" => Ok(Value::Int(id)),
+                Some(u) if field.ty == FieldType::User || text(&u, "usertype") == "reseller" => Ok(Value::Int(id)),
                 Some(_) => Err(format!("--{name} {id} is not a reseller (owners are 0 = admin or a reseller)")),
                 None => Err(format!("--{name}: there is no user {id}")),
             }
@@ -313,10 +313,11 @@ pub async fn transact<T: Send + 'static>(
     db: &Database,
     f: impl Fn(&mut dyn Repo) -> Result<Result<T, String>, StoreError> + Send + 'static,
 ) -> Result<T, String> {
-    db.transact(move |repo| {
-        let r = f(repo)?;
-        let keep = r.is_ok();
-        Ok((r, keep))
+    db.administer(move |repo| {
+        Ok(match f(repo)? {
+            Ok(t) => Tx::Commit(Ok(t)),
+            Err(e) => Tx::Rollback(Err(e)),
+        })
     })
     .await
     .map_err(|e| e.to_string())?

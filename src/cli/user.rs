@@ -5,8 +5,10 @@
 
 use super::output;
 use super::records::transact;
-use crate::storage::{AuditEntry, AuditEvent, Database, Repo, Row, StoreError, Table, User, Value, int, text};
-use crate::update::{Change, password_rules, record_changes, valid_email};
+use crate::domain::{User, UserType, rules};
+use crate::storage::{AuditEntry, AuditEvent, Database, Repo, Row, StoreError, Table, Value, int, text};
+use crate::update::{Change, record_changes};
+use crate::values::{AuditTime, new_request_id};
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
 
@@ -126,14 +128,22 @@ pub fn run(opts: Opts) -> ExitCode {
 
 /// A user by id or username.
 fn find(repo: &mut dyn Repo, user: &str) -> Result<Option<User>, StoreError> {
-    match user.parse::<i64>() {
-        Ok(id) => repo.user_by_id(id),
-        Err(_) => repo.user_by_username(user),
-    }
+    let row = match user.parse::<i64>() {
+        Ok(id) => repo.user_by_id(id)?,
+        Err(_) => repo.user_by_username(user)?,
+    };
+    Ok(row.and_then(User::from_row))
 }
 
-fn hash_password(repo: &mut dyn Repo, owner: i64, plain: &str) -> Result<Result<String, String>, StoreError> {
-    let problems = password_rules(repo, owner, plain)?;
+/// Whether `id` is a reseller (a user's possible owner besides the admin).
+fn is_reseller(repo: &mut dyn Repo, id: i64) -> Result<bool, StoreError> {
+    Ok(repo.user_by_id(id)?.and_then(User::from_row).is_some_and(|o| o.user_type == UserType::Reseller))
+}
+
+/// The password's Argon2id hash, if it passes the rules of the API (for a user whose settings
+/// come from `settings_owner`).
+fn hash_password(repo: &mut dyn Repo, settings_owner: i64, plain: &str) -> Result<Result<String, String>, StoreError> {
+    let problems = rules::password_problems(repo, settings_owner, plain)?;
     if !problems.is_empty() {
         return Ok(Err(problems.join("; ")));
     }
@@ -144,21 +154,22 @@ async fn add(db: &Database, a: AddOpts) -> Result<String, String> {
     let password = if a.password || a.password_stdin { Some(output::read_password(a.password_stdin)?) } else { None };
     transact(db, move |repo| {
         let username = a.username.trim();
-        if username.is_empty() || username.chars().count() > 30 {
-            return Ok(Err("--username must be 1 to 30 characters".into()));
-        }
-        if repo.user_by_username(username)?.is_some() {
-            return Ok(Err(format!("username {username} is already taken")));
-        }
         if a.owner != 0 {
-            if a.usertype != "user" {
+            if a.usertype != UserType::User.word() {
                 return Ok(Err(format!("a {} belongs to the admin: use --owner 0", a.usertype)));
             }
-            match repo.user_by_id(a.owner)? {
-                Some(o) if o.usertype == "reseller" => {}
-                Some(_) => return Ok(Err(format!("--owner {} is not a reseller", a.owner))),
-                None => return Ok(Err(format!("--owner: there is no user {}", a.owner))),
+            if repo.user_by_id(a.owner)?.is_none() {
+                return Ok(Err(format!("--owner: there is no user {}", a.owner)));
             }
+            if !is_reseller(repo, a.owner)? {
+                return Ok(Err(format!("--owner {} is not a reseller", a.owner)));
+            }
+        }
+        // The API's rules, with the settings of the user's owner.
+        let settings_owner = rules::settings_owner(repo, a.owner)?;
+        let problems = rules::username_problems(repo, settings_owner, username, None)?;
+        if !problems.is_empty() {
+            return Ok(Err(format!("--username {username}: {}", problems.join("; "))));
         }
         if let Some(g) = a.group {
             let wanted = if a.usertype == "reseller" { "reseller" } else { "accountant" };
@@ -168,16 +179,14 @@ async fn add(db: &Database, a: AddOpts) -> Result<String, String> {
                 None => return Ok(Err(format!("there is no group {g}"))),
             }
         }
-        if let Some(e) = &a.email {
-            if !e.split(';').all(valid_email) {
-                return Ok(Err(format!("--email {e} is not a valid e-mail address")));
-            }
-            if repo.email_in_use(e.trim(), None)? {
-                return Ok(Err(format!("e-mail {e} is already used")));
+        if let Some(e) = a.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            let problems = rules::email_problems(repo, e, None)?;
+            if !problems.is_empty() {
+                return Ok(Err(format!("--email {e}: {}", problems.join("; "))));
             }
         }
         let hashed = match &password {
-            Some(p) => match hash_password(repo, a.owner, p)? {
+            Some(p) => match hash_password(repo, settings_owner, p)? {
                 Ok(h) => h,
                 Err(e) => return Ok(Err(e)),
             },
@@ -201,7 +210,7 @@ async fn add(db: &Database, a: AddOpts) -> Result<String, String> {
             ],
         )?;
         if a.json {
-            let row = repo.user_by_id(id)?.map(|u| u.row).unwrap_or_default();
+            let row = repo.user_by_id(id)?.unwrap_or_default();
             return Ok(Ok(output::record(&row, LIST_COLUMNS, true)));
         }
         Ok(Ok(format!("added {} {username} with id {id}\n", a.usertype)))
@@ -211,7 +220,7 @@ async fn add(db: &Database, a: AddOpts) -> Result<String, String> {
 
 fn show(repo: &mut dyn Repo, user: &str, json: bool) -> Result<Result<String, String>, StoreError> {
     let Some(u) = find(repo, user)? else { return Ok(Err(format!("there is no user {user}"))) };
-    let mut row: Row = u.row.clone();
+    let mut row: Row = u.columns.clone();
     // Never shown, not even hashed.
     row.remove("password");
     let mut merge = |prefix: &str, other: Option<Row>| {
@@ -221,12 +230,12 @@ fn show(repo: &mut dyn Repo, user: &str, json: bool) -> Result<Result<String, St
             }
         }
     };
-    let address = match u.int("address_id") {
+    let address = match u.address_id {
         Some(id) => repo.row(Table::Addresses, id)?,
         None => None,
     };
     merge("address", address);
-    let taxes = match u.int("tax_id") {
+    let taxes = match u.tax_id {
         Some(id) => repo.row(Table::Taxes, id)?,
         None => None,
     };
@@ -239,17 +248,13 @@ async fn passwd(db: &Database, user: String, from_stdin: bool) -> Result<String,
     let plain = output::read_password(from_stdin)?;
     transact(db, move |repo| {
         let Some(u) = find(repo, &user)? else { return Ok(Err(format!("there is no user {user}"))) };
-        let owner = if u.owner_id != 0 && repo.user_by_id(u.owner_id)?.is_some_and(|o| o.usertype == "reseller") {
-            u.owner_id
-        } else {
-            0
-        };
-        let hashed = match hash_password(repo, owner, &plain)? {
+        let settings_owner = rules::settings_owner(repo, u.owner_id)?;
+        let hashed = match hash_password(repo, settings_owner, &plain)? {
             Ok(h) => h,
             Err(e) => return Ok(Err(e)),
         };
         let mut audited = Vec::new();
-        let change = record_changes(&mut audited, None, &u.row, vec![("password", Value::from(hashed))]);
+        let change = record_changes(&mut audited, None, &u.columns, vec![("password", Value::from(hashed))]);
         repo.update_row(Table::Users, u.id, &change)?;
         audit(repo, u.id, audited)?;
         Ok(Ok(format!("password of {} changed\n", u.username)))
@@ -259,8 +264,8 @@ async fn passwd(db: &Database, user: String, from_stdin: bool) -> Result<String,
 
 /// The audit rows of changes made from the command line, one request id for them all.
 fn audit(repo: &mut dyn Repo, target: i64, changes: Vec<Change>) -> Result<(), StoreError> {
-    let created_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-    let request_id = format!("{:016x}", rand::random::<u64>());
+    let created_at = AuditTime::now().stored();
+    let request_id = new_request_id();
     let entries: Vec<AuditEntry> = changes
         .into_iter()
         .map(|(field, old_value, new_value)| AuditEntry {
@@ -292,19 +297,18 @@ fn set(
     }
     let mut changes: Vec<(&str, Value)> = Vec::new();
     if let Some(o) = owner {
-        if u.usertype != "user" {
-            return Ok(Err(format!("a {} always belongs to the admin", u.usertype)));
+        if u.user_type != UserType::User {
+            return Ok(Err(format!("a {} always belongs to the admin", u.user_type.word())));
         }
-        if o != 0 && repo.user_by_id(o)?.is_none_or(|r| r.usertype != "reseller") {
+        if o != 0 && !is_reseller(repo, o)? {
             return Ok(Err(format!("--owner {o} is not a reseller (owners are 0 = admin or a reseller)")));
         }
         changes.push(("owner_id", o.into()));
     }
     if let Some(g) = group {
-        let wanted = match u.usertype.as_str() {
-            "reseller" => "reseller",
-            "accountant" => "accountant",
-            other => return Ok(Err(format!("a {other} has no group"))),
+        let wanted = match u.user_type {
+            UserType::Reseller | UserType::Accountant => u.user_type.word(),
+            other => return Ok(Err(format!("a {} has no group", other.word()))),
         };
         match repo.row(Table::AccGroups, g)? {
             Some(row) if text(&row, "group_type") == wanted => changes.push(("acc_group_id", g.into())),
@@ -314,7 +318,7 @@ fn set(
         }
     }
     let mut audited = Vec::new();
-    let changes = record_changes(&mut audited, None, &u.row, changes);
+    let changes = record_changes(&mut audited, None, &u.columns, changes);
     audit(repo, u.id, audited)?;
     repo.update_row(Table::Users, u.id, &changes)?;
     Ok(Ok(format!("changed user {} ({})\n", u.id, u.username)))
@@ -342,7 +346,7 @@ async fn delete(db: &Database, user: String, yes: bool) -> Result<String, String
         let Some(current) = repo.user_by_id(u.id)? else { return Ok(Err(format!("there is no user {}", u.id))) };
         repo.delete_row(Table::Users, u.id)?;
         for (table, col) in [(Table::Addresses, "address_id"), (Table::Taxes, "tax_id")] {
-            if let Some(id) = int(&current.row, col) {
+            if let Some(id) = int(&current, col) {
                 repo.delete_row(table, id)?;
             }
         }

@@ -54,6 +54,15 @@ impl Element {
     }
 }
 
+/// An XML answer with its status.
+pub fn response(status: axum::http::StatusCode, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/xml; charset=utf-8"));
+    resp
+}
+
 /// Escapes text content as Ruby's Builder does (`&`, `<`, `>`). Characters XML 1.0 forbids
 /// outright (control characters, U+FFFE, U+FFFF) become U+FFFD so the document stays well-formed.
 pub fn escape(s: &str) -> String {
@@ -63,16 +72,11 @@ pub fn escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            c if !allowed_in_xml(c) => out.push('\u{FFFD}'),
+            c if !crate::values::is_xml_char(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out
-}
-
-/// Whether XML 1.0 allows the character at all.
-pub fn allowed_in_xml(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
 /// `<status><error>…</error></status>`: refusals before the method runs.

@@ -7,87 +7,57 @@
 //! of parameter reads its stored value back. An element is left out when the update would accept
 //! no value for it that keeps what is stored (see docs/decisions.md, "Read-back").
 
-use super::{canonical, decimal, linked_row};
 use crate::catalogue::params::{Kind, PARAMS, Param, Target};
-use crate::http::xml::Element;
-use crate::storage::{Repo, Result, Row, Table, User, Value, int, text};
-use rust_decimal::Decimal;
+use crate::domain::view::RawView;
+use crate::domain::{User, derived};
+use crate::storage::{Linked, RequestStore, Result, Row, Value};
+use crate::values::amount;
 
-/// The whole `<page>` for `user`.
-pub fn page(repo: &mut dyn Repo, user: &User) -> Result<Element> {
-    let stored = Stored {
-        usertype: &user.usertype,
-        user: &user.row,
-        address: linked_row(repo, user, Table::Addresses, "address_id")?,
-        tax: linked_row(repo, user, Table::Taxes, "tax_id")?,
+/// The view of `user`.
+pub fn view(store: &mut dyn RequestStore, user: &User) -> Result<RawView> {
+    let address = match user.address_id {
+        Some(id) => store.linked(Linked::Address, id)?,
+        None => None,
     };
-    Ok(document(user.id, &stored))
+    let tax = match user.tax_id {
+        Some(id) => store.linked(Linked::Tax, id)?,
+        None => None,
+    };
+    Ok(RawView { user_id: user.id, values: values(&Stored { user, address, tax }) })
 }
 
 /// What is stored for one user.
 struct Stored<'a> {
-    usertype: &'a str,
-    user: &'a Row,
+    user: &'a User,
     address: Option<Row>,
     tax: Option<Row>,
 }
 
-fn document(id: i64, stored: &Stored<'_>) -> Element {
-    let elements = PARAMS.iter().filter_map(|p| element(stored, p)).map(|(name, value)| Element::text(name, value));
-    Element::new("page").child(Element::new("user").child(Element::text("user_id", id.to_string())).children(elements))
+fn values(stored: &Stored<'_>) -> Vec<(&'static str, String)> {
+    PARAMS.iter().filter_map(|p| element(stored, p)).collect()
 }
 
 /// The element of one catalogue parameter: its name (for a date, the column's, once, at its
 /// first part's place) and value; `None` when it is left out.
 fn element(s: &Stored<'_>, p: &'static Param) -> Option<(&'static str, String)> {
-    if !p.applies_to.includes(s.usertype) {
+    if !s.user.user_type.subject_to(p.applies_to) {
         return None;
     }
-    if let (Kind::DatePart, Target::Derived(col)) = (p.kind, p.target) {
-        let first = PARAMS.iter().find(|q| q.target == p.target).is_some_and(|q| q.name == p.name);
-        // A date cannot be cleared through the update: an unset date has no element.
-        return first.then(|| text(s.user, col)).filter(|d| !d.is_empty()).map(|d| (col, d));
-    }
-    value(s, p).map(|v| (p.name, v))
+    let name = match (p.kind, p.target) {
+        (Kind::DatePart, Target::Derived(col)) => col,
+        _ => p.name,
+    };
+    value(s, p).map(|v| (name, v))
 }
 
 /// The value of a parameter as the update would accept it back.
 fn value(s: &Stored<'_>, p: &Param) -> Option<String> {
-    let user = |col: &str| int(s.user, col);
     match (p.kind, p.target) {
         // Never returned: the password (and any secret), the GUI leftovers that change nothing.
         (Kind::Password | Kind::Inert, _) => None,
-        (Kind::UserType, _) => Some(s.usertype.to_string()),
-        // -1 means "use the global privacy setting": only `u3` can keep it, and any of
-        // pgui/pcsv/ppdf sent would replace it, so they are left out then.
-        (Kind::PrivacyBit { bit }, Target::Derived(col)) => {
-            user(col).filter(|h| *h >= 0).map(|h| if h & bit != 0 { bit } else { 0 }.to_string())
-        }
-        (Kind::InvoiceBit { bit }, Target::Derived(col)) => {
-            user(col).map(|m| if m & bit != 0 { bit } else { 0 }.to_string())
-        }
-        // The warning e-mail hour: `u2` holds it as stored (-1 = once, else the hour of day);
-        // `user_warning_email_hour` holds the hour, or 0 when it is "once" (u2 = -1 wins then).
-        (Kind::Int { min, max }, Target::Derived(col @ "warning_email_hour")) => match user(col) {
-            Some(h) if (min..=max).contains(&h) => Some(h.to_string()),
-            Some(-1) => Some("0".into()),
-            _ => None,
-        },
-        (Kind::Int { min, max }, Target::Derived(col)) => {
-            user(col).filter(|v| (min..=max).contains(v)).map(|v| v.to_string())
-        }
-        // Unlimited credit (-1) reads as `credit_unlimited` 1 with `credit` 0 (what the credit
-        // becomes when unlimited is switched off).
-        (Kind::Decimal, Target::Derived(col @ "credit")) => s
-            .user
-            .get(col)
-            .and_then(decimal)
-            .map(|d| if d == Decimal::NEGATIVE_ONE { "0".to_string() } else { canonical(d) }),
-        (Kind::Flag, Target::Derived(col @ "credit")) => {
-            s.user.get(col).and_then(decimal).map(|d| u8::from(d == Decimal::NEGATIVE_ONE).to_string())
-        }
-        (kind, Target::Derived(col)) => direct(kind, s.user, col),
-        (kind, Target::User(col)) => direct(kind, s.user, col),
+        (Kind::UserType, _) => Some(s.user.user_type.word().to_string()),
+        (_, Target::Derived(col)) => derived::of(p)?.read_back(p, s.user.columns.get(col).unwrap_or(&Value::Null)),
+        (kind, Target::User(col)) => direct(kind, &s.user.columns, col),
         // Address and tax fields exist only with the user's address or tax row.
         (kind, Target::Address(col)) => s.address.as_ref().and_then(|r| direct(kind, r, col)),
         (kind, Target::Tax(col)) => s.tax.as_ref().and_then(|r| direct(kind, r, col)),
@@ -100,7 +70,7 @@ fn direct(kind: Kind, row: &Row, col: &str) -> Option<String> {
     let v = row.get(col).unwrap_or(&Value::Null);
     match kind {
         // The update stores text as sent, never NULL: an unset (NULL) value has no form to send.
-        Kind::Text { .. } | Kind::RecordingsEmail | Kind::Username | Kind::TimeZone | Kind::Enum(_) => {
+        Kind::Text { .. } | Kind::RecordingsEmail | Kind::Username { .. } | Kind::TimeZone | Kind::Enum(_) => {
             (*v != Value::Null).then(|| v.render())
         }
         // An empty e-mail clears it to NULL: NULL reads empty, and an empty stored e-mail, which
@@ -109,7 +79,9 @@ fn direct(kind: Kind, row: &Row, col: &str) -> Option<String> {
         Kind::Int { .. } | Kind::IntClampZero | Kind::Flag | Kind::ResponsibleAccountant => {
             v.as_int().map(|i| i.to_string())
         }
-        Kind::Decimal | Kind::DecimalClampZero | Kind::DecimalNonNegative => decimal(v).map(canonical),
+        Kind::Decimal | Kind::DecimalClampZero | Kind::DecimalNonNegative => {
+            amount::stored(&v.render()).map(amount::canonical)
+        }
         // 0 clears most references; tariff, LCR and currency have no "none" the update accepts.
         Kind::Ref(r) => match v.as_int() {
             Some(0) | None if r.zero_clears() => Some("0".into()),
@@ -153,25 +125,16 @@ mod tests {
     fn elements(usertype: &str, user: &[(&str, Value)], address: bool, tax: bool) -> Vec<(String, String)> {
         let mut all = vec![("usertype", Value::from(usertype)), ("username", Value::from("someone"))];
         all.extend(user.iter().cloned());
-        let user_row = row("users", &all);
+        all.push(("id", Value::Int(7)));
+        let user = User::from_row(row("users", &all)).unwrap();
         let stored = Stored {
-            usertype,
-            user: &user_row,
+            user: &user,
             address: address.then(|| row("addresses", &[("email", Value::from("a@b.lt"))])),
             tax: tax.then(|| row("taxes", &[("tax1_value", Value::from("21.000"))])),
         };
-        let doc = document(7, &stored).document();
-        doc.lines()
-            .filter_map(|l| {
-                let l = l.trim();
-                if let Some(name) = l.strip_prefix('<').and_then(|r| r.strip_suffix("/>")) {
-                    return Some((name.to_string(), String::new()));
-                }
-                let (open, rest) = l.strip_prefix('<')?.split_once('>')?;
-                let (value, _) = rest.split_once("</")?;
-                Some((open.to_string(), value.to_string()))
-            })
-            .collect()
+        let mut all = vec![("user_id".to_string(), "7".to_string())];
+        all.extend(values(&stored).into_iter().map(|(n, v)| (n.to_string(), v)));
+        all
     }
 
     fn get<'a>(els: &'a [(String, String)], name: &str) -> Option<&'a str> {

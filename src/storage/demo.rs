@@ -7,12 +7,12 @@ pub const SQL: &str = include_str!("demo.sql");
 
 /// Loads the demo data if the database has no users. Returns whether it did.
 pub async fn load(db: &Database) -> Result<bool> {
-    db.transact(|repo| {
-        if repo.user_count()? > 0 {
-            return Ok((false, false));
+    db.administer(|store| {
+        if store.user_count()? > 0 {
+            return Ok(super::Tx::Rollback(false));
         }
-        repo.execute_script(SQL)?;
-        Ok((true, true))
+        store.execute_script(SQL)?;
+        Ok(super::Tx::Commit(true))
     })
     .await
 }

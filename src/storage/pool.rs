@@ -290,6 +290,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::RequestStore;
     use crate::storage::sqlite::{SqliteRepo, connect};
     use crate::storage::{AuditEntry, AuditEvent};
     use std::collections::VecDeque;

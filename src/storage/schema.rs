@@ -7,16 +7,6 @@
 
 use super::sql::Dialect;
 
-/// Digits a decimal column holds before and after the point: `DECIMAL(30,15)` on the server
-/// engines, and the same limit on SQLite so that every engine accepts the same values.
-pub const DECIMAL_DIGITS: u32 = 15;
-
-/// Whether a decimal fits every engine's decimal columns.
-pub fn decimal_fits(d: &rust_decimal::Decimal) -> bool {
-    let d = d.normalize();
-    d.scale() <= DECIMAL_DIGITS && d.abs() < rust_decimal::Decimal::from(10_i64.pow(DECIMAL_DIGITS))
-}
-
 /// Placeholder collation of MySQL-family tables (binary; see [`create_statements`]).
 pub const MYSQL_COLLATION: &str = "utf8mb4_bin";
 
@@ -562,17 +552,6 @@ pub fn column_type(table: &str, name: &str) -> Option<Ty> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimals_fit_decimal_30_15() {
-        use std::str::FromStr;
-        let d = |s: &str| rust_decimal::Decimal::from_str(s).unwrap();
-        assert!(decimal_fits(&d("999999999999999.9999999999999")));
-        assert!(decimal_fits(&d("-999999999999999")));
-        assert!(decimal_fits(&d("1.500000000000000000")), "trailing zeros do not count");
-        assert!(!decimal_fits(&d("1000000000000000")));
-        assert!(!decimal_fits(&d("0.0000000000000001")));
-    }
 
     #[test]
     fn sqlite_schema_creates_every_table() {

@@ -4,10 +4,9 @@
 //! differences spelled out where they occur.
 
 use super::{
-    Account, AuditEntry, AuditEvent, AuditFilter, AuditKey, GroupRights, Reference, Repo, Result, Row, StoreError,
-    Table, User, Value, Written, int, text,
+    Account, AdminStore, AuditEntry, AuditEvent, AuditFilter, AuditKey, ChangeSet, GroupRights, Linked, Named, RefKind,
+    Reference, RequestStore, Result, Row, StoreError, Table, Value, Written, int, text,
 };
-use crate::catalogue::params::RefKind;
 use std::collections::HashMap;
 
 /// The engines' differences that the shared SQL must know about.
@@ -58,7 +57,7 @@ pub struct TxCache {
     /// Callers by username, as read by the preload.
     callers: HashMap<String, Option<Account>>,
     /// Users by id, read with their row locked (`FOR UPDATE`) until the transaction ends.
-    locked: HashMap<i64, Option<User>>,
+    locked: HashMap<i64, Option<Row>>,
     /// What the transaction wrote and locked (never emptied by writes, unlike the entries above).
     written: Written,
 }
@@ -74,7 +73,7 @@ impl TxCache {
         self.written.any = true;
     }
 
-    fn locked_user(&mut self, id: i64, user: Option<User>) {
+    fn locked_user(&mut self, id: i64, user: Option<Row>) {
         if !self.written.locked_users.contains(&id) {
             self.written.locked_users.push(id);
         }
@@ -154,7 +153,7 @@ fn reference_sql(kind: RefKind) -> &'static str {
     }
 }
 
-impl<C: SqlConn> Repo for C {
+impl<C: SqlConn> RequestStore for C {
     fn preload(&mut self, caller: &str, lock_target: Option<i64>) -> Result<()> {
         let name = Value::from(caller);
         let settings = [name.clone(), name.clone()];
@@ -176,7 +175,7 @@ impl<C: SqlConn> Repo for C {
                 .or_default()
                 .insert(text(&r, "name"), text(&r, "value"));
         }
-        let locked = answers.next().and_then(first).map(User::from_row);
+        let locked = answers.next().and_then(first);
         let cache = self.cache();
         cache.settings.extend(owners);
         cache.callers.insert(caller.to_string(), caller_row);
@@ -186,8 +185,8 @@ impl<C: SqlConn> Repo for C {
         Ok(())
     }
 
-    fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        Ok(first(self.fetch("SELECT * FROM users WHERE username = ?", &[username.into()])?).map(User::from_row))
+    fn user_by_username(&mut self, username: &str) -> Result<Option<Row>> {
+        Ok(first(self.fetch("SELECT * FROM users WHERE username = ?", &[username.into()])?))
     }
 
     fn account(&mut self, username: &str) -> Result<Option<Account>> {
@@ -197,20 +196,38 @@ impl<C: SqlConn> Repo for C {
         Ok(first(self.fetch(&ACCOUNT_SQL, &[username.into()])?).map(|r| Account::from_row(&r)))
     }
 
-    fn user_by_id(&mut self, id: i64) -> Result<Option<User>> {
+    fn user_by_id(&mut self, id: i64) -> Result<Option<Row>> {
         if let Some(user) = self.cache().locked.get(&id) {
             return Ok(user.clone());
         }
-        Ok(first(self.fetch("SELECT * FROM users WHERE id = ?", &[id.into()])?).map(User::from_row))
+        Ok(first(self.fetch("SELECT * FROM users WHERE id = ?", &[id.into()])?))
     }
 
-    fn user_for_update(&mut self, id: i64) -> Result<Option<User>> {
+    fn user_for_update(&mut self, id: i64) -> Result<Option<Row>> {
         if let Some(user) = self.cache().locked.get(&id) {
             return Ok(user.clone());
         }
-        let user = first(self.fetch(user_for_update_sql(self.dialect()), &[id.into()])?).map(User::from_row);
+        let user = first(self.fetch(user_for_update_sql(self.dialect()), &[id.into()])?);
         self.cache().locked_user(id, user.clone());
         Ok(user)
+    }
+
+    fn linked(&mut self, table: Linked, id: i64) -> Result<Option<Row>> {
+        self.row(table.table(), id)
+    }
+
+    fn new_linked(&mut self, table: Linked) -> Result<(i64, Row)> {
+        let id = self.insert_row(table.table(), &[])?;
+        let row = self.row(table.table(), id)?;
+        Ok((id, row.unwrap_or_default()))
+    }
+
+    fn name_of(&mut self, table: Named, id: i64) -> Result<Option<String>> {
+        let sql = match table {
+            Named::Currency => "SELECT name FROM currencies WHERE id = ?",
+            Named::Direction => "SELECT name FROM directions WHERE id = ?",
+        };
+        Ok(first(self.fetch(sql, &[id.into()])?).map(|r| text(&r, "name")))
     }
 
     fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>> {
@@ -276,6 +293,56 @@ impl<C: SqlConn> Repo for C {
         Ok(false)
     }
 
+    fn apply(&mut self, change: &ChangeSet) -> Result<()> {
+        for (table, linked) in [(Table::Addresses, &change.address), (Table::Taxes, &change.tax)] {
+            if let Some((id, columns)) = linked {
+                self.update_row(table, *id, columns)?;
+            }
+        }
+        self.update_row(Table::Users, change.user_id, &change.user)?;
+        self.insert_audit(&change.audit)
+    }
+
+    fn insert_audit(&mut self, entries: &[AuditEntry]) -> Result<()> {
+        let Some(last) = entries.last() else { return Ok(()) };
+        let cache = self.cache();
+        cache.wrote();
+        cache.written.audit = Some(AuditKey { target_id: last.target_id, request_id: last.request_id.clone() });
+        let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
+        let sql = if self.guards_writes() {
+            // Each row a SELECT that yields nothing outside a transaction (see IN_TRANSACTION).
+            let row = format!("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE 1{IN_TRANSACTION}");
+            format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", vec![row; entries.len()].join(" UNION ALL "))
+        } else {
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", vec![row; entries.len()].join(", "))
+        };
+        let mut args = Vec::with_capacity(entries.len() * 11);
+        for e in entries {
+            args.extend([
+                e.created_at.as_str().into(),
+                e.request_id.as_str().into(),
+                e.event.name().into(),
+                opt(e.actor_id),
+                e.actor_username.as_str().into(),
+                e.client_addr.as_str().into(),
+                e.endpoint.as_str().into(),
+                opt(e.target_id),
+                e.field.as_str().into(),
+                e.old_value.as_deref().map_or(Value::Null, Value::from),
+                e.new_value.as_deref().map_or(Value::Null, Value::from),
+            ]);
+        }
+        self.defer(&sql, &args)
+    }
+
+    fn audited(&mut self, key: &AuditKey) -> Result<bool> {
+        let (sql, args) = audited_sql(key);
+        Ok(!self.fetch(sql, &args)?.is_empty())
+    }
+}
+
+impl<C: SqlConn> AdminStore for C {
     fn row(&mut self, table: Table, id: i64) -> Result<Option<Row>> {
         Ok(first(self.fetch(&format!("SELECT * FROM {} WHERE id = ?", table.name()), &[id.into()])?))
     }
@@ -317,44 +384,6 @@ impl<C: SqlConn> Repo for C {
         let sql = format!("UPDATE {} SET {} WHERE id = ?{guard}", table.name(), sets.join(", "));
         let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).chain(std::iter::once(Value::Int(id))).collect();
         self.defer(&sql, &args)
-    }
-
-    fn insert_audit(&mut self, entries: &[AuditEntry]) -> Result<()> {
-        let Some(last) = entries.last() else { return Ok(()) };
-        let cache = self.cache();
-        cache.wrote();
-        cache.written.audit = Some(AuditKey { target_id: last.target_id, request_id: last.request_id.clone() });
-        let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
-        let sql = if self.guards_writes() {
-            // Each row a SELECT that yields nothing outside a transaction (see IN_TRANSACTION).
-            let row = format!("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE 1{IN_TRANSACTION}");
-            format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", vec![row; entries.len()].join(" UNION ALL "))
-        } else {
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-            format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", vec![row; entries.len()].join(", "))
-        };
-        let mut args = Vec::with_capacity(entries.len() * 11);
-        for e in entries {
-            args.extend([
-                e.created_at.as_str().into(),
-                e.request_id.as_str().into(),
-                e.event.name().into(),
-                opt(e.actor_id),
-                e.actor_username.as_str().into(),
-                e.client_addr.as_str().into(),
-                e.endpoint.as_str().into(),
-                opt(e.target_id),
-                e.field.as_str().into(),
-                e.old_value.as_deref().map_or(Value::Null, Value::from),
-                e.new_value.as_deref().map_or(Value::Null, Value::from),
-            ]);
-        }
-        self.defer(&sql, &args)
-    }
-
-    fn audited(&mut self, key: &AuditKey) -> Result<bool> {
-        let (sql, args) = audited_sql(key);
-        Ok(!self.fetch(sql, &args)?.is_empty())
     }
 
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()> {
@@ -410,11 +439,11 @@ impl<C: SqlConn> Repo for C {
         }
         if let Some(since) = &f.since {
             conds.push("created_at >= ?");
-            args.push(since.as_str().into());
+            args.push(since.stored().into());
         }
         if let Some(until) = &f.until {
             conds.push("created_at < ?");
-            args.push(until.as_str().into());
+            args.push(until.stored().into());
         }
         let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log");
         if !conds.is_empty() {

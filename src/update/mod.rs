@@ -8,127 +8,104 @@
 mod change;
 mod references;
 
-pub use change::{Change, password_rules, record_changes, valid_email};
+pub use change::{Change, record_changes};
 
-use crate::auth::gate::{self, Caller, Refusal, RequestInfo};
-use crate::auth::permissions::{self, FieldContext, Role};
-use crate::catalogue::errors::{GateError, PageError, msg};
+use crate::auth::gate::{self, RequestInfo};
+use crate::auth::permissions::{self, FieldContext};
+use crate::catalogue::errors::PageError;
 use crate::catalogue::params::{AccRight, PARAMS, Param};
+use crate::catalogue::rights::{PBX_FUNCTIONS, USER_MANAGE};
+use crate::domain::{Answer, Caller, Failure, Outcome, Refusal, Role, User, in_transaction};
 use crate::params::Params;
-use crate::storage::{GroupRights, Repo, Result, User};
-
-/// What the method answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    Gate(GateError),
-    Page {
-        error: PageError,
-        messages: Vec<String>,
-    },
-    Updated,
-    /// Everything passed and a new password was sent: hash it (slow, off the writer) and run
-    /// again with [`UpdateRequest::password_hash`] set.
-    NeedsPasswordHash,
-}
-
-impl Answer {
-    pub fn page(error: PageError) -> Answer {
-        Answer::Page { error, messages: Vec::new() }
-    }
-}
-
-impl From<Refusal> for Answer {
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::Gate(g) => Answer::Gate(g),
-            Refusal::Page(p) => Answer::page(p),
-        }
-    }
-}
+use crate::storage::{Database, GroupRights, RequestStore};
+use crate::values;
 
 /// One update request, ready to run.
 #[derive(Debug, Clone)]
 pub struct UpdateRequest {
     pub params: Params,
     pub info: RequestInfo,
-    /// The Argon2id hash of `pswd`, computed outside the transaction.
-    pub password_hash: Option<String>,
+}
+
+/// How far one run of the method got. Private: only [`serve`] acts on it.
+enum Step {
+    Done(Answer),
+    /// Everything passed and a new password was sent: hash it, off the transaction, and run
+    /// again with the hash.
+    HashPassword,
+}
+
+/// Runs the method. When a password must be hashed, it is hashed off the async threads (and off
+/// SQLite's writer) and the method runs again, so Argon2 never runs for a request that fails
+/// authentication or validation.
+#[tracing::instrument(skip_all)]
+pub async fn serve(db: &Database, request: UpdateRequest) -> Outcome<Answer> {
+    let first = request.clone();
+    match in_transaction(db, move |store| run(store, &first, None)).await? {
+        Step::Done(answer) => Ok(answer),
+        Step::HashPassword => {
+            let plain = request.params.get("pswd").unwrap_or_default().to_string();
+            let hash = tokio::task::spawn_blocking(move || crate::password::hash(&plain))
+                .await
+                .map_err(|e| Failure::Internal(format!("password hashing stopped: {e}")))?
+                .map_err(|e| Failure::Internal(format!("password hashing failed: {e}")))?;
+            match in_transaction(db, move |store| run(store, &request, Some(&hash))).await? {
+                Step::Done(answer) => Ok(answer),
+                // The second run has the hash, so it never asks for one.
+                Step::HashPassword => Err(Failure::Internal("password hash requested twice".into())),
+            }
+        }
+    }
+}
+
+/// The whole method inside one transaction; `password_hash` is the Argon2id hash of `pswd`,
+/// once computed.
+fn run(store: &mut dyn RequestStore, req: &UpdateRequest, password_hash: Option<&str>) -> Outcome<Step> {
+    let user_id = req.params.get("user_id").and_then(values::user_id);
+    store.preload(req.params.get("u").unwrap_or_default(), user_id)?;
+    let caller = gate::authenticate(store, &req.params, &req.info)?;
+    // Step 4.
+    if !permissions::may_call_update(caller.role, caller.id, user_id) {
+        return Err(Refusal::page(PageError::AccessDenied).into());
+    }
+    // Step 5.
+    let target = match user_id {
+        Some(id) => store.user_for_update(id)?.and_then(User::from_row),
+        None => None,
+    };
+    let Some(target) = target.filter(|t| permissions::can_see(caller.role, caller.id, t.id, t.owner_id)) else {
+        return Err(Refusal::page(PageError::UserNotFound).into());
+    };
+    // Step 6. The caller's group rights are read once, for this step and the next.
+    let rights = match caller.role {
+        Role::Accountant | Role::Reseller => store.group_rights(caller.acc_group_id)?,
+        Role::Admin | Role::User => GroupRights::default(),
+    };
+    if caller.role == Role::Accountant && !permissions::accountant_may_edit(rights.value(USER_MANAGE), rights.only_view)
+    {
+        return Err(Refusal::page(PageError::NoEditingPermission).into());
+    }
+    // Step 7.
+    let sent = sent_params(&req.params);
+    let refused = refused_fields(&caller, &rights, &target, &sent);
+    if !refused.is_empty() {
+        return Err(Refusal::Page { error: PageError::AccessDenied, messages: refused }.into());
+    }
+    // Step 8.
+    references::check(store, &caller, &target, &req.params)?;
+    // Step 9.
+    let changes = change::build(store, &target, &req.params, &sent)?;
+    // Step 10.
+    if changes.new_password() && password_hash.is_none() {
+        return Ok(Step::HashPassword);
+    }
+    change::write(store, &caller, &target, changes, password_hash, &req.info)?;
+    Ok(Step::Done(Answer::Updated))
 }
 
 /// The parameters of the request that the catalogue knows, in catalogue order, with their values.
 fn sent_params(params: &Params) -> Vec<(&'static Param, &str)> {
     PARAMS.iter().filter_map(|p| params.get(p.name).map(|v| (p, v))).collect()
-}
-
-/// `user_id` as MOR reads it: digits only (leading zeros allowed), else absent.
-pub fn parse_user_id(raw: Option<&str>) -> Option<i64> {
-    let raw = raw?;
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    raw.parse().ok()
-}
-
-/// Runs the whole method. Returns the answer and whether the transaction must be kept.
-pub fn run(repo: &mut dyn Repo, req: &UpdateRequest) -> Result<(Answer, bool)> {
-    repo.preload(req.params.get("u").unwrap_or_default(), parse_user_id(req.params.get("user_id")))?;
-    let caller = match gate::authenticate(repo, &req.params, &req.info)? {
-        Ok(caller) => caller,
-        Err((refusal, keep)) => return Ok((refusal.into(), keep)),
-    };
-    // `Ok` means the changes were written and must be kept; `Err` that nothing may be.
-    match decide(repo, req, &caller)? {
-        Ok(answer) => Ok((answer, true)),
-        Err(answer) => Ok((answer, false)),
-    }
-}
-
-/// Steps 4–10 for an authenticated caller. `Err` carries a refusal (nothing written).
-fn decide(repo: &mut dyn Repo, req: &UpdateRequest, caller: &Caller) -> Result<std::result::Result<Answer, Answer>> {
-    let user_id = parse_user_id(req.params.get("user_id"));
-    // Step 4.
-    if !permissions::may_call_update(caller.role, caller.user.id, user_id) {
-        return Ok(Err(Answer::page(PageError::AccessDenied)));
-    }
-    // Step 5.
-    let target = match user_id {
-        Some(id) => repo.user_for_update(id)?,
-        None => None,
-    };
-    let Some(target) = target.filter(|t| permissions::can_see(caller.role, caller.user.id, t.id, t.owner_id)) else {
-        return Ok(Err(Answer::page(PageError::UserNotFound)));
-    };
-    // Step 6. The caller's group rights are read once, for this step and the next.
-    let rights = match caller.role {
-        Role::Accountant | Role::Reseller => repo.group_rights(caller.user.acc_group_id)?,
-        Role::Admin | Role::User => GroupRights::default(),
-    };
-    if caller.role == Role::Accountant
-        && !permissions::accountant_may_edit(rights.value("user_manage"), rights.only_view)
-    {
-        return Ok(Err(Answer::page(PageError::NoEditingPermission)));
-    }
-    // Step 7.
-    let sent = sent_params(&req.params);
-    let refused = refused_fields(caller, &rights, &target, &sent);
-    if !refused.is_empty() {
-        return Ok(Err(Answer::Page { error: PageError::AccessDenied, messages: refused }));
-    }
-    // Step 8.
-    if let Err(answer) = references::check(repo, caller, &target, &req.params)? {
-        return Ok(Err(answer));
-    }
-    // Step 9.
-    let changes = match change::build(repo, &target, &req.params, &sent)? {
-        Ok(c) => c,
-        Err(messages) => return Ok(Err(Answer::Page { error: PageError::UserNotUpdated, messages })),
-    };
-    // Step 10.
-    if changes.password_plain.is_some() && req.password_hash.is_none() {
-        return Ok(Err(Answer::NeedsPasswordHash));
-    }
-    change::write(repo, caller, &target, changes, req)?;
-    Ok(Ok(Answer::Updated))
 }
 
 /// Step 7: one message per sent parameter the caller may not set, in catalogue order.
@@ -146,14 +123,16 @@ fn refused_fields(
     } else {
         Vec::new()
     };
-    let reseller_pbx = caller.role == Role::Reseller && rights.value("pbx_functions") >= 1;
     let ctx = FieldContext {
         role: caller.role,
-        self_edit: caller.user.id == target.id,
-        target_is_admin: target.id == 0 || target.usertype == "admin",
-        reseller_pro: caller.user.own_providers == 1,
-        reseller_pbx,
+        self_edit: caller.id == target.id,
+        target_is_admin: target.is_admin(),
+        reseller_pro: caller.reseller_pro,
+        reseller_pbx: caller.role == Role::Reseller && rights.value(PBX_FUNCTIONS) >= 1,
         accountant_rights: &granted,
     };
-    sent.iter().filter(|(p, v)| !permissions::may_set(&ctx, p, v)).map(|(p, _)| msg::refused(p.name, p.label)).collect()
+    sent.iter()
+        .filter(|(p, v)| !permissions::may_set(&ctx, p, v))
+        .map(|(p, _)| crate::catalogue::errors::msg::refused(p.name, p.label))
+        .collect()
 }

@@ -2,19 +2,13 @@
 //! target. The first five checks answer with their own MOR error, in MOR's order; the rest are
 //! collected into `User was not updated` with one message each.
 
-use super::Answer;
-use crate::auth::gate::Caller;
-use crate::auth::permissions::Role;
 use crate::catalogue::errors::{PageError, msg};
 use crate::catalogue::params::{self, Kind, RefKind, Target};
+use crate::domain::{Caller, Outcome, Refusal, Role, User, UserType};
 use crate::params::Params;
 use crate::settings::Setting;
-use crate::storage::{Repo, Result, User};
-
-/// An id as sent: trimmed, optionally signed whole number.
-pub fn parse_id(raw: &str) -> Option<i64> {
-    raw.trim().parse().ok()
-}
+use crate::storage::{RequestStore as Repo, Result};
+use crate::values::int as parse_id;
 
 /// The references checked after the first five, in behaviour.md §4 step 8's order.
 const OTHER_REFERENCES: &[&str] =
@@ -34,13 +28,8 @@ fn changed<'a>(params: &'a Params, target: &User, name: &str) -> Option<&'a str>
     (!unchanged).then_some(raw)
 }
 
-pub fn check(
-    repo: &mut dyn Repo,
-    caller: &Caller,
-    target: &User,
-    params: &Params,
-) -> Result<std::result::Result<(), Answer>> {
-    let fail = |e| Ok(Err(Answer::page(e)));
+pub fn check(repo: &mut dyn Repo, caller: &Caller, target: &User, params: &Params) -> Outcome<()> {
+    let fail = |e| Err(Refusal::page(e).into());
     if let Some(v) = changed(params, target, "u5")
         && !tariff_ok(repo, caller, v)?
     {
@@ -76,7 +65,7 @@ pub fn check(
             messages.push(msg::not_found(p.name, p.label, v));
         }
     }
-    if messages.is_empty() { Ok(Ok(())) } else { Ok(Err(Answer::Page { error: PageError::UserNotUpdated, messages })) }
+    if messages.is_empty() { Ok(()) } else { Err(Refusal::Page { error: PageError::UserNotUpdated, messages }.into()) }
 }
 
 /// MOR's tariff rule (mor-reference §9 check 4). A reseller may use the admin's retail and
@@ -85,11 +74,10 @@ fn tariff_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(tariff) = repo.reference(RefKind::Tariff, id)? else { return Ok(false) };
     if caller.role == Role::Reseller {
-        let admin_tariffs = Setting::AllowResellersToUseAdminTariffs.read(repo, 0)? == "1";
-        if admin_tariffs {
-            return Ok((tariff.owner_id == caller.user.id || tariff.owner_id == 0) && tariff.kind != "provider");
+        if Setting::AllowResellersToUseAdminTariffs.flag(repo, 0)? {
+            return Ok((tariff.owner_id == caller.id || tariff.owner_id == 0) && tariff.kind != "provider");
         }
-        return Ok(tariff.owner_id == caller.user.id);
+        return Ok(tariff.owner_id == caller.id);
     }
     // Admin and accountants: any admin tariff, whatever its purpose.
     Ok(tariff.owner_id == 0)
@@ -99,7 +87,7 @@ fn tariff_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
 fn pbx_pool_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
     match parse_id(raw) {
         Some(0) => Ok(true),
-        Some(id) => Ok(repo.reference(RefKind::PbxPool, id)?.is_some_and(|p| p.owner_id == caller.user.id)),
+        Some(id) => Ok(repo.reference(RefKind::PbxPool, id)?.is_some_and(|p| p.owner_id == caller.id)),
         None => Ok(false),
     }
 }
@@ -112,12 +100,8 @@ fn lcr_ok(repo: &mut dyn Repo, target: &User, raw: &str) -> Result<bool> {
     if target.owner_id == 0 {
         return Ok(lcr.owner_id == 0);
     }
-    let Some(owner) = repo.user_by_id(target.owner_id)? else { return Ok(false) };
-    if owner.int("own_providers") == Some(1) {
-        Ok(lcr.owner_id == owner.id)
-    } else {
-        Ok(owner.int("lcr_id") == Some(id))
-    }
+    let Some(owner) = repo.user_by_id(target.owner_id)?.and_then(User::from_row) else { return Ok(false) };
+    if owner.reseller_pro { Ok(lcr.owner_id == owner.id) } else { Ok(owner.lcr_id == Some(id)) }
 }
 
 /// `-1` unassigns; otherwise a visible (not hidden) accountant, and the target must be a user or
@@ -127,11 +111,11 @@ fn responsible_accountant_ok(repo: &mut dyn Repo, caller: &Caller, target: &User
         return Ok(true);
     }
     let Some(id) = parse_id(raw).filter(|id| *id > 0) else { return Ok(false) };
-    let Some(acc) = repo.user_by_id(id)? else { return Ok(false) };
-    Ok(acc.usertype == "accountant"
-        && acc.int("hidden") == Some(0)
-        && caller.user.owner_id == 0
-        && !matches!(target.usertype.as_str(), "accountant" | "partner" | "admin"))
+    let Some(acc) = repo.user_by_id(id)?.and_then(User::from_row) else { return Ok(false) };
+    Ok(acc.user_type == UserType::Accountant
+        && !acc.hidden
+        && caller.owner_id == 0
+        && !matches!(target.user_type, UserType::Accountant | UserType::Partner | UserType::Admin))
 }
 
 /// Admin and accountants use admin rules; a reseller his own, and the admin's when allowed (the
@@ -146,10 +130,10 @@ fn quickforward_rule_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Resu
     if caller.role != Role::Reseller {
         return Ok(rule.owner_id == 0);
     }
-    if rule.owner_id == caller.user.id {
+    if rule.owner_id == caller.id {
         return Ok(true);
     }
-    Ok(rule.owner_id == 0 && Setting::AllowResellersToUseAdminQuickforwardRules.read(repo, 0)? == "1")
+    Ok(rule.owner_id == 0 && Setting::AllowResellersToUseAdminQuickforwardRules.flag(repo, 0)?)
 }
 
 /// Currencies, countries, sound files, devices, number pools and groups: the id must exist and,
@@ -166,12 +150,14 @@ fn other_reference_ok(repo: &mut dyn Repo, caller: &Caller, kind: RefKind, raw: 
     if caller.role != Role::Reseller {
         return Ok(true);
     }
-    let mine = record.owner_id == caller.user.id;
+    let mine = record.owner_id == caller.id;
     Ok(match kind {
         RefKind::Currency | RefKind::Direction => true,
         RefKind::SoundFile | RefKind::AccGroup | RefKind::NumberPool => mine || record.owner_id == 0,
         // A device belongs to a user: the reseller's own, or one of his users'.
-        RefKind::Device => mine || repo.user_by_id(record.owner_id)?.is_some_and(|u| u.owner_id == caller.user.id),
+        RefKind::Device => {
+            mine || repo.user_by_id(record.owner_id)?.and_then(User::from_row).is_some_and(|u| u.owner_id == caller.id)
+        }
         RefKind::Tariff | RefKind::Lcr | RefKind::PbxPool | RefKind::QuickforwardRule => false,
     })
 }

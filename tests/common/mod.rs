@@ -4,7 +4,8 @@
 
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
-use morapi::storage::{AuditEntry, AuditEvent, Database, Row, Table, User, demo, int};
+use morapi::storage::Tx;
+use morapi::storage::{AuditEntry, AuditEvent, Database, Row, Table, demo, int};
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
@@ -176,9 +177,9 @@ impl TestApp {
     pub async fn set_setting(&self, owner: i64, name: &str, value: &str) {
         let (name, value) = (name.to_string(), value.to_string());
         self.db
-            .transact(move |repo| {
+            .administer(move |repo| {
                 repo.set_setting(owner, &name, &value)?;
-                Ok(((), true))
+                Ok(Tx::Commit(()))
             })
             .await
             .expect("setting stored");
@@ -188,17 +189,17 @@ impl TestApp {
     pub async fn sql(&self, sql: &str) {
         let sql = sql.to_string();
         self.db
-            .transact(move |repo| {
+            .administer(move |repo| {
                 repo.execute_script(&sql)?;
-                Ok(((), true))
+                Ok(Tx::Commit(()))
             })
             .await
             .expect("sql runs");
     }
 
-    pub async fn user(&self, id: i64) -> User {
+    pub async fn user(&self, id: i64) -> Row {
         self.db
-            .transact(move |repo| Ok((repo.user_by_id(id)?, false)))
+            .administer(move |repo| Ok(Tx::Rollback(repo.user_by_id(id)?)))
             .await
             .expect("read")
             .unwrap_or_else(|| panic!("user {id} exists"))
@@ -206,17 +207,17 @@ impl TestApp {
 
     /// A column of a user, rendered as text (NULL is empty).
     pub async fn col(&self, id: i64, column: &str) -> String {
-        morapi::storage::text(&self.user(id).await.row, column)
+        morapi::storage::text(&self.user(id).await, column)
     }
 
     pub async fn row(&self, table: Table, id: i64) -> Option<Row> {
-        self.db.transact(move |repo| Ok((repo.row(table, id)?, false))).await.expect("read")
+        self.db.administer(move |repo| Ok(Tx::Rollback(repo.row(table, id)?))).await.expect("read")
     }
 
     /// Every user's rows, by user id.
     pub async fn user_rows(&self) -> BTreeMap<i64, UserRows> {
         self.db
-            .transact(|repo| {
+            .administer(|repo| {
                 let mut out = BTreeMap::new();
                 for user in repo.list_rows(Table::Users, &[])? {
                     let mut linked = |table, fk| match int(&user, fk) {
@@ -226,7 +227,7 @@ impl TestApp {
                     let (address, tax) = (linked(Table::Addresses, "address_id")?, linked(Table::Taxes, "tax_id")?);
                     out.insert(int(&user, "id").expect("users.id"), UserRows { user, address, tax });
                 }
-                Ok((out, false))
+                Ok(Tx::Rollback(out))
             })
             .await
             .expect("read")
@@ -236,16 +237,16 @@ impl TestApp {
     /// engine reads them back); nothing is kept.
     pub async fn fresh_row(&self, table: Table) -> Row {
         self.db
-            .transact(move |repo| {
+            .administer(move |repo| {
                 let id = repo.insert_row(table, &[])?;
-                Ok((repo.row(table, id)?.expect("the row just inserted"), false))
+                Ok(Tx::Rollback(repo.row(table, id)?.expect("the row just inserted")))
             })
             .await
             .expect("insert")
     }
 
     pub async fn audit(&self) -> Vec<AuditEntry> {
-        self.db.transact(|repo| Ok((repo.audit_entries()?, false))).await.expect("read")
+        self.db.administer(|repo| Ok(Tx::Rollback(repo.audit_entries()?))).await.expect("read")
     }
 
     pub async fn changes(&self) -> Vec<AuditEntry> {
@@ -256,11 +257,11 @@ impl TestApp {
     /// tax row of the demo, the user count and the number of change audit rows.
     pub async fn state(&self) -> String {
         self.db
-            .transact(|repo| {
+            .administer(|repo| {
                 let mut out = String::new();
                 out.push_str(&format!("users={}\n", repo.user_count()?));
                 for id in [0, 123, 789, 200, 201, 202, 300, 301] {
-                    out.push_str(&format!("user {id}: {:?}\n", repo.user_by_id(id)?.map(|u| u.row)));
+                    out.push_str(&format!("user {id}: {:?}\n", repo.user_by_id(id)?));
                 }
                 for id in 1..=8 {
                     out.push_str(&format!("address {id}: {:?}\n", repo.row(Table::Addresses, id)?));
@@ -268,7 +269,7 @@ impl TestApp {
                 }
                 let changes = repo.audit_entries()?.into_iter().filter(|e| e.event == AuditEvent::Change).count();
                 out.push_str(&format!("change audit rows={changes}\n"));
-                Ok((out, false))
+                Ok(Tx::Rollback(out))
             })
             .await
             .expect("read")

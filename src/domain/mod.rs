@@ -1,0 +1,16 @@
+//! The domain's vocabulary: the typed people a request is about ([`user`]), how a request ends
+//! ([`outcome`]: an answer, or a refusal, in one transaction), what the read methods return
+//! ([`view`]), and the columns computed from several parameters ([`derived`]).
+//!
+//! The methods themselves ([`crate::update`], [`crate::read`]) and the gate and permissions
+//! ([`crate::auth`]) are built from these; [`crate::http`] turns their outcome into XML.
+
+pub mod derived;
+pub mod outcome;
+pub mod rules;
+pub mod user;
+pub mod view;
+
+pub use outcome::{Answer, Failure, Outcome, Refusal, in_transaction};
+pub use user::{Caller, Role, User, UserType};
+pub use view::{DetailsView, RawView};

@@ -1,0 +1,106 @@
+//! The rules for a user's login name, e-mail addresses and password that need the database
+//! (uniqueness, per-owner settings). The API's update and the administration CLI both decide
+//! with these, so a value one accepts the other accepts too.
+
+use super::user::{User, UserType};
+use crate::catalogue::errors::msg;
+use crate::catalogue::params;
+use crate::settings::Setting;
+use crate::storage::{RequestStore, Result};
+use crate::values::email;
+
+/// Whose length settings apply to a user of `owner_id`: the owner's when that is a reseller, else
+/// the admin's (0).
+pub fn settings_owner(store: &mut dyn RequestStore, owner_id: i64) -> Result<i64> {
+    if owner_id == 0 {
+        return Ok(0);
+    }
+    let owner = store.user_by_id(owner_id)?.and_then(User::from_row);
+    Ok(owner.filter(|o| o.user_type == UserType::Reseller).map_or(0, |o| o.id))
+}
+
+/// The longest username, as the catalogue's `u9` says.
+pub fn username_max() -> usize {
+    match params::find("u9").map(|p| p.kind) {
+        Some(params::Kind::Username { max }) => max,
+        _ => 30,
+    }
+}
+
+/// What is wrong with `username` for the user `user_id` (`None` for a new one) whose settings
+/// come from `settings_owner`: blank, shorter than the owner's minimum, too long, or taken.
+pub fn username_problems(
+    store: &mut dyn RequestStore,
+    settings_owner: i64,
+    username: &str,
+    user_id: Option<i64>,
+) -> Result<Vec<String>> {
+    let min = usize::try_from(Setting::DefaultUserUsernameLength.int(store, settings_owner)?.max(1)).unwrap_or(1);
+    let max = username_max();
+    let len = username.chars().count();
+    let problem = if username.is_empty() {
+        Some(msg::USERNAME_BLANK.to_string())
+    } else if len < min {
+        Some(msg::username_too_short(min))
+    } else if len > max {
+        Some(msg::too_long("u9", "username", max))
+    } else if store.username_taken(username, user_id.unwrap_or(-1))? {
+        Some(msg::USERNAME_TAKEN.to_string())
+    } else {
+        None
+    };
+    Ok(problem.into_iter().collect())
+}
+
+/// What is wrong with a user's e-mail list `raw` (not empty): an invalid address, or one another
+/// user's address row has (unless the admin allows shared addresses). `own_address` is the
+/// user's own address row, which may keep its addresses.
+pub fn email_problems(store: &mut dyn RequestStore, raw: &str, own_address: Option<i64>) -> Result<Vec<String>> {
+    let Some(addresses) = email::valid_list(raw) else { return Ok(vec![msg::EMAIL_INVALID.to_string()]) };
+    let mut problems = Vec::new();
+    if !Setting::AllowIdenticalEmailAddressesToDifferentUsers.flag(store, 0)? {
+        for e in &addresses {
+            if store.email_in_use(e, own_address)? {
+                problems.push(msg::email_used(e));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// What is wrong with a new password for a user whose settings come from `settings_owner`
+/// (strength, minimum length).
+pub fn password_problems(store: &mut dyn RequestStore, settings_owner: i64, password: &str) -> Result<Vec<String>> {
+    let strong = Setting::UseStrongPasswordsForUsers.flag(store, 0)?;
+    let configured = Setting::DefaultUserPasswordLength.int(store, settings_owner)?;
+    let min = usize::try_from(configured.max(if strong { 8 } else { 6 })).unwrap_or(8);
+    let mut out = Vec::new();
+    if strong && !is_strong(password) {
+        out.push(msg::PASSWORD_WEAK.to_string());
+    }
+    if password.chars().count() < min {
+        out.push(msg::password_too_short(min));
+    }
+    Ok(out)
+}
+
+fn is_strong(p: &str) -> bool {
+    p.chars().any(|c| c.is_ascii_digit()) && p.chars().any(char::is_uppercase) && p.chars().any(char::is_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strong_passwords() {
+        assert!(is_strong("Secret123"));
+        assert!(!is_strong("ccaassdd"));
+        assert!(!is_strong("CCAA1122"));
+    }
+
+    #[test]
+    fn the_username_limit_is_the_catalogues() {
+        assert_eq!(username_max(), 30);
+    }
+}

@@ -1,0 +1,295 @@
+//! The values that cross the storage port: database values and rows, the few typed records the
+//! request path reads (the caller's account, references, group rights), what a change writes,
+//! and the audit trail.
+
+use crate::values::AuditTime;
+use std::collections::BTreeMap;
+
+/// A database value as the domain sees it. Decimals travel as canonical text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Value {
+    /// The value as shown in the audit trail and in read-back answers (NULL is empty).
+    pub fn render(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Int(i) => i.to_string(),
+            Value::Text(s) => s.clone(),
+        }
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Text(s) => s.trim().parse().ok(),
+            Value::Null => None,
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+/// A whole row, column name → value.
+pub type Row = BTreeMap<String, Value>;
+
+/// Reads a column of a row as an integer (absent or NULL → `None`).
+pub fn int(row: &Row, col: &str) -> Option<i64> {
+    row.get(col).and_then(Value::as_int)
+}
+
+/// Reads a column of a row as text (absent or NULL → empty).
+pub fn text(row: &Row, col: &str) -> String {
+    row.get(col).map(Value::render).unwrap_or_default()
+}
+
+/// The caller of an API request as the gate and the rules consult it. Only these columns are
+/// read: every request reads its caller, and all ~100 columns of `users` cost a database server
+/// (the field list is the whole of what the rules may know about a caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub usertype: String,
+    pub owner_id: i64,
+    pub acc_group_id: i64,
+    pub own_providers: i64,
+}
+
+impl Account {
+    /// The columns [`Account`] is read from.
+    pub const COLUMNS: &str = "id, username, usertype, owner_id, acc_group_id, own_providers";
+
+    pub fn from_row(row: &Row) -> Self {
+        Account {
+            id: int(row, "id").unwrap_or_default(),
+            username: text(row, "username"),
+            usertype: text(row, "usertype"),
+            owner_id: int(row, "owner_id").unwrap_or_default(),
+            acc_group_id: int(row, "acc_group_id").unwrap_or_default(),
+            own_providers: int(row, "own_providers").unwrap_or_default(),
+        }
+    }
+}
+
+/// A referenced record: who owns it, and (tariffs) its purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub id: i64,
+    pub owner_id: i64,
+    /// `tariffs.purpose` (`user`, `user_wholesale`, `provider`); `users.usertype` for accountants.
+    pub kind: String,
+}
+
+/// The rights of a group: `acc_rights.name` → value, and whether the group is view-only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupRights {
+    pub only_view: bool,
+    pub values: std::collections::HashMap<String, i64>,
+}
+
+impl GroupRights {
+    /// The stored value of a right (0 when the group does not have it).
+    pub fn value(&self, right: &str) -> i64 {
+        self.values.get(right).copied().unwrap_or(0)
+    }
+}
+
+/// The tables morapi reads and writes by name (updates, the administration CLI, read-back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Users,
+    Addresses,
+    Taxes,
+    Tariffs,
+    Lcrs,
+    Currencies,
+    Directions,
+    QuickforwardRules,
+    PbxPools,
+    NumberPools,
+    SoundFiles,
+    Devices,
+    AccGroups,
+    AccRights,
+    AccGroupRights,
+    Conflines,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Users => "users",
+            Table::Addresses => "addresses",
+            Table::Taxes => "taxes",
+            Table::Tariffs => "tariffs",
+            Table::Lcrs => "lcrs",
+            Table::Currencies => "currencies",
+            Table::Directions => "directions",
+            Table::QuickforwardRules => "quickforwards_rules",
+            Table::PbxPools => "pbx_pools",
+            Table::NumberPools => "number_pools",
+            Table::SoundFiles => "ivr_sound_files",
+            Table::Devices => "devices",
+            Table::AccGroups => "acc_groups",
+            Table::AccRights => "acc_rights",
+            Table::AccGroupRights => "acc_group_rights",
+            Table::Conflines => "conflines",
+        }
+    }
+}
+
+/// Which audit rows to read (`morapi audit`); every set field narrows the result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub target_id: Option<i64>,
+    pub actor_username: Option<String>,
+    pub field: Option<String>,
+    pub event: Option<AuditEvent>,
+    /// Inclusive lower bound of `created_at`.
+    pub since: Option<AuditTime>,
+    /// Exclusive upper bound of `created_at`.
+    pub until: Option<AuditTime>,
+    pub limit: Option<usize>,
+}
+
+/// One row of the audit trail (behaviour.md §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub created_at: String,
+    pub request_id: String,
+    pub event: AuditEvent,
+    pub actor_id: Option<i64>,
+    pub actor_username: String,
+    pub client_addr: String,
+    pub endpoint: String,
+    pub target_id: Option<i64>,
+    pub field: String,
+    /// `None` is SQL NULL, a different value from the empty string.
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEvent {
+    Change,
+    HashRefused,
+}
+
+impl AuditEvent {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditEvent::Change => "change",
+            AuditEvent::HashRefused => "hash_refused",
+        }
+    }
+}
+
+/// What finds an audit row through the index on `audit_log (target_id, request_id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditKey {
+    /// The target user (`None` for a refused hash).
+    pub target_id: Option<i64>,
+    pub request_id: String,
+}
+
+/// What a transaction wrote, kept so that a commit whose answer was lost can be settled: every
+/// audited change writes audit rows carrying its request id in the same transaction, so finding
+/// them proves the commit happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Whether the transaction sent (or held back) any write at all.
+    pub any: bool,
+    /// An audit row it wrote, if it wrote any.
+    pub audit: Option<AuditKey>,
+    /// Users it locked (`FOR UPDATE`): until a lost commit has ended, its locks are held, so
+    /// taking them again waits for its outcome.
+    pub locked_users: Vec<i64>,
+}
+
+/// Tables a parameter may reference by id (the catalogue's `Kind::Ref`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    Tariff,
+    Lcr,
+    PbxPool,
+    QuickforwardRule,
+    Currency,
+    Direction,
+    SoundFile,
+    Device,
+    NumberPool,
+    AccGroup,
+}
+
+impl RefKind {
+    /// Whether 0 means "none" (clears the reference) rather than an id to look up.
+    pub fn zero_clears(self) -> bool {
+        !matches!(self, RefKind::Tariff | RefKind::Lcr | RefKind::Currency)
+    }
+}
+
+/// The rows a user links to by id (`users.address_id`, `users.tax_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linked {
+    Address,
+    Tax,
+}
+
+impl Linked {
+    pub fn table(self) -> Table {
+        match self {
+            Linked::Address => Table::Addresses,
+            Linked::Tax => Table::Taxes,
+        }
+    }
+
+    /// The `users` column holding the link.
+    pub fn link_column(self) -> &'static str {
+        match self {
+            Linked::Address => "address_id",
+            Linked::Tax => "tax_id",
+        }
+    }
+}
+
+/// Named records shown by name in read-back (`currencies`, `directions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    Currency,
+    Direction,
+}
+
+/// Columns to write, each named by the catalogue (never by a request) with its new value.
+pub type Columns = Vec<(&'static str, Value)>;
+
+/// A validated change of one user, written with its audit rows in one go: the `users` columns,
+/// and the columns of the linked address and tax rows (created beforehand when missing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    pub user_id: i64,
+    pub user: Columns,
+    pub address: Option<(i64, Columns)>,
+    pub tax: Option<(i64, Columns)>,
+    pub audit: Vec<AuditEntry>,
+}

@@ -1,0 +1,92 @@
+//! The storage port: what the domain may ask of a database, inside one transaction the engine
+//! opened. Two traits, one implementation for every engine (`sql.rs`):
+//!
+//! * [`RequestStore`], narrow and typed: what the API methods read and write.
+//! * [`AdminStore`], the administration CLI's record CRUD and audit queries on top of it.
+//!
+//! The port is synchronous: a whole request runs as one closure inside its transaction, which lets
+//! SQLite commit groups of requests on one writer thread and the server engines send the reads a
+//! request needs in one round trip (docs/decisions.md, "Storage").
+
+use super::Result;
+use super::model::{
+    Account, AuditEntry, AuditFilter, AuditKey, ChangeSet, GroupRights, Linked, Named, RefKind, Reference, Row, Table,
+    Value,
+};
+
+/// What a transaction's work decided: keep its writes, or discard them. Either way `T` is the
+/// answer; a storage error instead discards everything (and may be retried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tx<T> {
+    Commit(T),
+    Rollback(T),
+}
+
+impl<T> Tx<T> {
+    /// The answer, and whether to commit.
+    pub fn into_parts(self) -> (T, bool) {
+        match self {
+            Tx::Commit(t) => (t, true),
+            Tx::Rollback(t) => (t, false),
+        }
+    }
+}
+
+/// What the API methods read and write.
+pub trait RequestStore {
+    /// Reads ahead what every API request reads first: the caller named by `u` with the settings
+    /// the gate may consult, and for an update the target row, locked until the transaction ends.
+    /// A server engine answers them in one round trip; the later reads come from the
+    /// transaction's cache. The lock is taken before the caller is authenticated, and a refused
+    /// request releases it when its transaction ends (docs/decisions.md).
+    fn preload(&mut self, caller: &str, lock_target: Option<i64>) -> Result<()>;
+    /// The caller named by `u`: the [`Account`] columns of the user with that username.
+    fn account(&mut self, username: &str) -> Result<Option<Account>>;
+    /// A `users` row by id.
+    fn user_by_id(&mut self, id: i64) -> Result<Option<Row>>;
+    /// A `users` row by exact username.
+    fn user_by_username(&mut self, username: &str) -> Result<Option<Row>>;
+    /// A `users` row, locked against concurrent changes until the transaction ends (the target of
+    /// an update: its old values in the audit trail must be the ones really replaced).
+    fn user_for_update(&mut self, id: i64) -> Result<Option<Row>>;
+    /// The user's address or tax row.
+    fn linked(&mut self, table: Linked, id: i64) -> Result<Option<Row>>;
+    /// Creates an empty address or tax row (the schema's defaults) and returns it with its id.
+    fn new_linked(&mut self, table: Linked) -> Result<(i64, Row)>;
+    /// The `name` of a currency or country.
+    fn name_of(&mut self, table: Named, id: i64) -> Result<Option<String>>;
+    /// A setting of an owner (0 = admin/global); `None` when never set.
+    fn setting(&mut self, owner_id: i64, name: &str) -> Result<Option<String>>;
+    fn reference(&mut self, kind: RefKind, id: i64) -> Result<Option<Reference>>;
+    /// Every right of an accountant/reseller group, in one read (empty for a missing group).
+    fn group_rights(&mut self, group_id: i64) -> Result<GroupRights>;
+    fn username_taken(&mut self, username: &str, except_user_id: i64) -> Result<bool>;
+    /// Whether `email` (one address, compared case-insensitively) is used by an address row other
+    /// than `except_address_id`.
+    fn email_in_use(&mut self, email: &str, except_address_id: Option<i64>) -> Result<bool>;
+    /// Writes a change of one user and its audit rows.
+    fn apply(&mut self, change: &ChangeSet) -> Result<()>;
+    /// Writes audit rows, all in one statement.
+    fn insert_audit(&mut self, entries: &[AuditEntry]) -> Result<()>;
+    /// Whether an audit row with this key is committed (proves or settles a commit).
+    fn audited(&mut self, key: &AuditKey) -> Result<bool>;
+}
+
+/// What the administration CLI needs besides: rows of any table by id, settings, audit queries.
+pub trait AdminStore: RequestStore {
+    fn row(&mut self, table: Table, id: i64) -> Result<Option<Row>>;
+    fn insert_row(&mut self, table: Table, values: &[(&str, Value)]) -> Result<i64>;
+    fn update_row(&mut self, table: Table, id: i64, values: &[(&str, Value)]) -> Result<()>;
+    /// Rows of `table` whose columns equal the given values (all rows when empty), by id.
+    fn list_rows(&mut self, table: Table, filter: &[(&str, Value)]) -> Result<Vec<Row>>;
+    /// Deletes a row by id; whether it existed.
+    fn delete_row(&mut self, table: Table, id: i64) -> Result<bool>;
+    fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()>;
+    /// Audit rows matching `filter`, newest first.
+    fn audit_query(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// The whole audit trail, oldest first.
+    fn audit_entries(&mut self) -> Result<Vec<AuditEntry>>;
+    fn user_count(&mut self) -> Result<i64>;
+    /// Runs trusted SQL statements shipped with morapi (the demo dataset).
+    fn execute_script(&mut self, sql: &str) -> Result<()>;
+}

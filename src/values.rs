@@ -1,0 +1,214 @@
+//! The shared value rules: how ids, whole numbers, amounts, e-mail lists, audit times, request ids
+//! and XML-safe text are read and written. Every layer (the API, the CLI, storage) reads them
+//! from here, so a rule cannot drift between two copies. This module imports nothing else of the
+//! crate.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// A whole number as MOR clients send them: surrounding spaces allowed, optional sign.
+pub fn int(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
+}
+
+/// A switch as MOR reads it (`to_i`): blank is 0, otherwise a whole number (> 0 means on).
+pub fn flag(raw: &str) -> Option<i64> {
+    let v = raw.trim();
+    if v.is_empty() { Some(0) } else { int(v) }
+}
+
+/// `user_id` as MOR reads it: digits only (leading zeros allowed, no sign, no spaces), else
+/// absent. The hash and every method read it through this one rule.
+pub fn user_id(raw: &str) -> Option<i64> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+/// Exact decimal amounts (balances, credit, tax rates).
+pub mod amount {
+    use super::*;
+
+    /// Digits an amount holds before and after the point: the server engines' `DECIMAL(30,15)`,
+    /// and the same limit on SQLite so that every engine accepts the same values.
+    pub const DIGITS: u32 = 15;
+
+    /// An amount as sent: `,` accepted as the decimal point, no exponent, spaces trimmed.
+    pub fn parse(raw: &str) -> Option<Decimal> {
+        let s = raw.trim().replace(',', ".");
+        if s.is_empty() || s.contains(['e', 'E']) {
+            return None;
+        }
+        Decimal::from_str(&s).ok()
+    }
+
+    /// An amount as stored (canonical text, or any number a database returns).
+    pub fn stored(raw: &str) -> Option<Decimal> {
+        Decimal::from_str(raw.trim()).ok()
+    }
+
+    /// Whether it fits every engine's decimal columns ([`DIGITS`] before and after the point).
+    pub fn fits(d: &Decimal) -> bool {
+        let d = d.normalize();
+        d.scale() <= DIGITS && d.abs() < Decimal::from(10_i64.pow(DIGITS))
+    }
+
+    /// What a value that does not fit must be, for messages.
+    pub fn expected() -> String {
+        format!("a number with at most {DIGITS} digits before and {DIGITS} after the point")
+    }
+
+    /// The one stored and shown form: shortest exact (`10.50` → `10.5`), never `-0`. Two
+    /// amounts are the same exactly when their canonical forms are.
+    pub fn canonical(d: Decimal) -> String {
+        let mut d = d.normalize();
+        if d.is_zero() {
+            d.set_sign_positive(true);
+        }
+        d.to_string()
+    }
+
+    /// Exactly four decimals, rounded half away from zero (MOR's `0.0000`).
+    pub fn four_decimals(d: Decimal) -> String {
+        let mut d = d.round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        if d.is_zero() {
+            d.set_sign_positive(true);
+        }
+        d.rescale(4);
+        d.to_string()
+    }
+}
+
+/// E-mail addresses: MOR's rule for one address, and lists separated by `;`.
+pub mod email {
+    /// `local@domain.tld` with a 2–15 letter TLD, after removing spaces (MOR's e-mail rule).
+    pub fn valid(e: &str) -> bool {
+        let e: String = e.chars().filter(|c| !c.is_whitespace()).collect();
+        let Some((local, domain)) = e.split_once('@') else { return false };
+        let Some((host, tld)) = domain.rsplit_once('.') else { return false };
+        !local.is_empty()
+            && !host.is_empty()
+            && !domain.contains('@')
+            && !host.starts_with('.')
+            && !host.ends_with('.')
+            && (2..=15).contains(&tld.len())
+            && tld.chars().all(|c| c.is_ascii_alphabetic())
+    }
+
+    /// The addresses of a `;`-separated list, spaces removed, empty entries dropped (MOR
+    /// tolerates `a@b.lt;`).
+    pub fn list(raw: &str) -> Vec<String> {
+        raw.split(';')
+            .map(|e| e.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+            .filter(|e| !e.is_empty())
+            .collect()
+    }
+
+    /// The addresses of a list when there is at least one and every one is valid.
+    pub fn valid_list(raw: &str) -> Option<Vec<String>> {
+        let all = list(raw);
+        (!all.is_empty() && all.iter().all(|e| valid(e))).then_some(all)
+    }
+}
+
+/// When an audit row was written: UTC with microseconds. Stored as RFC 3339 text in one fixed
+/// format, so that text order is time order on every engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AuditTime(pub DateTime<Utc>);
+
+impl AuditTime {
+    const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+    pub fn now() -> AuditTime {
+        AuditTime(Utc::now())
+    }
+
+    /// The stored text.
+    pub fn stored(self) -> String {
+        self.0.format(Self::FORMAT).to_string()
+    }
+}
+
+/// The id of one request, as answered in `X-Request-Id` and kept in its audit rows.
+pub fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Whether `c` may appear in an XML 1.0 document: answers are XML, so values are limited to
+/// what can be written back.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_and_switches() {
+        assert_eq!(int(" 7 "), Some(7));
+        assert_eq!(int("-3"), Some(-3));
+        assert_eq!(int("1.5"), None);
+        assert_eq!(flag(""), Some(0));
+        assert_eq!(flag(" 2 "), Some(2));
+        assert_eq!(flag("on"), None);
+    }
+
+    #[test]
+    fn user_ids_are_digits_only() {
+        assert_eq!(user_id("0123"), Some(123));
+        for bad in ["", " 1", "+1", "-1", "1a", "99999999999999999999"] {
+            assert_eq!(user_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn amounts_accept_a_comma_and_have_one_canonical_form() {
+        let c = |s: &str| amount::parse(s).map(amount::canonical);
+        assert_eq!(c("1,5"), Some("1.5".into()));
+        assert_eq!(c(" 10.50 "), Some("10.5".into()));
+        assert_eq!(c("-5"), Some("-5".into()));
+        assert_eq!(c("-0.000"), Some("0".into()));
+        for bad in ["abc", "1e5", ""] {
+            assert_eq!(amount::parse(bad), None, "{bad}");
+        }
+        let d = |s: &str| amount::stored(s).unwrap_or_else(|| panic!("{s}"));
+        assert_eq!(amount::four_decimals(d("12.34565")), "12.3457");
+        assert_eq!(amount::four_decimals(d("-12.34565")), "-12.3457");
+        assert_eq!(amount::four_decimals(d("-0.00001")), "0.0000");
+        assert_eq!(amount::four_decimals(d("1.5")), "1.5000");
+        assert!(amount::fits(&d("999999999999999.9999999999999")));
+        assert!(amount::fits(&d("1.500000000000000000")), "trailing zeros do not count");
+        assert!(!amount::fits(&d("1000000000000000")));
+        assert!(!amount::fits(&d("0.0000000000000001")));
+    }
+
+    #[test]
+    fn emails_follow_mors_rule() {
+        for ok in ["a@b.com", "john.doe@example.co.uk", "x@y.museum", " a @ b.lt "] {
+            assert!(email::valid(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@b", "@b.com", "a@.com", "a@b.c", "a@b.c0m", "a@@b.com", "a@b.abcdefghijklmnop"] {
+            assert!(!email::valid(bad), "{bad}");
+        }
+        assert_eq!(email::valid_list("solo@x.lt;"), Some(vec!["solo@x.lt".to_string()]));
+        assert_eq!(email::valid_list(" a@b.lt ; c@d.lt"), Some(vec!["a@b.lt".to_string(), "c@d.lt".to_string()]));
+        assert_eq!(email::valid_list(";"), None);
+        assert_eq!(email::valid_list("a@b.lt;nope"), None);
+    }
+
+    #[test]
+    fn audit_times_sort_as_text() {
+        let t = AuditTime(DateTime::from_timestamp(1_700_000_000, 5_000).unwrap_or_default());
+        assert_eq!(t.stored(), "2023-11-14T22:13:20.000005Z");
+        assert_eq!(new_request_id().len(), 16);
+    }
+
+    #[test]
+    fn xml_characters() {
+        assert!(is_xml_char('a') && is_xml_char('\n') && is_xml_char('ž'));
+        assert!(!is_xml_char('\u{0}') && !is_xml_char('\u{1b}') && !is_xml_char('\u{FFFE}'));
+    }
+}
