@@ -1,9 +1,11 @@
 //! morapi: a MOR-compatible billing API server.
 //!
-//! The way through, from the wire to the database:
-//! [`http`] (paths, bodies, XML) → [`update`] (the order of checks, using [`auth`] and the
-//! [`catalogue`]) → [`storage`] (one [`storage::Repo`] trait, one implementation per engine).
-//! The read methods take the same way through [`read`] instead of [`update`].
+//! The way through, from the wire to the database, in three hops:
+//! [`http`] (paths, bodies, XML) → [`update`] / [`read`] (the order of checks, with [`auth`], the
+//! [`domain`]'s typed entities and the [`catalogue`]) → [`storage`] (the request port, one SQL
+//! implementation for every engine). The administration CLI ([`cli`]) reaches the same domain
+//! rules and the storage's admin port. Imports only run down these layers, never back
+//! (docs/architecture.md; `tests/architecture.rs` checks it).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod auth;

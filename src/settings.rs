@@ -120,7 +120,7 @@ impl Setting {
     }
 
     pub fn secret(self) -> bool {
-        self == Setting::ApiSecretKey
+        crate::catalogue::is_secret(self.name())
     }
 
     pub fn by_name(name: &str) -> Option<Setting> {

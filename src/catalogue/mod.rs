@@ -33,6 +33,14 @@ pub fn is_time_zone(name: &str) -> bool {
     TIME_ZONES.contains(name)
 }
 
+/// Whether a column, parameter or setting holds a secret (a password, a key): its values are
+/// never stored in clear in the audit trail nor shown, only that it changed. The one notion of a
+/// secret for the update, the audit display and the settings.
+pub fn is_secret(name: &str) -> bool {
+    let name = name.rsplit('.').next().unwrap_or(name);
+    name.contains("password") || name.contains("secret") || name == "pswd"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +52,16 @@ mod tests {
         assert_eq!(hash_position("user_id"), Some(0));
         assert_eq!(hash_position("service_id"), Some(208));
         assert_eq!(hash_position("u29"), None);
+    }
+
+    #[test]
+    fn secrets() {
+        for name in ["password", "pswd", "api_secret_key", "users.password"] {
+            assert!(is_secret(name), "{name}");
+        }
+        for name in ["blocked", "addresses.email", "api_disable_hash_checking", "username"] {
+            assert!(!is_secret(name), "{name}");
+        }
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub enum Kind {
 
 /// Tables a parameter may reference by id (storage knows how to look each up).
 pub use crate::storage::RefKind;
+use crate::storage::Table;
 
 /// Where a parameter's value ends up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,16 @@ pub enum Target {
 }
 
 impl Target {
+    /// The table the value is written to.
+    pub fn table(self) -> Option<Table> {
+        match self {
+            Target::User(_) | Target::Derived(_) => Some(Table::Users),
+            Target::Address(_) => Some(Table::Addresses),
+            Target::Tax(_) => Some(Table::Taxes),
+            Target::None => None,
+        }
+    }
+
     pub fn column(self) -> Option<&'static str> {
         match self {
             Target::User(c) | Target::Address(c) | Target::Tax(c) | Target::Derived(c) => Some(c),
@@ -445,10 +456,15 @@ mod tests {
     }
 
     #[test]
-    fn text_limits_are_positive() {
+    fn every_destination_column_exists() {
         for p in PARAMS {
-            if let Kind::Text { max } = p.kind {
-                assert!(max > 0, "{}", p.name);
+            if let (Some(table), Some(col)) = (p.target.table(), p.target.column()) {
+                assert!(
+                    crate::storage::schema::column_type(table.name(), col).is_some(),
+                    "{} → {}.{col}",
+                    p.name,
+                    table.name()
+                );
             }
         }
     }

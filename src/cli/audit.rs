@@ -211,11 +211,7 @@ fn query(opts: &Opts) -> Result<(Vec<AuditEntry>, bool), String> {
     Ok((entries, more))
 }
 
-/// Whether a field holds a secret: its values are never shown, only that it changed.
-pub fn is_secret(field: &str) -> bool {
-    let column = field.rsplit('.').next().unwrap_or(field);
-    column.contains("password") || column.contains("secret") || column == "pswd"
-}
+use crate::catalogue::is_secret;
 
 /// The old and new values to show: as stored, except that a secret shows only `changed`.
 fn shown_values(e: &AuditEntry) -> (Option<&str>, Option<&str>) {

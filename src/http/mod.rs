@@ -47,7 +47,13 @@ fn method_name(path: &str) -> Option<&str> {
 /// by [`Error`]) says which request it was.
 async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let request_id = values::new_request_id();
-    let span = tracing::info_span!("request", request_id = %request_id, method = tracing::field::Empty, actor = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = tracing::field::Empty,
+        alias = tracing::field::Empty,
+        actor = tracing::field::Empty
+    );
     let mut response =
         handle(state, peer, req, request_id.clone()).instrument(span).await.unwrap_or_else(Error::into_response);
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -60,8 +66,9 @@ async fn handle(state: AppState, peer: SocketAddr, req: Request, request_id: Str
     let path = req.uri().path().to_string();
     let name = method_name(&path).ok_or(Error::NotFound)?.to_string();
     let span = tracing::Span::current();
-    span.record("method", name.as_str());
+    span.record("alias", name.as_str());
     let method = ApiMethod::by_name(&name).ok_or(Refusal::Gate(GateError::NoSuchApi))?;
+    span.record("method", method.name());
     let is_get = match *req.method() {
         Method::POST => false,
         Method::GET => true,
@@ -93,6 +100,15 @@ pub enum ApiMethod {
 }
 
 impl ApiMethod {
+    /// The method's own name (the one its other names are aliases of).
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiMethod::UserDetailsUpdate => "user_details_update",
+            ApiMethod::UserDetailsGet => "user_details_get",
+            ApiMethod::UserDetailsRawGet => "user_details_raw_get",
+        }
+    }
+
     /// The method a path names, by any of its names (MOR's old names included).
     pub fn by_name(name: &str) -> Option<ApiMethod> {
         match name {
@@ -139,6 +155,9 @@ mod tests {
             ("user_details_raw_get", UserDetailsRawGet),
         ] {
             assert_eq!(ApiMethod::by_name(name), Some(method), "{name}");
+        }
+        for method in [UserDetailsUpdate, UserDetailsGet, UserDetailsRawGet] {
+            assert_eq!(ApiMethod::by_name(method.name()), Some(method));
         }
         for name in ["user_details_raw", "user_get", "User_details_get", ""] {
             assert_eq!(ApiMethod::by_name(name), None, "{name}");

@@ -79,6 +79,7 @@ impl Database {
     }
 
     /// [`Database::transact`] for the administration CLI, on the whole port.
+    #[tracing::instrument(name = "transaction", skip_all, fields(engine = self.engine()))]
     pub async fn administer<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,

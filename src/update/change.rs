@@ -283,14 +283,15 @@ pub fn write(
 /// An audited change: field, old value, new value (`None`: NULL).
 pub type Change = (String, Option<String>, Option<String>);
 
-/// The columns of `new` whose values change from `old` (a new password always does), which are
+/// The columns of `new` whose values change from `old` (a new secret always does), which are
 /// the only ones to write, after adding their audit entries to `audit`. `table` is `None` for
 /// `users`. Secrets show as `changed`. Every writer of audited changes decides with this.
 pub fn record_changes(audit: &mut Vec<Change>, table: Option<&str>, old: &Row, new: Columns) -> Columns {
     let mut changed = Vec::with_capacity(new.len());
     for (col, value) in new {
         let before = old.get(col).unwrap_or(&Value::Null);
-        if col != "password" && same(before, &value) {
+        let secret = crate::catalogue::is_secret(col);
+        if !secret && same(before, &value) {
             continue;
         }
         // The links to a new address or tax row are written, not audited: the row's own
@@ -300,7 +301,7 @@ pub fn record_changes(audit: &mut Vec<Change>, table: Option<&str>, old: &Row, n
                 Some(t) => format!("{t}.{col}"),
                 None => col.to_string(),
             };
-            let entry = if col == "password" {
+            let entry = if secret {
                 (field, Some(String::new()), Some("changed".into()))
             } else {
                 (field, audited(before), audited(&value))

@@ -3,11 +3,11 @@
 //! collected into `User was not updated` with one message each.
 
 use crate::catalogue::errors::{PageError, msg};
-use crate::catalogue::params::{self, Kind, RefKind, Target};
+use crate::catalogue::params::{self, Kind, RefKind};
 use crate::domain::{Caller, Outcome, Refusal, Role, User, UserType};
 use crate::params::Params;
 use crate::settings::Setting;
-use crate::storage::{RequestStore as Repo, Result};
+use crate::storage::{RequestStore, Result, Table};
 use crate::values::int as parse_id;
 
 /// The references checked after the first five, in behaviour.md §4 step 8's order.
@@ -19,16 +19,13 @@ const OTHER_REFERENCES: &[&str] =
 /// the record; only changes are checked.
 fn changed<'a>(params: &'a Params, target: &User, name: &str) -> Option<&'a str> {
     let raw = params.get(name)?;
-    let column = params::find(name).and_then(|p| match p.target {
-        Target::User(c) | Target::Derived(c) => Some(c),
-        Target::Address(_) | Target::Tax(_) | Target::None => None,
-    });
+    let column = params::find(name).filter(|p| p.target.table() == Some(Table::Users)).and_then(|p| p.target.column());
     let current = column.and_then(|c| target.int(c));
     let unchanged = current.is_some() && parse_id(raw) == current;
     (!unchanged).then_some(raw)
 }
 
-pub fn check(repo: &mut dyn Repo, caller: &Caller, target: &User, params: &Params) -> Outcome<()> {
+pub fn check(repo: &mut dyn RequestStore, caller: &Caller, target: &User, params: &Params) -> Outcome<()> {
     let fail = |e| Err(Refusal::page(e).into());
     if let Some(v) = changed(params, target, "u5")
         && !tariff_ok(repo, caller, v)?
@@ -70,7 +67,7 @@ pub fn check(repo: &mut dyn Repo, caller: &Caller, target: &User, params: &Param
 
 /// MOR's tariff rule (mor-reference §9 check 4). A reseller may use the admin's retail and
 /// wholesale tariffs when the admin allows it (the user's current tariff never reaches here).
-fn tariff_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
+fn tariff_ok(repo: &mut dyn RequestStore, caller: &Caller, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(tariff) = repo.reference(RefKind::Tariff, id)? else { return Ok(false) };
     if caller.role == Role::Reseller {
@@ -84,7 +81,7 @@ fn tariff_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
 }
 
 /// A PBX pool of the caller's own (0 takes the user out of any pool).
-fn pbx_pool_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
+fn pbx_pool_ok(repo: &mut dyn RequestStore, caller: &Caller, raw: &str) -> Result<bool> {
     match parse_id(raw) {
         Some(0) => Ok(true),
         Some(id) => Ok(repo.reference(RefKind::PbxPool, id)?.is_some_and(|p| p.owner_id == caller.id)),
@@ -94,7 +91,7 @@ fn pbx_pool_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> 
 
 /// The LCR must belong to the target's owner: the admin's LCRs for admin users; for a reseller's
 /// user, a PRO reseller's own LCRs, else only the reseller's assigned LCR.
-fn lcr_ok(repo: &mut dyn Repo, target: &User, raw: &str) -> Result<bool> {
+fn lcr_ok(repo: &mut dyn RequestStore, target: &User, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(lcr) = repo.reference(RefKind::Lcr, id)? else { return Ok(false) };
     if target.owner_id == 0 {
@@ -106,7 +103,7 @@ fn lcr_ok(repo: &mut dyn Repo, target: &User, raw: &str) -> Result<bool> {
 
 /// `-1` unassigns; otherwise a visible (not hidden) accountant, and the target must be a user or
 /// reseller of the admin (mor-reference §9 check 10).
-fn responsible_accountant_ok(repo: &mut dyn Repo, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
+fn responsible_accountant_ok(repo: &mut dyn RequestStore, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
     if raw.trim() == "-1" {
         return Ok(true);
     }
@@ -120,7 +117,7 @@ fn responsible_accountant_ok(repo: &mut dyn Repo, caller: &Caller, target: &User
 
 /// Admin and accountants use admin rules; a reseller his own, and the admin's when allowed (the
 /// user's current rule never reaches here). 0 clears the rule.
-fn quickforward_rule_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Result<bool> {
+fn quickforward_rule_ok(repo: &mut dyn RequestStore, caller: &Caller, raw: &str) -> Result<bool> {
     let id = match parse_id(raw) {
         Some(0) => return Ok(true),
         Some(id) => id,
@@ -138,7 +135,7 @@ fn quickforward_rule_ok(repo: &mut dyn Repo, caller: &Caller, raw: &str) -> Resu
 
 /// Currencies, countries, sound files, devices, number pools and groups: the id must exist and,
 /// for owned records, belong to the admin or to the calling reseller.
-fn other_reference_ok(repo: &mut dyn Repo, caller: &Caller, kind: RefKind, raw: &str) -> Result<bool> {
+fn other_reference_ok(repo: &mut dyn RequestStore, caller: &Caller, kind: RefKind, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     if id == 0 && kind.zero_clears() {
         return Ok(true);
