@@ -41,7 +41,7 @@ pub async fn serve(db: &Database, request: ReadRequest, shape: Shape) -> Outcome
 }
 
 /// The whole method inside one transaction.
-pub fn run(store: &mut dyn RequestStore, req: &ReadRequest, shape: Shape) -> Outcome<Answer> {
+fn run(store: &mut dyn RequestStore, req: &ReadRequest, shape: Shape) -> Outcome<Answer> {
     store.preload(req.params.get("u").unwrap_or_default(), None)?;
     let caller = gate::authenticate(store, &req.params, &req.info)?;
     let user = target(store, &caller, &req.params)?;

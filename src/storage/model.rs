@@ -243,6 +243,23 @@ pub enum RefKind {
 }
 
 impl RefKind {
+    /// Where the referenced records are: their table, the column naming their owner (`None`:
+    /// shared records, owned by nobody), and the column a rule consults besides (`None`: none).
+    pub fn source(self) -> (Table, Option<&'static str>, Option<&'static str>) {
+        match self {
+            RefKind::Tariff => (Table::Tariffs, Some("owner_id"), Some("purpose")),
+            RefKind::Lcr => (Table::Lcrs, Some("user_id"), None),
+            RefKind::PbxPool => (Table::PbxPools, Some("owner_id"), None),
+            RefKind::QuickforwardRule => (Table::QuickforwardRules, Some("user_id"), None),
+            RefKind::Currency => (Table::Currencies, None, Some("name")),
+            RefKind::Direction => (Table::Directions, None, Some("name")),
+            RefKind::SoundFile => (Table::SoundFiles, Some("user_id"), None),
+            RefKind::Device => (Table::Devices, Some("user_id"), None),
+            RefKind::NumberPool => (Table::NumberPools, Some("owner_id"), None),
+            RefKind::AccGroup => (Table::AccGroups, Some("owner_id"), Some("group_type")),
+        }
+    }
+
     /// Whether 0 means "none" (clears the reference) rather than an id to look up.
     pub fn zero_clears(self) -> bool {
         !matches!(self, RefKind::Tariff | RefKind::Lcr | RefKind::Currency)

@@ -138,19 +138,13 @@ fn user_for_update_sql(dialect: Dialect) -> &'static str {
     }
 }
 
-fn reference_sql(kind: RefKind) -> &'static str {
-    match kind {
-        RefKind::Tariff => "SELECT id, owner_id, purpose AS kind FROM tariffs WHERE id = ?",
-        RefKind::Lcr => "SELECT id, user_id AS owner_id, '' AS kind FROM lcrs WHERE id = ?",
-        RefKind::PbxPool => "SELECT id, owner_id, '' AS kind FROM pbx_pools WHERE id = ?",
-        RefKind::QuickforwardRule => "SELECT id, user_id AS owner_id, '' AS kind FROM quickforwards_rules WHERE id = ?",
-        RefKind::Currency => "SELECT id, 0 AS owner_id, name AS kind FROM currencies WHERE id = ?",
-        RefKind::Direction => "SELECT id, 0 AS owner_id, name AS kind FROM directions WHERE id = ?",
-        RefKind::SoundFile => "SELECT id, user_id AS owner_id, '' AS kind FROM ivr_sound_files WHERE id = ?",
-        RefKind::Device => "SELECT id, user_id AS owner_id, '' AS kind FROM devices WHERE id = ?",
-        RefKind::NumberPool => "SELECT id, owner_id, '' AS kind FROM number_pools WHERE id = ?",
-        RefKind::AccGroup => "SELECT id, owner_id, group_type AS kind FROM acc_groups WHERE id = ?",
-    }
+/// The lookup of a referenced record as a [`Reference`] (`id`, `owner_id`, `kind`), from
+/// [`RefKind::source`]. References are checked only when a request changes one, so the text is
+/// built per lookup.
+fn reference_sql(kind: RefKind) -> String {
+    let (table, owner, other) = kind.source();
+    let (owner, other) = (owner.unwrap_or("0"), other.unwrap_or("''"));
+    format!("SELECT id, {owner} AS owner_id, {other} AS kind FROM {} WHERE id = ?", table.name())
 }
 
 impl<C: SqlConn> RequestStore for C {
@@ -240,7 +234,7 @@ impl<C: SqlConn> RequestStore for C {
     }
 
     fn reference(&mut self, kind: RefKind, id: i64) -> Result<Option<Reference>> {
-        Ok(first(self.fetch(reference_sql(kind), &[id.into()])?).map(|r| Reference {
+        Ok(first(self.fetch(&reference_sql(kind), &[id.into()])?).map(|r| Reference {
             id: int(&r, "id").unwrap_or(id),
             owner_id: int(&r, "owner_id").unwrap_or_default(),
             kind: text(&r, "kind"),

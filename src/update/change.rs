@@ -232,33 +232,9 @@ pub fn write(
     if let Some(hash) = password_hash {
         c.user.push(("password", Value::from(hash)));
     }
-    let mut linked = |store: &mut dyn RequestStore, table: Linked, cols: Columns, user: &mut Columns| {
-        if cols.is_empty() {
-            return Ok(None);
-        }
-        let link = match table {
-            Linked::Address => target.address_id,
-            Linked::Tax => target.tax_id,
-        };
-        let existing = match link {
-            Some(id) => store.linked(table, id)?.map(|r| (id, r)),
-            None => None,
-        };
-        let (id, old) = match existing {
-            Some(found) => found,
-            None => {
-                let (id, fresh) = store.new_linked(table)?;
-                user.push((table.link_column(), Value::Int(id)));
-                (id, fresh)
-            }
-        };
-        Ok::<_, crate::storage::StoreError>(Some((
-            id,
-            record_changes(&mut audit, Some(table.table().name()), &old, cols),
-        )))
-    };
-    let address = linked(store, Linked::Address, std::mem::take(&mut c.address), &mut c.user)?;
-    let tax = linked(store, Linked::Tax, std::mem::take(&mut c.tax), &mut c.user)?;
+    let address =
+        linked_change(store, target, Linked::Address, std::mem::take(&mut c.address), &mut c.user, &mut audit)?;
+    let tax = linked_change(store, target, Linked::Tax, std::mem::take(&mut c.tax), &mut c.user, &mut audit)?;
     let user = record_changes(&mut audit, None, &target.columns, c.user);
     let now = values::AuditTime::now().stored();
     let audit = audit
@@ -278,6 +254,38 @@ pub fn write(
         })
         .collect();
     store.apply(&ChangeSet { user_id: target.id, user, address, tax, audit })
+}
+
+/// The changed columns of the user's address or tax row, with the row's id. A user without one
+/// gets a new row, linked from `user`.
+fn linked_change(
+    store: &mut dyn RequestStore,
+    target: &User,
+    table: Linked,
+    columns: Columns,
+    user: &mut Columns,
+    audit: &mut Vec<Change>,
+) -> Result<Option<(i64, Columns)>> {
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let link = match table {
+        Linked::Address => target.address_id,
+        Linked::Tax => target.tax_id,
+    };
+    let existing = match link {
+        Some(id) => store.linked(table, id)?.map(|row| (id, row)),
+        None => None,
+    };
+    let (id, old) = match existing {
+        Some(found) => found,
+        None => {
+            let (id, fresh) = store.new_linked(table)?;
+            user.push((table.link_column(), Value::Int(id)));
+            (id, fresh)
+        }
+    };
+    Ok(Some((id, record_changes(audit, Some(table.table().name()), &old, columns))))
 }
 
 /// An audited change: field, old value, new value (`None`: NULL).
