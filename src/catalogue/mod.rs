@@ -37,9 +37,11 @@ pub fn is_time_zone(name: &str) -> bool {
 /// never stored in clear in the audit trail nor shown, only that it changed. The one notion of a
 /// secret for the update, the audit display and the settings.
 pub fn is_secret(name: &str) -> bool {
-    let name = name.rsplit('.').next().unwrap_or(name);
-    name.contains("password") || name.contains("secret") || name == "pswd"
+    SECRETS.contains(&name.rsplit('.').next().unwrap_or(name))
 }
+
+/// The secrets by name: the password column, its parameter, and the API key setting.
+const SECRETS: &[&str] = &["password", "pswd", "api_secret_key"];
 
 #[cfg(test)]
 mod tests {
@@ -59,7 +61,7 @@ mod tests {
         for name in ["password", "pswd", "api_secret_key", "users.password"] {
             assert!(is_secret(name), "{name}");
         }
-        for name in ["blocked", "addresses.email", "api_disable_hash_checking", "username"] {
+        for name in ["blocked", "addresses.email", "api_disable_hash_checking", "default_user_password_length"] {
             assert!(!is_secret(name), "{name}");
         }
     }
