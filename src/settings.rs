@@ -1,124 +1,198 @@
 //! Settings per owner (0 = admin/global, or a reseller id), stored in `conflines`
 //! (behaviour.md §7). Names are the project's; meanings are MOR's (mor-reference §5.1).
+//!
+//! Every setting is one row of [`settings!`] below: its name, default, scope, kind and meaning.
+//! Validation ([`Setting::check`]), typed reads ([`Setting::flag`], [`Setting::int`]), the CLI's
+//! `settings list` and the README's table (`morapi docs settings`) all derive from that row.
 
 use crate::storage::{RequestStore, Result};
 
+/// Whose setting it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setting {
-    AllowApi,
-    ApiSecretKey,
-    ApiDisableHashChecking,
-    AllowGetApi,
-    AllowResellersToUseAdminTariffs,
-    AllowResellersToUseAdminQuickforwardRules,
-    UseStrongPasswordsForUsers,
-    DefaultUserPasswordLength,
-    DefaultUserUsernameLength,
-    AllowIdenticalEmailAddressesToDifferentUsers,
-    TwoFaEnabled,
-    HideDestinationEnd,
+pub enum Scope {
+    /// Only owner 0 has it; reads for any owner read owner 0's.
+    Global,
+    /// Owner 0 and every reseller have their own.
+    PerOwner,
+}
+
+/// How MOR reads a stored switch. Values written through morapi are always `0` or `1`; the
+/// difference matters for values written by MOR itself or by hand (blank, `2`, `yes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truth {
+    /// On only when the value is `1` (MOR's `== "1"`).
+    One,
+    /// On unless the value is `0`: blank counts as on (MOR's `!= "0"`).
+    NotZero,
+}
+
+/// What a setting holds, and so which values `morapi settings set` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A switch, stored `0` or `1`, read by its [`Truth`].
+    Flag(Truth),
+    /// A whole number in `min..=max`.
+    Int { min: i64, max: i64 },
+    /// A privacy mask: 0 to 7 (1 GUI, 2 CSV, 4 PDF), or -1 for "use the global one".
+    PrivacyMask,
+    /// Text that is never shown unless asked for (the API key); any value, trimmed.
+    Secret,
+}
+
+/// The privacy mask's range; -1 means "the global mask".
+const PRIVACY_MASK: std::ops::RangeInclusive<i64> = -1..=7;
+
+/// One row of the settings table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Def {
+    pub name: &'static str,
+    /// The value a missing row reads as.
+    pub default: &'static str,
+    pub scope: Scope,
+    pub kind: Kind,
+    /// What it means, for `settings list` and the README.
+    pub description: &'static str,
+}
+
+/// Declares the [`Setting`] enum and its table together, so that a setting cannot exist without
+/// its row (and [`Setting::def`] needs no fallible lookup).
+macro_rules! settings {
+    ($($variant:ident => $def:expr,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Setting {
+            $($variant,)*
+        }
+
+        /// The rows, in the order of [`Setting`]'s variants.
+        const TABLE: &[Def] = &[$($def,)*];
+
+        impl Setting {
+            pub const ALL: [Setting; TABLE.len()] = [$(Setting::$variant,)*];
+        }
+    };
+}
+
+const fn flag(name: &'static str, default: &'static str, scope: Scope, description: &'static str) -> Def {
+    Def { name, default, scope, kind: Kind::Flag(Truth::One), description }
+}
+
+settings! {
+    AllowApi => flag("allow_api", "0", Scope::PerOwner, "API enabled for this owner (admin: globally)"),
+    ApiSecretKey => Def {
+        name: "api_secret_key",
+        default: "",
+        scope: Scope::PerOwner,
+        kind: Kind::Secret,
+        description: "secret key requests are signed with",
+    },
+    ApiDisableHashChecking =>
+        flag("api_disable_hash_checking", "0", Scope::PerOwner, "1 = accept requests without a valid hash"),
+    AllowGetApi => flag("allow_get_api", "0", Scope::Global, "1 = accept GET as well as POST (global only)"),
+    AllowResellersToUseAdminTariffs => flag(
+        "allow_resellers_to_use_admin_tariffs",
+        "0",
+        Scope::Global,
+        "resellers may assign admin retail/wholesale tariffs",
+    ),
+    AllowResellersToUseAdminQuickforwardRules => flag(
+        "allow_resellers_to_use_admin_quickforward_rules",
+        "0",
+        Scope::Global,
+        "resellers may assign admin quick-forward rules",
+    ),
+    // MOR treats a blank setting as on: strong passwords by default.
+    UseStrongPasswordsForUsers => Def {
+        name: "use_strong_passwords_for_users",
+        default: "1",
+        scope: Scope::Global,
+        kind: Kind::Flag(Truth::NotZero),
+        description: "passwords need a digit, a capital and a lower-case letter",
+    },
+    DefaultUserPasswordLength => Def {
+        name: "default_user_password_length",
+        default: "6",
+        scope: Scope::PerOwner,
+        kind: Kind::Int { min: 1, max: 100 },
+        description: "minimum password length (at least 6; 8 with strong passwords)",
+    },
+    DefaultUserUsernameLength => Def {
+        name: "default_user_username_length",
+        default: "1",
+        scope: Scope::PerOwner,
+        kind: Kind::Int { min: 1, max: 100 },
+        description: "minimum username length",
+    },
+    AllowIdenticalEmailAddressesToDifferentUsers => flag(
+        "allow_identical_email_addresses_to_different_users",
+        "0",
+        Scope::Global,
+        "1 = e-mail addresses need not be unique",
+    ),
+    TwoFaEnabled => flag("two_fa_enabled", "0", Scope::Global, "two-factor authentication available system-wide"),
+    HideDestinationEnd => Def {
+        name: "hide_destination_end",
+        default: "0",
+        scope: Scope::PerOwner,
+        kind: Kind::PrivacyMask,
+        description: "global privacy mask used by users whose own value is -1",
+    },
 }
 
 impl Setting {
-    pub const ALL: [Setting; 12] = [
-        Setting::AllowApi,
-        Setting::ApiSecretKey,
-        Setting::ApiDisableHashChecking,
-        Setting::AllowGetApi,
-        Setting::AllowResellersToUseAdminTariffs,
-        Setting::AllowResellersToUseAdminQuickforwardRules,
-        Setting::UseStrongPasswordsForUsers,
-        Setting::DefaultUserPasswordLength,
-        Setting::DefaultUserUsernameLength,
-        Setting::AllowIdenticalEmailAddressesToDifferentUsers,
-        Setting::TwoFaEnabled,
-        Setting::HideDestinationEnd,
-    ];
+    /// This setting's row of the table.
+    pub fn def(self) -> &'static Def {
+        // The macro builds TABLE and the variants from the same list, in the same order.
+        &TABLE[self as usize]
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Setting::AllowApi => "allow_api",
-            Setting::ApiSecretKey => "api_secret_key",
-            Setting::ApiDisableHashChecking => "api_disable_hash_checking",
-            Setting::AllowGetApi => "allow_get_api",
-            Setting::AllowResellersToUseAdminTariffs => "allow_resellers_to_use_admin_tariffs",
-            Setting::AllowResellersToUseAdminQuickforwardRules => "allow_resellers_to_use_admin_quickforward_rules",
-            Setting::UseStrongPasswordsForUsers => "use_strong_passwords_for_users",
-            Setting::DefaultUserPasswordLength => "default_user_password_length",
-            Setting::DefaultUserUsernameLength => "default_user_username_length",
-            Setting::AllowIdenticalEmailAddressesToDifferentUsers => {
-                "allow_identical_email_addresses_to_different_users"
-            }
-            Setting::TwoFaEnabled => "two_fa_enabled",
-            Setting::HideDestinationEnd => "hide_destination_end",
-        }
+        self.def().name
     }
 
     /// The value a missing row reads as.
     pub fn default_value(self) -> &'static str {
-        match self {
-            Setting::AllowApi | Setting::ApiDisableHashChecking | Setting::AllowGetApi => "0",
-            Setting::ApiSecretKey => "",
-            Setting::AllowResellersToUseAdminTariffs | Setting::AllowResellersToUseAdminQuickforwardRules => "0",
-            // MOR treats a blank setting as on: strong passwords by default.
-            Setting::UseStrongPasswordsForUsers => "1",
-            Setting::DefaultUserPasswordLength => "6",
-            Setting::DefaultUserUsernameLength => "1",
-            Setting::AllowIdenticalEmailAddressesToDifferentUsers | Setting::TwoFaEnabled => "0",
-            Setting::HideDestinationEnd => "0",
-        }
+        self.def().default
     }
 
     /// What it means, for `--help` and the README.
     pub fn description(self) -> &'static str {
-        match self {
-            Setting::AllowApi => "API enabled for this owner (admin: globally)",
-            Setting::ApiSecretKey => "secret key requests are signed with",
-            Setting::ApiDisableHashChecking => "1 = accept requests without a valid hash",
-            Setting::AllowGetApi => "1 = accept GET as well as POST (global only)",
-            Setting::AllowResellersToUseAdminTariffs => "resellers may assign admin retail/wholesale tariffs",
-            Setting::AllowResellersToUseAdminQuickforwardRules => "resellers may assign admin quick-forward rules",
-            Setting::UseStrongPasswordsForUsers => "passwords need a digit, a capital and a lower-case letter",
-            Setting::DefaultUserPasswordLength => "minimum password length (at least 6; 8 with strong passwords)",
-            Setting::DefaultUserUsernameLength => "minimum username length",
-            Setting::AllowIdenticalEmailAddressesToDifferentUsers => "1 = e-mail addresses need not be unique",
-            Setting::TwoFaEnabled => "two-factor authentication available system-wide",
-            Setting::HideDestinationEnd => "global privacy mask used by users whose own value is -1",
-        }
+        self.def().description
     }
 
     /// Whether only owner 0 has this setting.
     pub fn global_only(self) -> bool {
-        !matches!(
-            self,
-            Setting::AllowApi
-                | Setting::ApiSecretKey
-                | Setting::ApiDisableHashChecking
-                | Setting::DefaultUserPasswordLength
-                | Setting::DefaultUserUsernameLength
-                | Setting::HideDestinationEnd
-        )
+        self.def().scope == Scope::Global
+    }
+
+    pub fn kind(self) -> Kind {
+        self.def().kind
     }
 
     /// The value to store for `raw`, or why it is refused.
     pub fn check(self, raw: &str) -> std::result::Result<String, String> {
         let v = raw.trim();
         let name = self.name();
-        match self {
-            Setting::ApiSecretKey => Ok(v.to_string()),
-            Setting::DefaultUserPasswordLength | Setting::DefaultUserUsernameLength => match v.parse::<i64>() {
-                Ok(n) if (1..=100).contains(&n) => Ok(n.to_string()),
-                _ => Err(format!("{name} must be a whole number from 1 to 100")),
+        match self.kind() {
+            Kind::Secret => Ok(v.to_string()),
+            Kind::Flag(_) if v == "0" || v == "1" => Ok(v.to_string()),
+            Kind::Flag(_) => Err(format!("{name} must be 0 or 1")),
+            Kind::Int { min, max } => match crate::values::int(v) {
+                Some(n) if (min..=max).contains(&n) => Ok(n.to_string()),
+                _ => Err(format!("{name} must be a whole number from {min} to {max}")),
             },
-            Setting::HideDestinationEnd => match v.parse::<i64>() {
-                Ok(n) if (-1..=7).contains(&n) => Ok(n.to_string()),
-                _ => Err(format!("{name} must be -1 (global) or a mask from 0 to 7")),
+            Kind::PrivacyMask => match crate::values::int(v) {
+                Some(n) if PRIVACY_MASK.contains(&n) => Ok(n.to_string()),
+                _ => Err(format!(
+                    "{name} must be {} (global) or a mask from 0 to {}",
+                    PRIVACY_MASK.start(),
+                    PRIVACY_MASK.end()
+                )),
             },
-            _ if v == "0" || v == "1" => Ok(v.to_string()),
-            _ => Err(format!("{name} must be 0 or 1")),
         }
     }
 
+    /// Whether the value is never shown unless asked for: the crate's one notion of a secret
+    /// (a test keeps [`Kind::Secret`] in step with it).
     pub fn secret(self) -> bool {
         crate::catalogue::is_secret(self.name())
     }
@@ -136,19 +210,29 @@ impl Setting {
             .map(|v| v.trim().to_string())
             .unwrap_or_else(|| self.default_value().to_string()))
     }
-}
 
-impl Setting {
-    /// Reads a switch as MOR does: on when `1`; `use_strong_passwords_for_users` is on unless `0`.
+    /// Whether the switch is on for `owner`, read as MOR reads this switch ([`Truth`]).
     pub fn flag(self, repo: &mut dyn RequestStore, owner: i64) -> Result<bool> {
-        let v = self.read(repo, owner)?;
-        Ok(if self == Setting::UseStrongPasswordsForUsers { v != "0" } else { v == "1" })
+        Ok(self.is_on(&self.read(repo, owner)?))
     }
 
-    /// Reads a whole number; an unreadable value counts as the default.
+    /// Whether a stored value means on. Non-switch settings read like [`Truth::One`].
+    pub fn is_on(self, value: &str) -> bool {
+        match self.kind() {
+            Kind::Flag(Truth::NotZero) => value != "0",
+            _ => value == "1",
+        }
+    }
+
+    /// The number set for `owner`; a value that is not a whole number reads as the default (and
+    /// a default that is not a number as 0).
     pub fn int(self, repo: &mut dyn RequestStore, owner: i64) -> Result<i64> {
-        let v = self.read(repo, owner)?;
-        Ok(crate::values::int(&v).or_else(|| crate::values::int(self.default_value())).unwrap_or(0))
+        Ok(self.int_of(&self.read(repo, owner)?))
+    }
+
+    /// [`Setting::int`] of a stored value.
+    pub fn int_of(self, value: &str) -> i64 {
+        crate::values::int(value).or_else(|| crate::values::int(self.default_value())).unwrap_or(0)
     }
 }
 
@@ -161,10 +245,20 @@ mod tests {
         assert_eq!(Setting::AllowApi.check(" 1 "), Ok("1".into()));
         assert!(Setting::AllowApi.check("yes").is_err());
         assert_eq!(Setting::DefaultUserPasswordLength.check("10"), Ok("10".into()));
-        assert!(Setting::DefaultUserPasswordLength.check("0").is_err());
-        assert!(Setting::HideDestinationEnd.check("8").is_err());
+        assert_eq!(Setting::DefaultUserPasswordLength.check("+010"), Ok("10".into()));
+        assert_eq!(
+            Setting::DefaultUserPasswordLength.check("0"),
+            Err("default_user_password_length must be a whole number from 1 to 100".into())
+        );
+        assert!(Setting::DefaultUserUsernameLength.check("101").is_err());
+        assert_eq!(
+            Setting::HideDestinationEnd.check("8"),
+            Err("hide_destination_end must be -1 (global) or a mask from 0 to 7".into())
+        );
+        assert!(Setting::HideDestinationEnd.check("-2").is_err());
         assert_eq!(Setting::HideDestinationEnd.check("-1"), Ok("-1".into()));
         assert_eq!(Setting::ApiSecretKey.check(" k "), Ok("k".into()));
+        assert_eq!(Setting::TwoFaEnabled.check("2"), Err("two_fa_enabled must be 0 or 1".into()));
     }
 
     #[test]
@@ -173,5 +267,66 @@ mod tests {
             assert_eq!(Setting::by_name(s.name()), Some(s));
         }
         assert_eq!(Setting::by_name("nope"), None);
+    }
+
+    #[test]
+    fn every_default_is_a_value_the_setting_accepts() {
+        for s in Setting::ALL {
+            assert_eq!(s.check(s.default_value()), Ok(s.default_value().to_string()), "{}", s.name());
+        }
+    }
+
+    #[test]
+    fn scopes_and_secrets_come_from_the_table() {
+        let per_owner: Vec<&str> = Setting::ALL.into_iter().filter(|s| !s.global_only()).map(Setting::name).collect();
+        assert_eq!(
+            per_owner,
+            [
+                "allow_api",
+                "api_secret_key",
+                "api_disable_hash_checking",
+                "default_user_password_length",
+                "default_user_username_length",
+                "hide_destination_end"
+            ]
+        );
+        let secrets: Vec<Setting> = Setting::ALL.into_iter().filter(|s| s.secret()).collect();
+        assert_eq!(secrets, [Setting::ApiSecretKey]);
+        for s in Setting::ALL {
+            assert_eq!(s.kind() == Kind::Secret, s.secret(), "{}: kind and name disagree on secrecy", s.name());
+        }
+    }
+
+    #[test]
+    fn switches_read_as_mor_reads_them() {
+        // Most switches are on only at exactly 1.
+        for s in [Setting::AllowApi, Setting::AllowGetApi, Setting::TwoFaEnabled] {
+            assert!(s.is_on("1"));
+            for off in ["0", "", "2", "yes"] {
+                assert!(!s.is_on(off), "{} {off:?}", s.name());
+            }
+        }
+        // Strong passwords are off only at exactly 0: blank (and a missing row) is on.
+        let strong = Setting::UseStrongPasswordsForUsers;
+        assert!(!strong.is_on("0"));
+        for on in ["1", "", "2"] {
+            assert!(strong.is_on(on), "{on:?}");
+        }
+        assert!(strong.is_on(strong.default_value()));
+        for s in Setting::ALL.into_iter().filter(|s| *s != strong && matches!(s.kind(), Kind::Flag(_))) {
+            assert!(!s.is_on(s.default_value()), "{} is on by default", s.name());
+        }
+    }
+
+    #[test]
+    fn numbers_fall_back_to_the_default() {
+        let len = Setting::DefaultUserPasswordLength;
+        assert_eq!(len.int_of(" 12 "), 12);
+        assert_eq!(len.int_of(""), 6);
+        assert_eq!(len.int_of("many"), 6);
+        assert_eq!(Setting::DefaultUserUsernameLength.int_of("x"), 1);
+        assert_eq!(Setting::HideDestinationEnd.int_of("-1"), -1);
+        // No numeric default: 0.
+        assert_eq!(Setting::ApiSecretKey.int_of("key"), 0);
     }
 }
