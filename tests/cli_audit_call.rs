@@ -518,7 +518,8 @@ fn audit_refuses_a_missing_database_and_never_prints_a_password() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("missing.db");
     let out = morapi(&["audit", "--database", &format!("sqlite://{}", path.display())]);
-    assert_eq!(out.status.code(), Some(2));
+    // A failure (1), not a usage error (2): the command line is well-formed.
+    assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no database at"), "{}", stderr(&out));
     assert!(!Path::new(&path).exists(), "audit created a database");
 
@@ -534,7 +535,7 @@ fn audit_refuses_a_missing_database_and_never_prints_a_password() {
     for scheme in ["postgres", "mysql"] {
         let url = format!("{scheme}://bob:s3cretpw@127.0.0.1:{port}/billing");
         let out = morapi(&["audit", "--database", &url]);
-        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(out.status.code(), Some(1));
         let err = stderr(&out);
         assert!(err.contains("cannot open the database") && err.contains("bob:***@"), "{err}");
         assert!(!err.contains("s3cretpw"), "{err}");

@@ -2,11 +2,12 @@
 //! values (secrets as `changed`) and refused hashes (attempted username, client address, request
 //! id, never parameter values).
 
-use crate::storage::{AuditEntry, AuditEvent, AuditFilter, Database, redact, redact_message};
+use super::db::{DbArgs, transact};
+use super::run::{self, Usage};
+use crate::storage::{AuditEntry, AuditEvent, AuditFilter, redact_message};
 use crate::values::AuditTime;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use std::process::ExitCode;
 
 /// Rows shown in the table when neither `--limit` nor `--all` is given.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -21,9 +22,8 @@ Times are UTC. --since is inclusive; --until is inclusive too: a bare date inclu
 timestamp includes rows at that instant. The table shows the newest 100 rows unless --limit or --all;\n\
 --json (for export) has every matching row unless --limit is given, and every field in full.")]
 pub struct Opts {
-    /// Database URL (as for `morapi serve`).
-    #[arg(long, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
-    pub database: String,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Only changes of this target user (users.id).
     #[arg(long = "user", value_name = "ID")]
     pub user: Option<i64>,
@@ -161,49 +161,36 @@ pub fn filter(opts: &Opts) -> Result<(AuditFilter, Option<usize>), String> {
     Ok((filter, shown))
 }
 
-pub fn run(opts: Opts) -> ExitCode {
-    match query(&opts) {
-        Ok((entries, more)) => {
-            if opts.json {
-                print!("{}", json(&entries));
-            } else {
-                print!("{}", table(&entries));
-            }
-            if more {
-                eprintln!(
-                    "morapi audit: showing the newest {} matching rows; more match (--limit N or --all)",
-                    entries.len()
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("morapi audit: {e}");
-            ExitCode::from(2)
-        }
+pub fn run(opts: Opts) -> anyhow::Result<()> {
+    let (entries, more) = query(&opts)?;
+    if opts.json {
+        print!("{}", json(&entries));
+    } else {
+        print!("{}", table(&entries));
     }
+    if more {
+        eprintln!("morapi audit: showing the newest {} matching rows; more match (--limit N or --all)", entries.len());
+    }
+    Ok(())
 }
 
 /// Reads the matching rows, newest first, and whether more matched than are returned.
-fn query(opts: &Opts) -> Result<(Vec<AuditEntry>, bool), String> {
-    let (filter, shown) = filter(opts)?;
-    let url = &opts.database;
-    if let Some(path) = url.strip_prefix("sqlite://")
+fn query(opts: &Opts) -> anyhow::Result<(Vec<AuditEntry>, bool)> {
+    let (filter, shown) = filter(opts).map_err(Usage)?;
+    if let Some(path) = opts.db.database.strip_prefix("sqlite://")
         && !path.is_empty()
         && !std::path::Path::new(path).exists()
     {
         // Opening would create an empty database; an audit of nothing helps nobody.
-        return Err(format!("no database at {path} (give --database or set MORAPI_DATABASE)"));
+        anyhow::bail!("no database at {path} (give --database or set MORAPI_DATABASE)");
     }
-    let db = Database::open(url)
-        .map_err(|e| format!("cannot open the database {}: {}", redact(url), redact_message(&e.to_string(), url)))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let mut entries = runtime
-        .block_on(db.administer(move |repo| Ok(crate::storage::Tx::Rollback(repo.audit_query(&filter)?))))
-        .map_err(|e| format!("cannot read the audit trail: {}", redact_message(&e.to_string(), url)))?;
+    let url = &opts.db.database;
+    let mut entries = run::block_on(async {
+        let db = opts.db.open()?;
+        transact(&db, move |repo| Ok(repo.audit_query(&filter)?))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the audit trail: {}", redact_message(&format!("{e:#}"), url)))
+    })?;
     let more = shown.is_some_and(|n| entries.len() > n);
     if let Some(n) = shown {
         entries.truncate(n);
@@ -447,7 +434,7 @@ mod tests {
             "2026-11-30",
         ])
         .unwrap();
-        assert_eq!(o.database, "sqlite://morapi.db");
+        assert_eq!(o.db.database, "sqlite://morapi.db");
         let (f, _) = filter(&o).unwrap();
         assert_eq!(f.target_id, Some(123));
         assert_eq!(f.actor_username.as_deref(), Some("admin"));

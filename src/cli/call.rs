@@ -2,19 +2,13 @@
 //! sends it to morapi or to any MOR server, and prints the XML answer as received — or, with
 //! `--dry-run`, the exact request instead.
 
+use super::run::{self, NoAnswer, Usage};
 use crate::auth::hash::{Variant, hash_string, sign};
 use crate::params::Params;
+use anyhow::bail;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 use std::time::Duration;
-
-/// Exit status when the server answered with an error (`<error>` or an HTTP error status).
-const EXIT_ANSWER_ERROR: u8 = 1;
-/// Exit status for unusable arguments.
-const EXIT_USAGE: u8 = 2;
-/// Exit status when no answer came (connection refused, TLS failure, timeout).
-const EXIT_NO_ANSWER: u8 = 3;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -94,15 +88,8 @@ pub struct Prepared {
     pub variants_differ: bool,
 }
 
-/// Usage problems and failures, each with its exit status.
-#[derive(Debug)]
-pub struct Failure {
-    pub status: u8,
-    pub message: String,
-}
-
-fn usage(message: impl Into<String>) -> Failure {
-    Failure { status: EXIT_USAGE, message: message.into() }
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
 }
 
 /// The endpoint for a base URL and a method: `{base}/api/{method}`, or `{base}/{method}` when the
@@ -233,7 +220,7 @@ pub fn describe(prepared: &Prepared, opts: &Opts) -> String {
 }
 
 /// The key to sign with: `--key`/MORAPI_KEY, else asked for on the terminal.
-fn key(opts: &Opts) -> Result<Option<String>, Failure> {
+fn key(opts: &Opts) -> anyhow::Result<Option<String>> {
     if opts.no_hash {
         return Ok(None);
     }
@@ -250,33 +237,19 @@ fn key(opts: &Opts) -> Result<Option<String>, Failure> {
     Ok(Some(key))
 }
 
-pub fn run(opts: Opts) -> ExitCode {
-    match call(&opts) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => {
-            if !f.message.is_empty() {
-                eprintln!("morapi call: {}", f.message);
-            }
-            ExitCode::from(f.status)
-        }
-    }
-}
-
-fn call(opts: &Opts) -> Result<(), Failure> {
+/// Exit status (see [`crate::cli`]): 0 an answer without `<error>`; 1 an answer with `<error>`
+/// or an HTTP error status; 2 unusable arguments; 3 no answer.
+pub fn run(opts: Opts) -> anyhow::Result<()> {
     if !(opts.timeout.is_finite() && opts.timeout > 0.0) {
         return Err(usage("--timeout must be a positive number of seconds"));
     }
-    let key = key(opts)?;
-    let prepared = prepare(opts, key.as_deref()).map_err(usage)?;
+    let key = key(&opts)?;
+    let prepared = prepare(&opts, key.as_deref()).map_err(usage)?;
     if opts.dry_run {
-        print!("{}", describe(&prepared, opts));
+        print!("{}", describe(&prepared, &opts));
         return Ok(());
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure { status: EXIT_NO_ANSWER, message: format!("cannot start the async runtime: {e}") })?;
-    runtime.block_on(send(opts, prepared.request))
+    run::block_on(send(&opts, prepared.request))
 }
 
 /// The error and its causes, without the URL (a GET URL carries the parameters).
@@ -291,7 +264,7 @@ fn error_chain(e: reqwest::Error) -> String {
     text
 }
 
-async fn send(opts: &Opts, request: reqwest::Request) -> Result<(), Failure> {
+async fn send(opts: &Opts, request: reqwest::Request) -> anyhow::Result<()> {
     let timeout = Duration::from_secs_f64(opts.timeout);
     let client = reqwest::Client::builder()
         .timeout(timeout)
@@ -299,13 +272,10 @@ async fn send(opts: &Opts, request: reqwest::Request) -> Result<(), Failure> {
         // A redirected POST would silently become a GET without its body.
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| Failure { status: EXIT_NO_ANSWER, message: error_chain(e) })?;
+        .map_err(|e| NoAnswer(error_chain(e)))?;
     let mut target = request.url().clone();
     target.set_query(None);
-    let no_answer = |e: reqwest::Error| Failure {
-        status: EXIT_NO_ANSWER,
-        message: format!("no answer from {target}: {}", error_chain(e)),
-    };
+    let no_answer = |e: reqwest::Error| NoAnswer(format!("no answer from {target}: {}", error_chain(e)));
     let response = client.execute(request).await.map_err(no_answer)?;
     let status = response.status();
     let version = response.version();
@@ -334,19 +304,13 @@ async fn send(opts: &Opts, request: reqwest::Request) -> Result<(), Failure> {
         .unwrap_or_default();
     if status.is_redirection() {
         let to = headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?");
-        return Err(Failure {
-            status: EXIT_ANSWER_ERROR,
-            message: format!("HTTP {status}: the server redirects to {to}; use that as the base URL"),
-        });
+        bail!("HTTP {status}: the server redirects to {to}; use that as the base URL");
     }
     if !status.is_success() {
-        return Err(Failure { status: EXIT_ANSWER_ERROR, message: format!("HTTP {status}{request_id}") });
+        bail!("HTTP {status}{request_id}");
     }
     if contains(&body, b"<error>") {
-        return Err(Failure {
-            status: EXIT_ANSWER_ERROR,
-            message: format!("the server answered with an error{request_id}"),
-        });
+        bail!("the server answered with an error{request_id}");
     }
     Ok(())
 }
@@ -534,7 +498,7 @@ mod tests {
     fn an_empty_key_is_refused() {
         let mut o = opts(SEED);
         o.key = Some(String::new());
-        assert_eq!(key(&o).unwrap_err().status, EXIT_USAGE);
+        assert_eq!(key(&o).map_err(|e| run::status(&e)).unwrap_err(), run::EXIT_USAGE);
     }
 
     #[test]

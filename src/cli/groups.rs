@@ -1,20 +1,33 @@
 //! `morapi group grant`: the rights of accountant and reseller groups (the rest of `group` is a
 //! record kind in `records.rs`).
 
-use super::records::transact;
+use super::db::{DbArgs, transact};
+use super::run;
 use crate::catalogue::rights::{self, RIGHTS};
-use crate::storage::{Database, Repo, StoreError, Table, Value, int, text};
-use clap::{Arg, ArgMatches, Command};
-use std::process::ExitCode;
+use crate::storage::{Repo, StoreError, Table, Value, int, text};
+use anyhow::bail;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{ArgMatches, Args, Command, FromArgMatches};
 
-/// `group grant GROUP RIGHT VALUE`, added to the `group` record command.
+/// `group grant GROUP RIGHT VALUE`.
+#[derive(Debug, Args)]
+// No `about` from the doc comment: it would replace the about of the command it is added to.
+#[command(about = None, long_about = None)]
+struct Grant {
+    /// Group id
+    group: i64,
+    /// Right name
+    #[arg(value_parser = PossibleValuesParser::new(RIGHTS.iter().map(|r| r.name)))]
+    right: String,
+    /// 0, 1 or 2
+    #[arg(value_parser = PossibleValuesParser::new(["0", "1", "2"]).try_map(|v| v.parse::<i64>()))]
+    value: i64,
+}
+
+/// `group grant`, added to the `group` record command.
 pub fn grant_command() -> Command {
-    let names: Vec<&str> = RIGHTS.iter().map(|r| r.name).collect();
-    Command::new("grant")
+    Grant::augment_args(Command::new("grant"))
         .about("Set a right of a group: 0 = none, 1 = view, 2 = edit")
-        .arg(Arg::new("group").required(true).value_parser(clap::value_parser!(i64)).help("Group id"))
-        .arg(Arg::new("right").required(true).value_parser(names).help("Right name"))
-        .arg(Arg::new("value").required(true).value_parser(["0", "1", "2"]).help("0, 1 or 2"))
         .after_help(RIGHTS.iter().map(|r| format!("  {:20} {}\n", r.name, r.description)).collect::<String>())
 }
 
@@ -30,27 +43,22 @@ pub fn rights_text(repo: &mut dyn Repo, group: i64) -> Result<String, StoreError
     Ok(out)
 }
 
-pub fn run_grant(matches: &ArgMatches) -> ExitCode {
-    let url = matches.get_one::<String>("database").cloned().unwrap_or_default();
-    let group = matches.get_one::<i64>("group").copied().unwrap_or_default();
-    let right = matches.get_one::<String>("right").cloned().unwrap_or_default();
-    let value: i64 = matches.get_one::<String>("value").and_then(|v| v.parse().ok()).unwrap_or_default();
-    let result = super::block_on(async move {
-        let db = Database::open(&url).map_err(|e| format!("cannot open the database: {e}"))?;
+/// Runs `morapi group grant` on the database `db` of the `group` command.
+pub fn run_grant(db: DbArgs, matches: &ArgMatches) -> anyhow::Result<()> {
+    let Grant { group, right, value } = Grant::from_arg_matches(matches)?;
+    let text = run::block_on(async move {
+        let db = db.open()?;
         transact(&db, move |repo| grant(repo, group, &right, value)).await
-    });
-    super::finish("morapi group grant", result)
+    })?;
+    print!("{text}");
+    Ok(())
 }
 
-fn grant(repo: &mut dyn Repo, group: i64, right: &str, value: i64) -> Result<Result<String, String>, StoreError> {
-    let Some(def) = rights::find(right) else { return Ok(Err(format!("unknown right {right}"))) };
-    let Some(g) = repo.row(Table::AccGroups, group)? else { return Ok(Err(format!("there is no group {group}"))) };
+fn grant(repo: &mut dyn Repo, group: i64, right: &str, value: i64) -> anyhow::Result<String> {
+    let Some(def) = rights::find(right) else { bail!("unknown right {right}") };
+    let Some(g) = repo.row(Table::AccGroups, group)? else { bail!("there is no group {group}") };
     if text(&g, "group_type") != def.right_type {
-        return Ok(Err(format!(
-            "{right} is a right of {} groups; group {group} is a {} group",
-            def.right_type,
-            text(&g, "group_type")
-        )));
+        bail!("{right} is a right of {} groups; group {group} is a {} group", def.right_type, text(&g, "group_type"));
     }
     // The right's row is created on first use, so a fresh database needs no seeding.
     let right_id =
@@ -71,5 +79,5 @@ fn grant(repo: &mut dyn Repo, group: i64, right: &str, value: i64) -> Result<Res
             )?;
         }
     }
-    Ok(Ok(format!("group {group}: {right} = {value}\n")))
+    Ok(format!("group {group}: {right} = {value}\n"))
 }

@@ -1,8 +1,8 @@
 //! `morapi hash`: the signature an integrator needs, and the exact string behind it.
 
+use super::run::Usage;
 use crate::auth::hash::{Variant, hash_string, sign};
 use crate::params::Params;
-use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  morapi hash --key 456789 user_id=123 u15=1\n\n\
@@ -17,17 +17,9 @@ pub struct Opts {
     pub pairs: Vec<String>,
 }
 
-pub fn run(opts: Opts) -> ExitCode {
-    match text(&opts) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("morapi hash: {e}");
-            ExitCode::from(2)
-        }
-    }
+pub fn run(opts: Opts) -> anyhow::Result<()> {
+    print!("{}", text(&opts).map_err(Usage)?);
+    Ok(())
 }
 
 /// The text `morapi hash` prints: per variant, the string that was hashed (key masked) and the hash.

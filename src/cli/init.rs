@@ -1,29 +1,29 @@
 //! `morapi init`: a new database with its admin and a strong API key, printed once.
 
-use super::records::transact;
+use super::db::{DbArgs, transact};
+use super::run;
 use crate::catalogue::rights::RIGHTS;
 use crate::settings::Setting;
-use crate::storage::{Database, Table, redact};
+use crate::storage::Table;
 use clap::Args;
-use std::process::ExitCode;
 
 #[derive(Debug, Args)]
+#[command(after_help = "A database that already has users is refused; nothing is changed there.")]
 pub struct Opts {
-    /// Database URL; created and migrated. A database that has users is refused.
-    #[arg(long, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
-    pub database: String,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
-pub fn run(opts: Opts) -> ExitCode {
-    let url = opts.database.clone();
-    let result = super::block_on(async move {
-        let db = Database::open(&opts.database).map_err(|e| format!("cannot open the database: {e}"))?;
+pub fn run(opts: Opts) -> anyhow::Result<()> {
+    let shown = opts.db.shown();
+    let text = run::block_on(async move {
+        let db = opts.db.open()?;
         // 32 random bytes: a key nobody guesses, in hex so any client can type it.
         let key = hex::encode(rand::random::<[u8; 32]>());
         let stored = key.clone();
         transact(&db, move |repo| {
             if repo.user_count()? > 0 {
-                return Ok(Err("this database already has users; nothing changed".into()));
+                anyhow::bail!("this database already has users; nothing changed");
             }
             repo.insert_row(
                 Table::Users,
@@ -40,7 +40,7 @@ pub fn run(opts: Opts) -> ExitCode {
                 repo.insert_row(Table::AccRights, &[("name", r.name.into()), ("right_type", r.right_type.into())])?;
             }
             super::settings::store(repo, 0, &[(Setting::ApiSecretKey, &stored), (Setting::AllowApi, "1")])?;
-            Ok(Ok(()))
+            Ok(())
         })
         .await?;
         Ok(format!(
@@ -54,8 +54,9 @@ pub fn run(opts: Opts) -> ExitCode {
              \x20 morapi settings list                                       # API settings\n\
              \x20 morapi serve                                               # serve the API\n\
              \x20 morapi call http://127.0.0.1:8080 user_details_update -u admin --key KEY user_id=ID u15=0\n",
-            redact(&url)
+            shown
         ))
-    });
-    super::finish("morapi init", result)
+    })?;
+    print!("{text}");
+    Ok(())
 }

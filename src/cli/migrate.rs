@@ -1,22 +1,18 @@
 //! `morapi migrate`: creates or updates the schema (also done by every start).
 
+use super::db::DbArgs;
+use super::run;
 use clap::Args;
-use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct Opts {
-    #[arg(long, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
-    pub database: String,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
-pub fn run(opts: Opts) -> ExitCode {
-    let result = super::block_on(async move {
-        crate::storage::Database::open(&opts.database).map_err(|e| format!("cannot open the database: {e}"))?;
-        Ok(format!(
-            "morapi: schema of {} is at version {}\n",
-            crate::storage::redact(&opts.database),
-            crate::storage::schema::VERSION
-        ))
-    });
-    super::finish("morapi migrate", result)
+pub fn run(opts: Opts) -> anyhow::Result<()> {
+    // Opening migrates; the database itself is not needed afterwards.
+    run::block_on(async { opts.db.open() })?;
+    println!("morapi: schema of {} is at version {}", opts.db.shown(), crate::storage::schema::VERSION);
+    Ok(())
 }

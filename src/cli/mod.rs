@@ -1,19 +1,31 @@
-//! The command line. One file per subcommand: its options and its `run`.
+//! The command line. One file per subcommand: its options and its `run`, which returns
+//! `anyhow::Result<()>` and prints its own output. Shared parts are leaf modules that import no
+//! command: `db` (the `--database` flag, one transaction helper), `run` (the async runtime, exit
+//! statuses) and `output` (tables, JSON, prompts).
+//!
+//! Exit status, the same for every command (mapped in [`run::status`]):
+//! * 0: done;
+//! * 1: the command ran and failed — a value or record refused, nothing found, the database
+//!   unreachable; for `call`, the server answered with an error;
+//! * 2: the command line cannot be used as given: clap's own errors, and the checks of an
+//!   argument's form clap cannot make ([`run::Usage`]: `NAME=VALUE` pairs, URLs, time ranges);
+//! * 3: `call` only: no answer came (connection, TLS, timeout).
 
 pub mod audit;
 pub mod call;
+pub mod db;
 pub mod groups;
 pub mod hash;
 pub mod init;
 pub mod migrate;
 pub mod output;
 pub mod records;
+pub mod run;
 pub mod serve;
 pub mod settings;
 pub mod user;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use std::future::Future;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -50,12 +62,28 @@ pub fn command() -> clap::Command {
 
 pub fn main() -> ExitCode {
     let matches = command().get_matches();
-    if let Some((name, sub)) = matches.subcommand()
-        && let Some(code) = records::run(name, sub)
-    {
-        return code;
+    run::finish(&label(&matches), dispatch(&matches))
+}
+
+/// What a command's error messages start with: `morapi NAME`, `morapi KIND ACTION` for a record
+/// kind, and plain `morapi` for the server (as its other lines).
+fn label(matches: &ArgMatches) -> String {
+    match matches.subcommand() {
+        None | Some(("serve", _)) => "morapi".into(),
+        Some((name, sub)) if records::kind(name).is_some() => {
+            format!("morapi {name} {}", sub.subcommand_name().unwrap_or_default())
+        }
+        Some((name, _)) => format!("morapi {name}"),
     }
-    let cli = match Cli::from_arg_matches(&matches) {
+}
+
+fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
+    if let Some((name, sub)) = matches.subcommand()
+        && let Some(result) = records::run(name, sub)
+    {
+        return result;
+    }
+    let cli = match Cli::from_arg_matches(matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
@@ -68,29 +96,6 @@ pub fn main() -> ExitCode {
         Command::Migrate(opts) => migrate::run(opts),
         Command::User(opts) => user::run(opts),
         Command::Settings(opts) => settings::run(opts),
-    }
-}
-
-/// Runs an administration command's future on a small runtime.
-pub fn block_on<T>(f: impl Future<Output = Result<T, String>>) -> Result<T, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?
-        .block_on(f)
-}
-
-/// Prints a command's result: the text on stdout, or `WHAT: error` on stderr with exit code 1.
-pub fn finish(what: &str, result: Result<String, String>) -> ExitCode {
-    match result {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{what}: {e}");
-            ExitCode::FAILURE
-        }
     }
 }
 

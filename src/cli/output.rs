@@ -60,19 +60,19 @@ pub fn confirm(question: &str) -> bool {
 
 /// Reads a new password: one line from standard input with `--password-stdin`, else twice from
 /// the terminal without echo. Never from a command-line value (it would end up in shell history).
-pub fn read_password(from_stdin: bool) -> Result<String, String> {
+pub fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| anyhow::anyhow!("cannot read the password: {e}"))?;
         return Ok(line.trim_end_matches(['\n', '\r']).to_string());
     }
     if !std::io::stdin().is_terminal() {
-        return Err("no terminal to ask for the password on: use --password-stdin".into());
+        anyhow::bail!("no terminal to ask for the password on: use --password-stdin");
     }
-    let first = rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?;
-    let second = rpassword::prompt_password("Repeat it: ").map_err(|e| e.to_string())?;
+    let first = rpassword::prompt_password("New password: ")?;
+    let second = rpassword::prompt_password("Repeat it: ")?;
     if first != second {
-        return Err("the passwords differ".into());
+        anyhow::bail!("the passwords differ");
     }
     Ok(first)
 }

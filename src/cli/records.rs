@@ -5,10 +5,11 @@
 //! `morapi KIND add --field value…`, `list [--owner N] [--json]`, `show ID [--json]`,
 //! `set ID --field value…`, `delete ID [--yes]`.
 
-use super::output;
-use crate::storage::{Database, Repo, Row, StoreError, Table, Tx, Value, int, schema, text};
-use clap::{Arg, ArgAction, ArgMatches, Command};
-use std::process::ExitCode;
+use super::db::{DbArgs, transact};
+use super::{groups, output, run};
+use crate::storage::{Database, Repo, Row, StoreError, Table, Value, int, schema, text};
+use anyhow::bail;
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 /// What a field holds, and so how its flag value is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,43 +149,31 @@ pub static KINDS: &[RecordKind] = &[
     },
 ];
 
-fn flag(column: &str) -> String {
+/// The flag of a column: the column with `-` for `_`.
+pub fn flag(column: &str) -> String {
     column.replace('_', "-")
 }
 
-/// The flag of a column, as clap wants it (static: the columns are static).
-fn flag_name(column: &'static str) -> &'static str {
-    match column {
-        "owner_id" => "owner-id",
-        "user_id" => "user-id",
-        "full_name" => "full-name",
-        "exchange_rate" => "exchange-rate",
-        "group_type" => "group-type",
-        "only_view" => "only-view",
-        other => other,
-    }
+/// The record kind whose command is `name`.
+pub fn kind(name: &str) -> Option<&'static RecordKind> {
+    KINDS.iter().find(|k| k.command == name)
 }
 
 fn columns(kind: &RecordKind) -> Vec<&'static str> {
     std::iter::once("id").chain(kind.fields.iter().map(|f| f.column)).collect()
 }
 
-/// The database flag every administration command takes.
-pub fn database_arg() -> Arg {
-    Arg::new("database")
-        .long("database")
-        .env("MORAPI_DATABASE")
-        .hide_env_values(true)
-        .default_value("sqlite://morapi.db")
-        .help("Database URL (sqlite://PATH, postgres://…, mysql://…)")
-}
-
 fn json_arg() -> Arg {
     Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print JSON instead of a table")
 }
 
-fn id_arg() -> Arg {
-    Arg::new("id").required(true).value_parser(clap::value_parser!(i64)).help("Record id")
+/// The record `show`, `set` and `delete` act on.
+#[derive(Debug, Args)]
+// No `about` from the doc comment: it would replace the about of the command it is added to.
+#[command(about = None, long_about = None)]
+struct Id {
+    /// Record id
+    id: i64,
 }
 
 /// The clap subcommands of every record kind.
@@ -199,7 +188,7 @@ fn command(kind: &RecordKind) -> Command {
             if let (true, Some(d)) = (add, f.default) {
                 help.push_str(&format!(" [default: {d}]"));
             }
-            Arg::new(f.column).long(flag_name(f.column)).help(help).required(add && f.required)
+            Arg::new(f.column).long(flag(f.column)).help(help).required(add && f.required)
         })
     };
     let mut list = Command::new("list").about(format!("List {}", kind.table.name())).arg(json_arg());
@@ -212,74 +201,79 @@ fn command(kind: &RecordKind) -> Command {
                 .help(format!("Only records whose {owner} is this")),
         );
     }
-    let extra = (kind.table == Table::AccGroups).then(super::groups::grant_command);
-    Command::new(kind.command)
+    let extra = (kind.table == Table::AccGroups).then(groups::grant_command);
+    // Args first: augmenting may reset the command's about.
+    DbArgs::augment_args(Command::new(kind.command))
         .about(kind.about)
         .subcommands(extra)
         .subcommand_required(true)
-        .arg(database_arg().global(true))
         .subcommand(Command::new("add").about("Add one").args(field_args(true)).arg(json_arg()))
         .subcommand(list)
-        .subcommand(Command::new("show").about("Show one").arg(id_arg()).arg(json_arg()))
-        .subcommand(Command::new("set").about("Change fields of one").arg(id_arg()).args(field_args(false)))
+        .subcommand(Id::augment_args(Command::new("show")).about("Show one").arg(json_arg()))
+        .subcommand(Id::augment_args(Command::new("set")).about("Change fields of one").args(field_args(false)))
         .subcommand(
-            Command::new("delete")
+            Id::augment_args(Command::new("delete"))
                 .about("Delete one that nothing refers to")
-                .arg(id_arg())
                 .arg(Arg::new("yes").long("yes").action(ArgAction::SetTrue).help("Do not ask for confirmation")),
         )
 }
 
 /// Checks one flag value against its field; returns the value to store.
-fn check(repo: &mut dyn Repo, field: &Field, raw: &str) -> Result<Value, String> {
+fn check(repo: &mut dyn Repo, field: &Field, raw: &str) -> anyhow::Result<Value> {
     let v = raw.trim();
     let name = flag(field.column);
-    match field.ty {
-        FieldType::Text if v.is_empty() && field.required => Err(format!("--{name} must not be empty")),
-        FieldType::Text => Ok(Value::from(v)),
-        FieldType::Int => v.parse::<i64>().map(Value::Int).map_err(|_| format!("--{name} must be a whole number")),
-        FieldType::Decimal => v
-            .parse::<rust_decimal::Decimal>()
-            .ok()
-            .filter(crate::values::amount::fits)
-            .map(|d| Value::Text(d.normalize().to_string()))
-            .ok_or_else(|| format!("--{name} must be a number with at most 15 digits before and 15 after the point")),
-        FieldType::Enum(words) if words.contains(&v) => Ok(Value::from(v)),
-        FieldType::Enum(words) => Err(format!("--{name} must be one of {}", words.join(", "))),
+    Ok(match field.ty {
+        FieldType::Text if v.is_empty() && field.required => bail!("--{name} must not be empty"),
+        FieldType::Text => Value::from(v),
+        FieldType::Int => match v.parse::<i64>() {
+            Ok(n) => Value::Int(n),
+            Err(_) => bail!("--{name} must be a whole number"),
+        },
+        FieldType::Decimal => match v.parse::<rust_decimal::Decimal>().ok().filter(crate::values::amount::fits) {
+            Some(d) => Value::Text(d.normalize().to_string()),
+            None => bail!("--{name} must be a number with at most 15 digits before and 15 after the point"),
+        },
+        FieldType::Enum(words) if words.contains(&v) => Value::from(v),
+        FieldType::Enum(words) => bail!("--{name} must be one of {}", words.join(", ")),
         FieldType::Owner | FieldType::User => {
-            let id = v.parse::<i64>().map_err(|_| format!("--{name} must be a user id"))?;
+            let Ok(id) = v.parse::<i64>() else { bail!("--{name} must be a user id") };
             if field.ty == FieldType::Owner && id == 0 {
                 return Ok(Value::Int(0));
             }
-            match repo.user_by_id(id).map_err(|e| e.to_string())? {
-                Some(u) if field.ty == FieldType::User || text(&u, "usertype") == "reseller" => Ok(Value::Int(id)),
-                Some(_) => Err(format!("--{name} {id} is not a reseller (owners are 0 = admin or a reseller)")),
-                None => Err(format!("--{name}: there is no user {id}")),
+            match repo.user_by_id(id)? {
+                Some(u) if field.ty == FieldType::User || text(&u, "usertype") == "reseller" => Value::Int(id),
+                Some(_) => bail!("--{name} {id} is not a reseller (owners are 0 = admin or a reseller)"),
+                None => bail!("--{name}: there is no user {id}"),
             }
         }
-    }
+    })
 }
 
 /// Runs `morapi KIND ACTION …` when `name` is a record kind; `None` otherwise.
-pub fn run(name: &str, matches: &ArgMatches) -> Option<ExitCode> {
-    let kind = KINDS.iter().find(|k| k.command == name)?;
-    let url = matches.get_one::<String>("database").cloned().unwrap_or_default();
-    let (action, sub) = matches.subcommand()?;
+pub fn run(name: &str, matches: &ArgMatches) -> Option<anyhow::Result<()>> {
+    let kind = kind(name)?;
+    Some(run_kind(kind, matches))
+}
+
+fn run_kind(kind: &'static RecordKind, matches: &ArgMatches) -> anyhow::Result<()> {
+    let db = DbArgs::from_arg_matches(matches)?;
+    let Some((action, sub)) = matches.subcommand() else { bail!("give an action: add, list, show, set or delete") };
     if action == "grant" {
-        return Some(super::groups::run_grant(sub));
+        return groups::run_grant(db, sub);
     }
-    let result = super::block_on(async {
-        let db = Database::open(&url).map_err(|e| format!("cannot open the database: {e}"))?;
+    let text = run::block_on(async {
+        let db = db.open()?;
         match action {
             "add" => add(&db, kind, sub).await,
             "list" => list(&db, kind, sub).await,
-            "show" => show(&db, kind, sub).await,
-            "set" => set(&db, kind, sub).await,
-            "delete" => delete(&db, kind, sub).await,
-            other => Err(format!("unknown action {other}")),
+            "show" => show(&db, kind, Id::from_arg_matches(sub)?.id, sub.get_flag("json")).await,
+            "set" => set(&db, kind, Id::from_arg_matches(sub)?.id, sub).await,
+            "delete" => delete(&db, kind, Id::from_arg_matches(sub)?.id, sub.get_flag("yes")).await,
+            other => bail!("unknown action {other}"),
         }
-    });
-    Some(super::finish(&format!("morapi {name} {action}"), result))
+    })?;
+    print!("{text}");
+    Ok(())
 }
 
 /// Values of the fields given on the command line, checked (and defaults, for `add`). `id` is
@@ -289,16 +283,16 @@ fn values(
     kind: &RecordKind,
     sub: &ArgMatches,
     id: Option<i64>,
-) -> Result<Vec<(&'static str, Value)>, String> {
+) -> anyhow::Result<Vec<(&'static str, Value)>> {
     let mut out = Vec::new();
     for field in kind.fields {
         let default = if id.is_none() { field.default } else { None };
         let Some(raw) = sub.get_one::<String>(field.column).map(String::as_str).or(default) else { continue };
         let value = check(repo, field, raw)?;
         if schema::column(kind.table.name(), field.column).is_some_and(|c| c.unique) {
-            let same = repo.list_rows(kind.table, &[(field.column, value.clone())]).map_err(|e| e.to_string())?;
+            let same = repo.list_rows(kind.table, &[(field.column, value.clone())])?;
             if same.iter().any(|r| int(r, "id") != id) {
-                return Err(format!("a {} with {} {} already exists", kind.command, field.column, value.render()));
+                bail!("a {} with {} {} already exists", kind.command, field.column, value.render());
             }
         }
         out.push((field.column, value));
@@ -306,85 +300,61 @@ fn values(
     Ok(out)
 }
 
-type Outcome = Result<String, String>;
-
-/// Runs `f` in a transaction; `Err(String)` from `f` rolls back and becomes the command's error.
-pub async fn transact<T: Send + 'static>(
-    db: &Database,
-    f: impl Fn(&mut dyn Repo) -> Result<Result<T, String>, StoreError> + Send + 'static,
-) -> Result<T, String> {
-    db.administer(move |repo| {
-        Ok(match f(repo)? {
-            Ok(t) => Tx::Commit(Ok(t)),
-            Err(e) => Tx::Rollback(Err(e)),
-        })
-    })
-    .await
-    .map_err(|e| e.to_string())?
-}
-
-async fn add(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> Outcome {
+async fn add(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> anyhow::Result<String> {
     let sub = sub.clone();
     let json = sub.get_flag("json");
     transact(db, move |repo| {
-        let vals = match values(repo, kind, &sub, None) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(e)),
-        };
+        let vals = values(repo, kind, &sub, None)?;
         let id = repo.insert_row(kind.table, &vals)?;
         let row = repo.row(kind.table, id)?.unwrap_or_default();
-        Ok(Ok(if json { output::record(&row, &columns(kind), true) } else { format!("added {} {id}\n", kind.command) }))
+        Ok(if json { output::record(&row, &columns(kind), true) } else { format!("added {} {id}\n", kind.command) })
     })
     .await
 }
 
-async fn list(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> Outcome {
-    let owner = sub.try_get_one::<i64>("owner").ok().flatten().copied();
+async fn list(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> anyhow::Result<String> {
+    let owner_col = kind.fields.iter().find(|f| f.ty == FieldType::Owner).map(|f| f.column);
+    // Only kinds with an owner field have `--owner`.
+    let owner = match owner_col {
+        Some(_) => sub.try_get_one::<i64>("owner")?.copied(),
+        None => None,
+    };
     let json = sub.get_flag("json");
     transact(db, move |repo| {
-        let owner_col = kind.fields.iter().find(|f| f.ty == FieldType::Owner).map(|f| f.column);
         let filter: Vec<(&str, Value)> = match (owner, owner_col) {
             (Some(o), Some(col)) => vec![(col, Value::Int(o))],
             _ => Vec::new(),
         };
         let rows = repo.list_rows(kind.table, &filter)?;
-        Ok(Ok(output::rows(&rows, &columns(kind), json)))
+        Ok(output::rows(&rows, &columns(kind), json))
     })
     .await
 }
 
-async fn show(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> Outcome {
-    let id = sub.get_one::<i64>("id").copied().unwrap_or_default();
-    let json = sub.get_flag("json");
+async fn show(db: &Database, kind: &'static RecordKind, id: i64, json: bool) -> anyhow::Result<String> {
     transact(db, move |repo| {
-        Ok(match repo.row(kind.table, id)? {
-            Some(row) => {
-                let mut text = output::record(&row, &columns(kind), json);
-                if kind.table == Table::AccGroups && !json {
-                    text.push_str(&super::groups::rights_text(repo, id)?);
-                }
-                Ok(text)
-            }
-            None => Err(format!("there is no {} {id}", kind.command)),
-        })
+        let Some(row) = repo.row(kind.table, id)? else { bail!("there is no {} {id}", kind.command) };
+        let mut text = output::record(&row, &columns(kind), json);
+        if kind.table == Table::AccGroups && !json {
+            text.push_str(&groups::rights_text(repo, id)?);
+        }
+        Ok(text)
     })
     .await
 }
 
-async fn set(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> Outcome {
-    let id = sub.get_one::<i64>("id").copied().unwrap_or_default();
+async fn set(db: &Database, kind: &'static RecordKind, id: i64, sub: &ArgMatches) -> anyhow::Result<String> {
     let sub = sub.clone();
     transact(db, move |repo| {
         if repo.row(kind.table, id)?.is_none() {
-            return Ok(Err(format!("there is no {} {id}", kind.command)));
+            bail!("there is no {} {id}", kind.command);
         }
-        let vals = match values(repo, kind, &sub, Some(id)) {
-            Ok(v) if v.is_empty() => return Ok(Err("nothing to change: give at least one field flag".into())),
-            Ok(v) => v,
-            Err(e) => return Ok(Err(e)),
-        };
+        let vals = values(repo, kind, &sub, Some(id))?;
+        if vals.is_empty() {
+            bail!("nothing to change: give at least one field flag");
+        }
         repo.update_row(kind.table, id, &vals)?;
-        Ok(Ok(format!("changed {} {id}\n", kind.command)))
+        Ok(format!("changed {} {id}\n", kind.command))
     })
     .await
 }
@@ -402,23 +372,21 @@ fn still_used(repo: &mut dyn Repo, kind: &RecordKind, id: i64) -> Result<Option<
     Ok((!uses.is_empty()).then(|| uses.join("; ")))
 }
 
-async fn delete(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> Outcome {
-    let id = sub.get_one::<i64>("id").copied().unwrap_or_default();
-    let row: Option<Row> = transact(db, move |repo| Ok(Ok(repo.row(kind.table, id)?))).await?;
-    let Some(row) = row else { return Err(format!("there is no {} {id}", kind.command)) };
+async fn delete(db: &Database, kind: &'static RecordKind, id: i64, yes: bool) -> anyhow::Result<String> {
+    let row: Option<Row> = transact(db, move |repo| Ok(repo.row(kind.table, id)?)).await?;
+    let Some(row) = row else { bail!("there is no {} {id}", kind.command) };
     let label = crate::storage::text(&row, kind.fields.first().map_or("id", |f| f.column));
-    if !sub.get_flag("yes") && !output::confirm(&format!("Delete {} {id} ({label})?", kind.command)) {
-        return Err("not deleted".into());
+    if !yes && !output::confirm(&format!("Delete {} {id} ({label})?", kind.command)) {
+        bail!("not deleted");
     }
     transact(db, move |repo| {
         if let Some(uses) = still_used(repo, kind, id)? {
-            return Ok(Err(format!("{} {id} is still used by {uses}; nothing deleted", kind.command)));
+            bail!("{} {id} is still used by {uses}; nothing deleted", kind.command);
         }
-        Ok(if repo.delete_row(kind.table, id)? {
-            Ok(format!("deleted {} {id}\n", kind.command))
-        } else {
-            Err(format!("there is no {} {id}", kind.command))
-        })
+        if !repo.delete_row(kind.table, id)? {
+            bail!("there is no {} {id}", kind.command);
+        }
+        Ok(format!("deleted {} {id}\n", kind.command))
     })
     .await
 }
@@ -451,5 +419,20 @@ mod tests {
         for c in commands() {
             c.debug_assert();
         }
+    }
+
+    #[test]
+    fn help_shows_each_commands_own_about() {
+        for (kind, c) in KINDS.iter().zip(commands()) {
+            assert_eq!(c.get_about().map(ToString::to_string).as_deref(), Some(kind.about), "{}", kind.command);
+            let about = |name: &str| c.find_subcommand(name).and_then(|s| s.get_about()).map(ToString::to_string);
+            assert_eq!(about("show").as_deref(), Some("Show one"));
+            assert_eq!(about("delete").as_deref(), Some("Delete one that nothing refers to"));
+        }
+        let grant = crate::cli::groups::grant_command();
+        assert_eq!(
+            grant.get_about().map(ToString::to_string).as_deref(),
+            Some("Set a right of a group: 0 = none, 1 = view, 2 = edit")
+        );
     }
 }

@@ -1,16 +1,15 @@
 //! `morapi serve`: the HTTP server.
 
-use crate::storage::{Database, PoolOptions, demo, redact};
-use std::process::ExitCode;
+use super::db::DbArgs;
+use crate::storage::{PoolOptions, demo};
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "MORAPI_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// Database URL; a SQLite file is created and migrated on first start.
-    #[arg(long, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
-    pub database: String,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Load the demo dataset when the database has no users yet.
     #[arg(long, env = "MORAPI_DEMO")]
     pub demo: bool,
@@ -30,22 +29,15 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-pub fn run(opts: Opts) -> ExitCode {
+/// Serves until SIGTERM or Ctrl-C, on a multi-threaded runtime of its own (requests run in
+/// parallel; the other commands need one thread).
+pub fn run(opts: Opts) -> anyhow::Result<()> {
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("morapi: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run_server(opts)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("morapi: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(run_server(opts))
 }
 
 async fn run_server(opts: Opts) -> anyhow::Result<()> {
@@ -54,7 +46,7 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         timeout: std::time::Duration::from_secs_f64(opts.db_timeout),
         ..PoolOptions::default()
     };
-    let db = Database::open_with(&opts.database, pool).map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let db = opts.db.open_with(pool)?;
     if opts.demo {
         if demo::load(&db).await? {
             println!("morapi: demo data loaded");
@@ -67,7 +59,7 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr()?;
     let shutdown = crate::server::shutdown_signal()?;
-    println!("morapi: listening on http://{addr}, database {}", redact(&opts.database));
+    println!("morapi: listening on http://{addr}, database {}", opts.db.shown());
     crate::server::serve(listener, db, shutdown).await?;
     println!("morapi: stopped");
     Ok(())

@@ -1,23 +1,22 @@
 //! `morapi settings`: API settings per owner (0 = admin/global, or a reseller's id).
 
-use super::output;
-use super::records::transact;
+use super::db::{DbArgs, transact};
+use super::{output, run};
 use crate::settings::Setting;
-use crate::storage::{Database, Repo, Row, StoreError};
+use crate::storage::{Repo, Row, StoreError};
+use anyhow::bail;
 use clap::{Args, Subcommand};
-use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct Opts {
-    #[arg(long, global = true, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
-    pub database: String,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Whose settings: 0 = the admin (global), or a reseller's id.
     #[arg(long, global = true, default_value_t = 0)]
     pub owner: i64,
     #[command(subcommand)]
     pub action: Action,
 }
-
 #[derive(Debug, Subcommand)]
 pub enum Action {
     /// Every setting of the owner, with defaults for those never set.
@@ -38,16 +37,14 @@ pub enum Action {
     Set { name: String, value: String },
 }
 
-pub fn run(opts: Opts) -> ExitCode {
+pub fn run(opts: Opts) -> anyhow::Result<()> {
     let owner = opts.owner;
-    let result = super::block_on(async move {
-        let db = Database::open(&opts.database).map_err(|e| format!("cannot open the database: {e}"))?;
+    let text = run::block_on(async move {
+        let db = opts.db.open()?;
         match opts.action {
             Action::List { json, show_secrets } => {
                 transact(&db, move |repo| {
-                    if let Err(e) = check_owner(repo, owner, None)? {
-                        return Ok(Err(e));
-                    }
+                    check_owner(repo, owner, None)?;
                     let mut rows = Vec::new();
                     for s in Setting::ALL {
                         if owner != 0 && s.global_only() {
@@ -59,34 +56,31 @@ pub fn run(opts: Opts) -> ExitCode {
                         row.insert("meaning".into(), s.description().into());
                         rows.push(row);
                     }
-                    Ok(Ok(output::rows(&rows, &["name", "value", "meaning"], json)))
+                    Ok(output::rows(&rows, &["name", "value", "meaning"], json))
                 })
                 .await
             }
             Action::Get { name, show_secrets } => {
                 transact(&db, move |repo| {
-                    let s = match setting(&name) {
-                        Ok(s) => s,
-                        Err(e) => return Ok(Err(e)),
-                    };
-                    if let Err(e) = check_owner(repo, owner, Some(s))? {
-                        return Ok(Err(e));
-                    }
-                    Ok(Ok(format!("{}\n", shown(s, &s.read(repo, owner)?, show_secrets))))
+                    let s = setting(&name)?;
+                    check_owner(repo, owner, Some(s))?;
+                    Ok(format!("{}\n", shown(s, &s.read(repo, owner)?, show_secrets)))
                 })
                 .await
             }
             Action::Set { name, value } => transact(&db, move |repo| set(repo, owner, &name, &value)).await,
         }
-    });
-    super::finish("morapi settings", result)
+    })?;
+    print!("{text}");
+    Ok(())
 }
 
-fn setting(name: &str) -> Result<Setting, String> {
-    Setting::by_name(name).ok_or_else(|| {
+fn setting(name: &str) -> anyhow::Result<Setting> {
+    let Some(s) = Setting::by_name(name) else {
         let names: Vec<&str> = Setting::ALL.iter().map(|s| s.name()).collect();
-        format!("unknown setting {name:?}; settings are: {}", names.join(", "))
-    })
+        bail!("unknown setting {name:?}; settings are: {}", names.join(", "))
+    };
+    Ok(s)
 }
 
 fn shown(s: Setting, value: &str, show_secrets: bool) -> String {
@@ -94,43 +88,33 @@ fn shown(s: Setting, value: &str, show_secrets: bool) -> String {
 }
 
 /// Owner 0, or a reseller; global-only settings only for owner 0.
-fn check_owner(repo: &mut dyn Repo, owner: i64, s: Option<Setting>) -> Result<Result<(), String>, StoreError> {
+fn check_owner(repo: &mut dyn Repo, owner: i64, s: Option<Setting>) -> anyhow::Result<()> {
     if owner != 0 && repo.user_by_id(owner)?.is_none_or(|u| crate::storage::text(&u, "usertype") != "reseller") {
-        return Ok(Err(format!("--owner {owner} is not a reseller (settings belong to 0 = admin or a reseller)")));
+        bail!("--owner {owner} is not a reseller (settings belong to 0 = admin or a reseller)");
     }
     if let Some(s) = s
         && owner != 0
         && s.global_only()
     {
-        return Ok(Err(format!("{} is a global setting: use --owner 0", s.name())));
+        bail!("{} is a global setting: use --owner 0", s.name());
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
-fn set(repo: &mut dyn Repo, owner: i64, name: &str, raw: &str) -> Result<Result<String, String>, StoreError> {
-    let s = match setting(name) {
-        Ok(s) => s,
-        Err(e) => return Ok(Err(e)),
-    };
-    if let Err(e) = check_owner(repo, owner, Some(s))? {
-        return Ok(Err(e));
-    }
-    let value = match s.check(raw) {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(e)),
-    };
+fn set(repo: &mut dyn Repo, owner: i64, name: &str, raw: &str) -> anyhow::Result<String> {
+    let s = setting(name)?;
+    check_owner(repo, owner, Some(s))?;
+    let value = s.check(raw).map_err(anyhow::Error::msg)?;
     // As in MOR, the API cannot be on without a key.
-    let api_on = |repo: &mut dyn Repo| Setting::AllowApi.read(repo, owner).map(|v| v == "1");
-    let key_empty = |repo: &mut dyn Repo| Setting::ApiSecretKey.read(repo, owner).map(|v| v.is_empty());
-    if s == Setting::AllowApi && value == "1" && key_empty(repo)? {
-        return Ok(Err("Invalid API secret key: set api_secret_key before enabling allow_api".into()));
+    if s == Setting::AllowApi && s.is_on(&value) && Setting::ApiSecretKey.read(repo, owner)?.is_empty() {
+        bail!("Invalid API secret key: set api_secret_key before enabling allow_api");
     }
-    if s == Setting::ApiSecretKey && value.is_empty() && api_on(repo)? {
-        return Ok(Err("the API is enabled: set allow_api to 0 before removing the key".into()));
+    if s == Setting::ApiSecretKey && value.is_empty() && Setting::AllowApi.flag(repo, owner)? {
+        bail!("the API is enabled: set allow_api to 0 before removing the key");
     }
     repo.set_setting(owner, s.name(), &value)?;
     let shown_value = shown(s, &value, false);
-    Ok(Ok(format!("{} = {shown_value} (owner {owner})\n", s.name())))
+    Ok(format!("{} = {shown_value} (owner {owner})\n", s.name()))
 }
 
 /// For `morapi init`: stores settings without the CLI checks (a fresh database).

@@ -3,19 +3,19 @@
 //! same rules; this command creates, lists, shows, sets passwords, moves users between owners
 //! and groups (what the API cannot do) and deletes. Its changes are audited too.
 
-use super::output;
-use super::records::transact;
+use super::db::{DbArgs, transact};
+use super::{output, run};
 use crate::domain::{User, UserType, rules};
 use crate::storage::{AuditEntry, AuditEvent, Database, Repo, Row, StoreError, Table, Value, int, text};
 use crate::update::{Change, record_changes};
 use crate::values::{AuditTime, new_request_id};
+use anyhow::bail;
 use clap::{Args, Subcommand};
-use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct Opts {
-    #[arg(long, global = true, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
-    pub database: String,
+    #[command(flatten)]
+    pub db: DbArgs,
     #[command(subcommand)]
     pub action: Action,
 }
@@ -99,9 +99,9 @@ pub struct AddOpts {
 const LIST_COLUMNS: &[&str] =
     &["id", "username", "usertype", "owner_id", "first_name", "last_name", "blocked", "acc_group_id"];
 
-pub fn run(opts: Opts) -> ExitCode {
-    let result = super::block_on(async move {
-        let db = Database::open(&opts.database).map_err(|e| format!("cannot open the database: {e}"))?;
+pub fn run(opts: Opts) -> anyhow::Result<()> {
+    let text = run::block_on(async move {
+        let db = opts.db.open()?;
         match opts.action {
             Action::Add(a) => add(&db, a).await,
             Action::List { owner, r#type, json } => {
@@ -113,7 +113,7 @@ pub fn run(opts: Opts) -> ExitCode {
                     if let Some(t) = &r#type {
                         filter.push(("usertype", t.as_str().into()));
                     }
-                    Ok(Ok(output::rows(&repo.list_rows(Table::Users, &filter)?, LIST_COLUMNS, json)))
+                    Ok(output::rows(&repo.list_rows(Table::Users, &filter)?, LIST_COLUMNS, json))
                 })
                 .await
             }
@@ -122,8 +122,9 @@ pub fn run(opts: Opts) -> ExitCode {
             Action::Set { user, owner, group } => transact(&db, move |repo| set(repo, &user, owner, group)).await,
             Action::Delete { user, yes } => delete(&db, user, yes).await,
         }
-    });
-    super::finish("morapi user", result)
+    })?;
+    print!("{text}");
+    Ok(())
 }
 
 /// A user by id or username.
@@ -142,54 +143,51 @@ fn is_reseller(repo: &mut dyn Repo, id: i64) -> Result<bool, StoreError> {
 
 /// The password's Argon2id hash, if it passes the rules of the API (for a user whose settings
 /// come from `settings_owner`).
-fn hash_password(repo: &mut dyn Repo, settings_owner: i64, plain: &str) -> Result<Result<String, String>, StoreError> {
+fn hash_password(repo: &mut dyn Repo, settings_owner: i64, plain: &str) -> anyhow::Result<String> {
     let problems = rules::password_problems(repo, settings_owner, plain)?;
     if !problems.is_empty() {
-        return Ok(Err(problems.join("; ")));
+        bail!("{}", problems.join("; "));
     }
-    Ok(crate::password::hash(plain).map_err(|e| format!("cannot hash the password: {e}")))
+    crate::password::hash(plain).map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
 }
 
-async fn add(db: &Database, a: AddOpts) -> Result<String, String> {
+async fn add(db: &Database, a: AddOpts) -> anyhow::Result<String> {
     let password = if a.password || a.password_stdin { Some(output::read_password(a.password_stdin)?) } else { None };
     transact(db, move |repo| {
         let username = a.username.trim();
         if a.owner != 0 {
             if a.usertype != UserType::User.word() {
-                return Ok(Err(format!("a {} belongs to the admin: use --owner 0", a.usertype)));
+                bail!("a {} belongs to the admin: use --owner 0", a.usertype);
             }
             if repo.user_by_id(a.owner)?.is_none() {
-                return Ok(Err(format!("--owner: there is no user {}", a.owner)));
+                bail!("--owner: there is no user {}", a.owner);
             }
             if !is_reseller(repo, a.owner)? {
-                return Ok(Err(format!("--owner {} is not a reseller", a.owner)));
+                bail!("--owner {} is not a reseller", a.owner);
             }
         }
         // The API's rules, with the settings of the user's owner.
         let settings_owner = rules::settings_owner(repo, a.owner)?;
         let problems = rules::username_problems(repo, settings_owner, username, None)?;
         if !problems.is_empty() {
-            return Ok(Err(format!("--username {username}: {}", problems.join("; "))));
+            bail!("--username {username}: {}", problems.join("; "));
         }
         if let Some(g) = a.group {
             let wanted = if a.usertype == "reseller" { "reseller" } else { "accountant" };
             match repo.row(Table::AccGroups, g)? {
                 Some(row) if text(&row, "group_type") == wanted && a.usertype != "user" => {}
-                Some(_) => return Ok(Err(format!("group {g} is not a {wanted} group (or the user type has none)"))),
-                None => return Ok(Err(format!("there is no group {g}"))),
+                Some(_) => bail!("group {g} is not a {wanted} group (or the user type has none)"),
+                None => bail!("there is no group {g}"),
             }
         }
         if let Some(e) = a.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             let problems = rules::email_problems(repo, e, None)?;
             if !problems.is_empty() {
-                return Ok(Err(format!("--email {e}: {}", problems.join("; "))));
+                bail!("--email {e}: {}", problems.join("; "));
             }
         }
         let hashed = match &password {
-            Some(p) => match hash_password(repo, settings_owner, p)? {
-                Ok(h) => h,
-                Err(e) => return Ok(Err(e)),
-            },
+            Some(p) => hash_password(repo, settings_owner, p)?,
             None => String::new(),
         };
         let address = repo
@@ -211,15 +209,15 @@ async fn add(db: &Database, a: AddOpts) -> Result<String, String> {
         )?;
         if a.json {
             let row = repo.user_by_id(id)?.unwrap_or_default();
-            return Ok(Ok(output::record(&row, LIST_COLUMNS, true)));
+            return Ok(output::record(&row, LIST_COLUMNS, true));
         }
-        Ok(Ok(format!("added {} {username} with id {id}\n", a.usertype)))
+        Ok(format!("added {} {username} with id {id}\n", a.usertype))
     })
     .await
 }
 
-fn show(repo: &mut dyn Repo, user: &str, json: bool) -> Result<Result<String, String>, StoreError> {
-    let Some(u) = find(repo, user)? else { return Ok(Err(format!("there is no user {user}"))) };
+fn show(repo: &mut dyn Repo, user: &str, json: bool) -> anyhow::Result<String> {
+    let Some(u) = find(repo, user)? else { bail!("there is no user {user}") };
     let mut row: Row = u.columns.clone();
     // Never shown, not even hashed.
     row.remove("password");
@@ -241,23 +239,20 @@ fn show(repo: &mut dyn Repo, user: &str, json: bool) -> Result<Result<String, St
     };
     merge("taxes", taxes);
     let columns: Vec<&str> = row.keys().map(String::as_str).collect();
-    Ok(Ok(output::record(&row, &columns, json)))
+    Ok(output::record(&row, &columns, json))
 }
 
-async fn passwd(db: &Database, user: String, from_stdin: bool) -> Result<String, String> {
+async fn passwd(db: &Database, user: String, from_stdin: bool) -> anyhow::Result<String> {
     let plain = output::read_password(from_stdin)?;
     transact(db, move |repo| {
-        let Some(u) = find(repo, &user)? else { return Ok(Err(format!("there is no user {user}"))) };
+        let Some(u) = find(repo, &user)? else { bail!("there is no user {user}") };
         let settings_owner = rules::settings_owner(repo, u.owner_id)?;
-        let hashed = match hash_password(repo, settings_owner, &plain)? {
-            Ok(h) => h,
-            Err(e) => return Ok(Err(e)),
-        };
+        let hashed = hash_password(repo, settings_owner, &plain)?;
         let mut audited = Vec::new();
         let change = record_changes(&mut audited, None, &u.columns, vec![("password", Value::from(hashed))]);
         repo.update_row(Table::Users, u.id, &change)?;
         audit(repo, u.id, audited)?;
-        Ok(Ok(format!("password of {} changed\n", u.username)))
+        Ok(format!("password of {} changed\n", u.username))
     })
     .await
 }
@@ -285,72 +280,67 @@ fn audit(repo: &mut dyn Repo, target: i64, changes: Vec<Change>) -> Result<(), S
     repo.insert_audit(&entries)
 }
 
-fn set(
-    repo: &mut dyn Repo,
-    user: &str,
-    owner: Option<i64>,
-    group: Option<i64>,
-) -> Result<Result<String, String>, StoreError> {
-    let Some(u) = find(repo, user)? else { return Ok(Err(format!("there is no user {user}"))) };
+fn set(repo: &mut dyn Repo, user: &str, owner: Option<i64>, group: Option<i64>) -> anyhow::Result<String> {
+    let Some(u) = find(repo, user)? else { bail!("there is no user {user}") };
     if owner.is_none() && group.is_none() {
-        return Ok(Err("nothing to change: give --owner or --group".into()));
+        bail!("nothing to change: give --owner or --group");
     }
     let mut changes: Vec<(&str, Value)> = Vec::new();
     if let Some(o) = owner {
         if u.user_type != UserType::User {
-            return Ok(Err(format!("a {} always belongs to the admin", u.user_type.word())));
+            bail!("a {} always belongs to the admin", u.user_type.word());
         }
         if o != 0 && !is_reseller(repo, o)? {
-            return Ok(Err(format!("--owner {o} is not a reseller (owners are 0 = admin or a reseller)")));
+            bail!("--owner {o} is not a reseller (owners are 0 = admin or a reseller)");
         }
         changes.push(("owner_id", o.into()));
     }
     if let Some(g) = group {
         let wanted = match u.user_type {
             UserType::Reseller | UserType::Accountant => u.user_type.word(),
-            other => return Ok(Err(format!("a {} has no group", other.word()))),
+            other => bail!("a {} has no group", other.word()),
         };
         match repo.row(Table::AccGroups, g)? {
             Some(row) if text(&row, "group_type") == wanted => changes.push(("acc_group_id", g.into())),
-            Some(_) => return Ok(Err(format!("group {g} is not a group of {wanted}s"))),
+            Some(_) => bail!("group {g} is not a group of {wanted}s"),
             None if g == 0 => changes.push(("acc_group_id", 0.into())),
-            None => return Ok(Err(format!("there is no group {g}"))),
+            None => bail!("there is no group {g}"),
         }
     }
     let mut audited = Vec::new();
     let changes = record_changes(&mut audited, None, &u.columns, changes);
     audit(repo, u.id, audited)?;
     repo.update_row(Table::Users, u.id, &changes)?;
-    Ok(Ok(format!("changed user {} ({})\n", u.id, u.username)))
+    Ok(format!("changed user {} ({})\n", u.id, u.username))
 }
 
-async fn delete(db: &Database, user: String, yes: bool) -> Result<String, String> {
+async fn delete(db: &Database, user: String, yes: bool) -> anyhow::Result<String> {
     let lookup = user.clone();
-    let found = transact(db, move |repo| Ok(Ok(find(repo, &lookup)?))).await?;
-    let Some(u) = found else { return Err(format!("there is no user {user}")) };
+    let found = transact(db, move |repo| Ok(find(repo, &lookup)?)).await?;
+    let Some(u) = found else { bail!("there is no user {user}") };
     if u.id == 0 {
-        return Err("the admin cannot be deleted".into());
+        bail!("the admin cannot be deleted");
     }
     if !yes && !output::confirm(&format!("Delete user {} ({})?", u.id, u.username)) {
-        return Err("not deleted".into());
+        bail!("not deleted");
     }
     transact(db, move |repo| {
         let owned = repo.list_rows(Table::Users, &[("owner_id", u.id.into())])?;
         if !owned.is_empty() {
-            return Ok(Err(format!("user {} still owns {} users; nothing deleted", u.id, owned.len())));
+            bail!("user {} still owns {} users; nothing deleted", u.id, owned.len());
         }
         let devices = repo.list_rows(Table::Devices, &[("user_id", u.id.into())])?;
         if !devices.is_empty() {
-            return Ok(Err(format!("user {} still has {} devices; nothing deleted", u.id, devices.len())));
+            bail!("user {} still has {} devices; nothing deleted", u.id, devices.len());
         }
-        let Some(current) = repo.user_by_id(u.id)? else { return Ok(Err(format!("there is no user {}", u.id))) };
+        let Some(current) = repo.user_by_id(u.id)? else { bail!("there is no user {}", u.id) };
         repo.delete_row(Table::Users, u.id)?;
         for (table, col) in [(Table::Addresses, "address_id"), (Table::Taxes, "tax_id")] {
             if let Some(id) = int(&current, col) {
                 repo.delete_row(table, id)?;
             }
         }
-        Ok(Ok(format!("deleted user {} ({})\n", u.id, u.username)))
+        Ok(format!("deleted user {} ({})\n", u.id, u.username))
     })
     .await
 }

@@ -1,0 +1,89 @@
+//! What every database command shares: the `--database` flag and one transaction helper.
+
+use crate::storage::{Database, PoolOptions, Repo, StoreError, Tx, redact, redact_message};
+
+/// The `--database` flag (or `MORAPI_DATABASE`), flattened into every command that opens one.
+#[derive(Debug, Clone, clap::Args)]
+// No `about` from the doc comment: it would replace the about of the command it is added to.
+#[command(about = None, long_about = None)]
+pub struct DbArgs {
+    /// Database URL: sqlite://PATH, postgres://… or mysql://…
+    #[arg(long, global = true, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
+    pub database: String,
+}
+
+impl DbArgs {
+    /// Opens (creating and migrating when needed) the database.
+    pub fn open(&self) -> anyhow::Result<Database> {
+        self.open_with(PoolOptions::default())
+    }
+
+    /// [`DbArgs::open`] with pool options (`serve`).
+    pub fn open_with(&self, options: PoolOptions) -> anyhow::Result<Database> {
+        Database::open_with(&self.database, options).map_err(|e| self.error("cannot open the database", &e))
+    }
+
+    /// The URL as it may be printed: the password, if any, as `***`.
+    pub fn shown(&self) -> String {
+        redact(&self.database)
+    }
+
+    /// `what URL: error`, the password kept out of both.
+    pub fn error(&self, what: &str, e: &dyn std::fmt::Display) -> anyhow::Error {
+        anyhow::anyhow!("{what} {}: {}", self.shown(), redact_message(&e.to_string(), &self.database))
+    }
+}
+
+/// Runs `f` in one transaction and keeps its writes when it returns `Ok`. An error from `f`
+/// rolls back and becomes the command's error; a storage error (`?` on a [`Repo`] call) reaches
+/// the runner as it is, so that conflicts are retried.
+pub async fn transact<T: Send + 'static>(
+    db: &Database,
+    f: impl Fn(&mut dyn Repo) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    db.administer(move |repo| match f(repo) {
+        Ok(v) => Ok(Tx::Commit(Ok(v))),
+        Err(e) => match e.downcast::<StoreError>() {
+            Ok(store) => Err(store),
+            Err(refused) => Ok(Tx::Rollback(Err(refused))),
+        },
+    })
+    .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Table;
+
+    fn db() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = DbArgs { database: url }.open().expect("open");
+        (dir, db)
+    }
+
+    #[test]
+    fn an_error_rolls_back_and_ok_keeps() {
+        let (_dir, db) = db();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let refused = rt.block_on(transact(&db, |repo| -> anyhow::Result<()> {
+            repo.insert_row(Table::Lcrs, &[("name", "gone".into())])?;
+            anyhow::bail!("refused after a write")
+        }));
+        assert_eq!(refused.map_err(|e| e.to_string()), Err("refused after a write".to_string()));
+        let kept = rt.block_on(transact(&db, |repo| Ok(repo.insert_row(Table::Lcrs, &[("name", "kept".into())])?)));
+        assert!(kept.is_ok());
+        let names = rt.block_on(transact(&db, |repo| Ok(repo.list_rows(Table::Lcrs, &[])?))).expect("list");
+        let names: Vec<String> = names.iter().map(|r| crate::storage::text(r, "name")).collect();
+        assert_eq!(names, ["kept"]);
+    }
+
+    #[test]
+    fn open_errors_never_show_the_password() {
+        let args = DbArgs { database: "oracle://bob:s3cret@h/db".into() };
+        let e = args.open().map(|_| ()).expect_err("unsupported scheme").to_string();
+        assert!(e.starts_with("cannot open the database oracle://bob:***@h/db: "), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+}
