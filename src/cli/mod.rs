@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod call;
 pub mod db;
+pub mod docs;
 pub mod groups;
 pub mod hash;
 pub mod init;
@@ -53,6 +54,8 @@ pub enum Command {
     User(user::Opts),
     /// API settings per owner: list, get, set.
     Settings(settings::Opts),
+    /// Print the settings or the parameter table as Markdown (README.md's tables come from here).
+    Docs(docs::Opts),
 }
 
 /// The whole command line: the commands above plus one per record kind (`records::KINDS`).
@@ -96,6 +99,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Migrate(opts) => migrate::run(opts),
         Command::User(opts) => user::run(opts),
         Command::Settings(opts) => settings::run(opts),
+        Command::Docs(opts) => docs::run(opts),
     }
 }
 
