@@ -342,6 +342,16 @@ fn settings_are_validated_per_owner() {
     assert_eq!(db.ok(&["settings", "get", "allow_get_api"]), "1\n");
     let reseller_settings = db.json(&["settings", "list", "--owner", &res, "--json"]);
     assert!(reseller_settings.as_array().is_some_and(|l| l.iter().all(|s| s["name"] != "allow_get_api")));
+    // Only the key is hidden; settings that merely mention passwords are shown.
+    let shown =
+        |name: &str| listed.as_array().and_then(|l| l.iter().find(|s| s["name"] == name)).map(|s| s["value"].clone());
+    assert_eq!(shown("api_secret_key"), Some("***".into()));
+    assert_eq!(shown("use_strong_passwords_for_users"), Some("1".into()));
+    assert_eq!(shown("default_user_password_length"), Some("6".into()));
+    assert_eq!(
+        db.ok(&["settings", "set", "default_user_password_length", "9"]),
+        "default_user_password_length = 9 (owner 0)\n"
+    );
 }
 
 #[tokio::test]
