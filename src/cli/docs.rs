@@ -2,7 +2,7 @@
 //! their output between `<!-- generated: … -->` markers, and `tests/readme.rs` fails when the two
 //! drift apart.
 
-use crate::catalogue::hash_position;
+use crate::auth::hash::{Variant, hash_string};
 use crate::catalogue::params::{AccountantAccess, AppliesTo, Kind, PARAMS, Param, RefKind, ResellerRule, Target};
 use crate::settings::{self, Scope, Setting, Truth};
 
@@ -120,6 +120,7 @@ fn value(p: &Param) -> String {
             setting(Setting::DefaultUserPasswordLength)
         ),
         Kind::DatePart => "one part of a date sent as year, month and day".into(),
+        Kind::PrivacyBit { bit: 1 } => "0 = off, 1 = on (adds 1 to `hide_destination_end`)".into(),
         Kind::PrivacyBit { bit } => format!("0 = off; 1 or {bit} = on (adds {bit} to `hide_destination_end`)"),
         Kind::InvoiceBit { bit } => format!("0 = off, {bit} = on (adds {bit} to `send_invoice_types`)"),
         Kind::UserType => "the user's own type (a change of type is refused)".into(),
@@ -135,6 +136,18 @@ fn stored_in(target: Target) -> String {
         Target::Tax(c) => format!("`taxes.{c}`"),
         Target::Derived(c) => format!("`users.{c}` (combined)"),
         Target::None => "—".into(),
+    }
+}
+
+/// Whether a parameter enters the hash, asked of the hashing code itself for both variants.
+fn hashed(name: &str) -> String {
+    let params = crate::params::Params::from_pairs([(name.to_string(), "1".to_string())]);
+    let by = |variant| !hash_string(&params, variant).is_empty();
+    match (by(Variant::Documented), by(Variant::MorActual)) {
+        (true, true) => "yes".into(),
+        (true, false) => "documented only (MOR's own code leaves it out)".into(),
+        (false, true) => "by MOR's code only".into(),
+        (false, false) => "no".into(),
     }
 }
 
@@ -173,7 +186,7 @@ pub fn params_markdown() -> String {
             meaning,
             value(p),
             stored_in(p.target),
-            yes_no(hash_position(p.name).is_some()),
+            hashed(p.name),
             accountant(p.access.accountant),
             reseller(p.access.reseller_user),
             yes_no(p.access.reseller_self),
@@ -217,6 +230,7 @@ mod tests {
         );
         assert!(params.contains("| `u29` | PBX pool | PBX pool id; 0 = none | `users.pbx_pool_id` | no | no |"));
         assert!(params.contains("| `own_providers` | Reseller PRO (of resellers only) |"));
+        assert!(params.contains("| `pgui` | privacy GUI | 0 = off, 1 = on (adds 1 to `hide_destination_end`) | `users.hide_destination_end` (combined) | documented only"), "{params}");
     }
 
     #[test]
