@@ -20,17 +20,19 @@ impl DbArgs {
 
     /// [`DbArgs::open`] with pool options (`serve`).
     pub fn open_with(&self, options: PoolOptions) -> anyhow::Result<Database> {
-        Database::open_with(&self.database, options).map_err(|e| self.error("cannot open the database", &e))
+        Database::open_with(&self.database, options).map_err(|e| {
+            // The password kept out of both the URL and the driver's message.
+            anyhow::anyhow!(
+                "cannot open the database {}: {}",
+                self.shown(),
+                redact_message(&e.to_string(), &self.database)
+            )
+        })
     }
 
     /// The URL as it may be printed: the password, if any, as `***`.
     pub fn shown(&self) -> String {
         redact(&self.database)
-    }
-
-    /// `what URL: error`, the password kept out of both.
-    pub fn error(&self, what: &str, e: &dyn std::fmt::Display) -> anyhow::Error {
-        anyhow::anyhow!("{what} {}: {}", self.shown(), redact_message(&e.to_string(), &self.database))
     }
 }
 

@@ -3,12 +3,14 @@
 //! command: `db` (the `--database` flag, one transaction helper), `run` (the async runtime, exit
 //! statuses) and `output` (tables, JSON, prompts).
 //!
-//! Exit status, the same for every command (mapped in [`run::status`]):
+//! Exit status, the same for every command (mapped in one place, [`run::status`]):
 //! * 0: done;
-//! * 1: the command ran and failed — a value or record refused, nothing found, the database
-//!   unreachable; for `call`, the server answered with an error;
-//! * 2: the command line cannot be used as given: clap's own errors, and the checks of an
-//!   argument's form clap cannot make ([`run::Usage`]: `NAME=VALUE` pairs, URLs, time ranges);
+//! * 1: the command ran and failed: a value refused by a field's or a setting's rule, a record
+//!   that does not exist or is still used, the database unreachable; for `call`, the server
+//!   answered with an error;
+//! * 2: the command line itself is unusable: clap's own errors, and the checks clap cannot make
+//!   of how arguments are written or combined ([`run::Usage`]: `NAME=VALUE` pairs, URLs,
+//!   `--timeout`, `--since` after `--until`, no key for `call`);
 //! * 3: `call` only: no answer came (connection, TLS, timeout).
 
 pub mod audit;
