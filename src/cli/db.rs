@@ -1,5 +1,7 @@
-//! What every database command shares: the `--database` flag and one transaction helper.
+//! What every database command shares: the `--database` flag, one transaction helper, and the
+//! owner check of users and settings.
 
+use crate::domain::{User, UserType};
 use crate::storage::{Database, PoolOptions, Repo, StoreError, Tx, redact, redact_message};
 
 /// The `--database` flag (or `MORAPI_DATABASE`), flattened into every command that opens one.
@@ -88,4 +90,9 @@ mod tests {
         assert!(e.starts_with("cannot open the database oracle://bob:***@h/db: "), "{e}");
         assert!(!e.contains("s3cret"), "{e}");
     }
+}
+
+/// Whether user `id` is a reseller: the one kind of owner besides the admin (0).
+pub fn is_reseller(repo: &mut dyn Repo, id: i64) -> Result<bool, StoreError> {
+    Ok(repo.user_by_id(id)?.and_then(User::from_row).is_some_and(|u| u.user_type == UserType::Reseller))
 }

@@ -5,9 +5,10 @@
 //! `morapi KIND add --field value…`, `list [--owner N] [--json]`, `show ID [--json]`,
 //! `set ID --field value…`, `delete ID [--yes]`.
 
-use super::db::{DbArgs, transact};
+use super::db::{DbArgs, is_reseller, transact};
 use super::{groups, output, run};
-use crate::storage::{Database, Repo, Row, StoreError, Table, Value, int, schema, text};
+use crate::storage::{Database, Repo, Row, StoreError, Table, Value, int, schema};
+use crate::values::amount;
 use anyhow::bail;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
@@ -229,9 +230,10 @@ fn check(repo: &mut dyn Repo, field: &Field, raw: &str) -> anyhow::Result<Value>
             Ok(n) => Value::Int(n),
             Err(_) => bail!("--{name} must be a whole number"),
         },
-        FieldType::Decimal => match v.parse::<rust_decimal::Decimal>().ok().filter(crate::values::amount::fits) {
-            Some(d) => Value::Text(d.normalize().to_string()),
-            None => bail!("--{name} must be a number with at most 15 digits before and 15 after the point"),
+        // The API's amount rule: `,` as the point, no exponent, the same limits and stored form.
+        FieldType::Decimal => match amount::parse(v).filter(amount::fits) {
+            Some(d) => Value::Text(amount::canonical(d)),
+            None => bail!("--{name} must be {}", amount::expected()),
         },
         FieldType::Enum(words) if words.contains(&v) => Value::from(v),
         FieldType::Enum(words) => bail!("--{name} must be one of {}", words.join(", ")),
@@ -241,7 +243,7 @@ fn check(repo: &mut dyn Repo, field: &Field, raw: &str) -> anyhow::Result<Value>
                 return Ok(Value::Int(0));
             }
             match repo.user_by_id(id)? {
-                Some(u) if field.ty == FieldType::User || text(&u, "usertype") == "reseller" => Value::Int(id),
+                Some(_) if field.ty == FieldType::User || is_reseller(repo, id)? => Value::Int(id),
                 Some(_) => bail!("--{name} {id} is not a reseller (owners are 0 = admin or a reseller)"),
                 None => bail!("--{name}: there is no user {id}"),
             }

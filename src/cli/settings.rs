@@ -89,7 +89,7 @@ fn shown(s: Setting, value: &str, show_secrets: bool) -> String {
 
 /// Owner 0, or a reseller; global-only settings only for owner 0.
 fn check_owner(repo: &mut dyn Repo, owner: i64, s: Option<Setting>) -> anyhow::Result<()> {
-    if owner != 0 && repo.user_by_id(owner)?.is_none_or(|u| crate::storage::text(&u, "usertype") != "reseller") {
+    if owner != 0 && !super::db::is_reseller(repo, owner)? {
         bail!("--owner {owner} is not a reseller (settings belong to 0 = admin or a reseller)");
     }
     if let Some(s) = s

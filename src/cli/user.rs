@@ -3,7 +3,7 @@
 //! same rules; this command creates, lists, shows, sets passwords, moves users between owners
 //! and groups (what the API cannot do) and deletes. Its changes are audited too.
 
-use super::db::{DbArgs, transact};
+use super::db::{DbArgs, is_reseller, transact};
 use super::{output, run};
 use crate::domain::{User, UserType, rules};
 use crate::storage::{AuditEntry, AuditEvent, Database, Repo, Row, StoreError, Table, Value, int, text};
@@ -29,9 +29,9 @@ pub enum Action {
         /// Only users of this owner (0 = admin, or a reseller's id).
         #[arg(long)]
         owner: Option<i64>,
-        /// Only users of this type.
-        #[arg(long, value_parser = ["admin", "user", "reseller", "accountant"])]
-        r#type: Option<String>,
+        /// Only users of this type: admin, user, reseller, accountant or partner.
+        #[arg(long, value_parser = any_type)]
+        r#type: Option<UserType>,
         #[arg(long)]
         json: bool,
     },
@@ -67,12 +67,29 @@ pub enum Action {
     },
 }
 
+/// Any user type, by its word.
+fn any_type(word: &str) -> Result<UserType, String> {
+    UserType::from_word(word).ok_or_else(|| {
+        let words: Vec<&str> = UserType::ALL.iter().map(|t| t.word()).collect();
+        format!("expected one of {}", words.join(", "))
+    })
+}
+
+/// The user types `user add` creates (the admin exists once; partners are not managed here).
+fn creatable_type(word: &str) -> Result<UserType, String> {
+    match UserType::from_word(word) {
+        Some(t @ (UserType::User | UserType::Reseller | UserType::Accountant)) => Ok(t),
+        _ => Err("expected one of user, reseller, accountant".into()),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AddOpts {
     #[arg(long)]
     pub username: String,
-    #[arg(long = "type", default_value = "user", value_parser = ["user", "reseller", "accountant"])]
-    pub usertype: String,
+    /// The user type: user, reseller or accountant.
+    #[arg(long = "type", default_value = "user", value_parser = creatable_type)]
+    pub usertype: UserType,
     /// Owner: 0 (the admin) or a reseller's id (simple users only).
     #[arg(long, default_value_t = 0)]
     pub owner: i64,
@@ -111,7 +128,7 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
                         filter.push(("owner_id", o.into()));
                     }
                     if let Some(t) = &r#type {
-                        filter.push(("usertype", t.as_str().into()));
+                        filter.push(("usertype", t.word().into()));
                     }
                     Ok(output::rows(&repo.list_rows(Table::Users, &filter)?, LIST_COLUMNS, json))
                 })
@@ -136,11 +153,6 @@ fn find(repo: &mut dyn Repo, user: &str) -> Result<Option<User>, StoreError> {
     Ok(row.and_then(User::from_row))
 }
 
-/// Whether `id` is a reseller (a user's possible owner besides the admin).
-fn is_reseller(repo: &mut dyn Repo, id: i64) -> Result<bool, StoreError> {
-    Ok(repo.user_by_id(id)?.and_then(User::from_row).is_some_and(|o| o.user_type == UserType::Reseller))
-}
-
 /// The password's Argon2id hash, if it passes the rules of the API (for a user whose settings
 /// come from `settings_owner`).
 fn hash_password(repo: &mut dyn Repo, settings_owner: i64, plain: &str) -> anyhow::Result<String> {
@@ -156,8 +168,8 @@ async fn add(db: &Database, a: AddOpts) -> anyhow::Result<String> {
     transact(db, move |repo| {
         let username = a.username.trim();
         if a.owner != 0 {
-            if a.usertype != UserType::User.word() {
-                bail!("a {} belongs to the admin: use --owner 0", a.usertype);
+            if a.usertype != UserType::User {
+                bail!("a {} belongs to the admin: use --owner 0", a.usertype.word());
             }
             if repo.user_by_id(a.owner)?.is_none() {
                 bail!("--owner: there is no user {}", a.owner);
@@ -173,9 +185,11 @@ async fn add(db: &Database, a: AddOpts) -> anyhow::Result<String> {
             bail!("--username {username}: {}", problems.join("; "));
         }
         if let Some(g) = a.group {
-            let wanted = if a.usertype == "reseller" { "reseller" } else { "accountant" };
+            // A group's type is the word of the user type it is for.
+            let wanted =
+                if a.usertype == UserType::Reseller { UserType::Reseller } else { UserType::Accountant }.word();
             match repo.row(Table::AccGroups, g)? {
-                Some(row) if text(&row, "group_type") == wanted && a.usertype != "user" => {}
+                Some(row) if text(&row, "group_type") == wanted && a.usertype != UserType::User => {}
                 Some(_) => bail!("group {g} is not a {wanted} group (or the user type has none)"),
                 None => bail!("there is no group {g}"),
             }
@@ -197,7 +211,7 @@ async fn add(db: &Database, a: AddOpts) -> anyhow::Result<String> {
             Table::Users,
             &[
                 ("username", username.into()),
-                ("usertype", a.usertype.as_str().into()),
+                ("usertype", a.usertype.word().into()),
                 ("owner_id", a.owner.into()),
                 ("first_name", a.first_name.trim().into()),
                 ("last_name", a.last_name.trim().into()),
@@ -211,7 +225,7 @@ async fn add(db: &Database, a: AddOpts) -> anyhow::Result<String> {
             let row = repo.user_by_id(id)?.unwrap_or_default();
             return Ok(output::record(&row, LIST_COLUMNS, true));
         }
-        Ok(format!("added {} {username} with id {id}\n", a.usertype))
+        Ok(format!("added {} {username} with id {id}\n", a.usertype.word()))
     })
     .await
 }
