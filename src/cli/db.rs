@@ -55,6 +55,11 @@ pub async fn transact<T: Send + 'static>(
     .await?
 }
 
+/// Whether user `id` is a reseller: the one kind of owner besides the admin (0).
+pub fn is_reseller(repo: &mut dyn Repo, id: i64) -> Result<bool, StoreError> {
+    Ok(repo.user_by_id(id)?.and_then(User::from_row).is_some_and(|u| u.user_type == UserType::Reseller))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,9 +95,4 @@ mod tests {
         assert!(e.starts_with("cannot open the database oracle://bob:***@h/db: "), "{e}");
         assert!(!e.contains("s3cret"), "{e}");
     }
-}
-
-/// Whether user `id` is a reseller: the one kind of owner besides the admin (0).
-pub fn is_reseller(repo: &mut dyn Repo, id: i64) -> Result<bool, StoreError> {
-    Ok(repo.user_by_id(id)?.and_then(User::from_row).is_some_and(|u| u.user_type == UserType::Reseller))
 }
