@@ -1,15 +1,17 @@
-//! Throughput benchmark: starts the real `morapi` binary on a fresh demo database with many extra
-//! users, drives signed `user_details_update` requests over HTTP from N concurrent clients, and
-//! prints updates/s, p50/p99 latency and the server's peak memory. Every update really changes a
-//! row (a new last name each time), and the audit trail is checked against the count at the end.
+//! Throughput benchmark: starts the real `morapi` binary on a fresh demo database with `--users`
+//! extra users (a million take seconds to create: see [`prepare`]), drives signed
+//! `user_details_update` requests over HTTP from N concurrent clients, and prints updates/s,
+//! p50/p99 latency and the server's peak memory. Every update really changes a row (a new last
+//! name each time), and the audit trail is checked against the count at the end.
 //!
 //! With `--database URL` of a PostgreSQL or MariaDB/MySQL server, the run uses a scratch
 //! database there and also measures the baseline: bare single-row UPDATE transactions through
 //! the same driver from the same number of clients, so the two figures are comparable. On every
 //! engine it also runs the same updates in-process without HTTP, to show what HTTP costs.
 //!
-//! Run with `scripts/bench` (builds the release binary first).
+//! Run with `scripts/bench` (builds the release binary first); `scripts/bench --help` lists the flags.
 
+use clap::Parser;
 use morapi::auth::gate::RequestInfo;
 use morapi::auth::hash::{Variant, sign};
 use morapi::domain::Answer;
@@ -27,63 +29,112 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Throughput benchmark of morapi's `user_details_update` over HTTP.
+///
+/// Starts the morapi binary on a fresh demo database with `--users` extra users, drives signed
+/// updates from `--clients` concurrent clients, and prints the setup time, updates/s, p50/p99
+/// latency, the server's peak RSS, and the baselines. Run it with `scripts/bench`, which builds
+/// the release binary first.
+#[derive(Parser)]
+#[command(
+    name = "bench",
+    after_help = "Examples:\n  scripts/bench --users 1000000\n  \
+                  scripts/bench --database postgres://postgres@127.0.0.1:5432/test\n  \
+                  scripts/bench --database mysql://root@127.0.0.1:3306/test --users 1000000 --setup-only"
+)]
 struct Opts {
-    clients: usize,
+    /// Concurrent HTTP clients (and as many baseline connections and in-process tasks).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    clients: u16,
+    /// Extra users created before the run (ids from 10000 up); the updates spread over all of them.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=1_000_000_000))]
     users: i64,
+    /// Seconds each figure is measured for.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
-    server: String,
-    database: String,
-    /// The server's `--db-pool-size` (default: one connection per client).
-    pool: usize,
+    /// The morapi binary to start [default: `morapi` next to this example's directory].
+    #[arg(long, value_name = "PATH")]
+    server: Option<String>,
+    /// A PostgreSQL or MariaDB/MySQL server (postgres://… or mysql://…): the run uses a scratch
+    /// database there, dropped afterwards; or sqlite://PATH, a new SQLite file, kept afterwards
+    /// [default: a SQLite file in a temporary directory].
+    #[arg(long, value_name = "URL", value_parser = database_url)]
+    database: Option<String>,
+    /// The server's `--db-pool-size` [default: one connection per client].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pool: Option<u16>,
+    /// Only prepare the database (demo data and the extra users), print how long it took, and stop.
+    #[arg(long)]
+    setup_only: bool,
 }
 
-fn opts() -> Opts {
-    let mut o = Opts { clients: 16, users: 1000, seconds: 10, server: String::new(), database: String::new(), pool: 0 };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    while i < args.len() {
-        let value = args.get(i + 1).cloned().unwrap_or_default();
-        match args[i].as_str() {
-            "--clients" => o.clients = value.parse().expect("--clients N"),
-            "--users" => o.users = value.parse().expect("--users N"),
-            "--seconds" => o.seconds = value.parse().expect("--seconds N"),
-            "--server" => o.server = value,
-            "--database" => o.database = value,
-            "--pool" => o.pool = value.parse().expect("--pool N"),
-            "-h" | "--help" => {
-                println!(
-                    "bench [--clients 16] [--users 1000] [--seconds 10] [--database SERVER_URL] [--pool CLIENTS] [--server target/release/morapi]"
-                );
-                std::process::exit(0);
-            }
-            other => panic!("unknown argument {other}"),
+/// Accepts the URLs the bench can run on.
+fn database_url(url: &str) -> Result<String, String> {
+    const SCHEMES: [&str; 5] = ["sqlite://", "postgres://", "postgresql://", "mysql://", "mariadb://"];
+    if SCHEMES.iter().any(|s| url.starts_with(s)) && !url.ends_with("://") {
+        Ok(url.to_string())
+    } else {
+        Err("expected postgres://USER@HOST:PORT/DB, mysql://USER@HOST:PORT/DB or sqlite://NEW_FILE".into())
+    }
+}
+
+impl Opts {
+    fn server(&self) -> String {
+        if let Some(server) = &self.server {
+            return server.clone();
         }
-        i += 2;
-    }
-    if o.pool == 0 {
-        o.pool = o.clients;
-    }
-    if o.server.is_empty() {
         let exe = std::env::current_exe().expect("current exe");
         let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-        o.server = dir.join("morapi").display().to_string();
+        dir.join("morapi").display().to_string()
     }
-    o
 }
 
-/// Creates the database: schema, demo data, and `users` extra simple users of the admin.
+/// Rows per multi-row `INSERT` statement, and per transaction, when creating the extra users.
+const ROWS_PER_STATEMENT: i64 = 5_000;
+const ROWS_PER_TRANSACTION: i64 = 50_000;
+
+/// Creates the database: schema, demo data, and `users` extra simple users of the admin, through
+/// morapi's storage layer on every engine. The users go in as multi-row `INSERT`s of
+/// [`ROWS_PER_STATEMENT`] rows, [`ROWS_PER_TRANSACTION`] rows per transaction, so the setup time
+/// grows linearly with `users` (one script of every row, as before, grew quadratically on SQLite:
+/// SQLite copies the rest of a script for each statement it prepares).
 async fn prepare(url: &str, users: i64) {
     let db = Database::open(url).expect("database");
     assert!(demo::load(&db).await.expect("demo data"), "fresh database");
-    let mut sql = String::new();
-    for i in 0..users {
-        let id = FIRST_USER + i;
-        sql.push_str(&format!(
-            "INSERT INTO users (id, username, usertype, owner_id, first_name, last_name) \
-             VALUES ({id}, 'bench{id}', 'user', 0, 'Bench', 'User');"
-        ));
+    let demo_users = db.administer(|repo| Ok(Tx::Rollback(repo.user_count()?))).await.expect("count");
+    let mut first = FIRST_USER;
+    let end = FIRST_USER + users;
+    while first < end {
+        let last = (first + ROWS_PER_TRANSACTION).min(end);
+        db.administer(move |repo| {
+            let mut from = first;
+            while from < last {
+                let to = (from + ROWS_PER_STATEMENT).min(last);
+                repo.execute_script(&insert_users(from, to))?;
+                from = to;
+            }
+            Ok(Tx::Commit(()))
+        })
+        .await
+        .expect("bench users");
+        first = last;
     }
-    db.administer(move |repo| Ok(morapi::storage::Tx::Commit(repo.execute_script(&sql)?))).await.expect("bench users");
+    let all = db.administer(|repo| Ok(Tx::Rollback(repo.user_count()?))).await.expect("count");
+    assert_eq!(all, demo_users + users, "users after the setup");
+}
+
+/// One multi-row `INSERT` of the users with ids `from..to`.
+fn insert_users(from: i64, to: i64) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(100 + 60 * (to - from) as usize);
+    sql.push_str("INSERT INTO users (id, username, usertype, owner_id, first_name, last_name) VALUES ");
+    for id in from..to {
+        if id > from {
+            sql.push(',');
+        }
+        let _ = write!(sql, "({id},'bench{id}','user',0,'Bench','User')");
+    }
+    sql
 }
 
 const FIRST_USER: i64 = 10_000;
@@ -190,11 +241,20 @@ fn audited_mysql(url: &str, deadline: Instant, mut next: impl FnMut() -> (String
 /// The baseline: transactions of `shape` through the engine's driver from `clients` threads,
 /// for `seconds`. Returns transactions per second.
 fn baseline(url: &str, shape: Shape, clients: usize, users: i64, seconds: u64) -> f64 {
+    // SQLite's connections are opened (and their schema checked, which takes the write lock)
+    // before the clock starts: a thread still opening its connection behind the others' writes
+    // could wait out the busy timeout.
+    let mut sqlite = match url.strip_prefix("sqlite://") {
+        Some(path) => (0..clients).map(|_| morapi::storage::sqlite::connect(path).expect("sqlite")).collect(),
+        None => Vec::new(),
+    }
+    .into_iter();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let total = AtomicU64::new(0);
     std::thread::scope(|s| {
         for c in 0..clients {
             let total = &total;
+            let sqlite = sqlite.next();
             s.spawn(move || {
                 let mut n = 0u64;
                 let mut next = || {
@@ -208,16 +268,25 @@ fn baseline(url: &str, shape: Shape, clients: usize, users: i64, seconds: u64) -
                         audited_mysql(url, deadline, next)
                     };
                     total.fetch_add(done, Ordering::Relaxed);
-                } else if let Some(path) = url.strip_prefix("sqlite://") {
-                    let mut conn = morapi::storage::sqlite::connect(path).expect("sqlite");
+                } else if let Some(mut conn) = sqlite {
                     while Instant::now() < deadline {
                         let (name, id) = next();
-                        let tx =
-                            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).expect("begin");
-                        tx.execute("UPDATE users SET last_name = ?1 WHERE id = ?2", rusqlite::params![name, id])
-                            .expect("update");
-                        tx.commit().expect("commit");
-                        total.fetch_add(1, Ordering::Relaxed);
+                        let done =
+                            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).and_then(|tx| {
+                                tx.execute(
+                                    "UPDATE users SET last_name = ?1 WHERE id = ?2",
+                                    rusqlite::params![name, id],
+                                )?;
+                                tx.commit()
+                            });
+                        match done {
+                            Ok(()) => {
+                                total.fetch_add(1, Ordering::Relaxed);
+                            }
+                            // Waited out the busy timeout behind the other writers: not counted.
+                            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
+                            Err(e) => panic!("bare update: {e}"),
+                        }
                     }
                 } else if url.starts_with("postgres") {
                     let mut client = postgres::Client::connect(url, postgres::NoTls).expect("postgres");
@@ -285,6 +354,17 @@ async fn in_process(url: &str, clients: usize, pool: usize, users: i64, seconds:
     total as f64 / seconds as f64
 }
 
+/// The engine of `url`, for the report.
+fn engine(url: &str) -> &'static str {
+    if url.starts_with("sqlite") {
+        "SQLite WAL synchronous=FULL"
+    } else if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "MariaDB/MySQL"
+    }
+}
+
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
@@ -306,22 +386,42 @@ async fn audit_rows(url: &str) -> i64 {
 
 #[tokio::main]
 async fn main() {
-    let o = opts();
+    let o = Opts::parse();
+    let (clients, users, seconds) = (usize::from(o.clients), o.users, o.seconds);
+    let pool = o.pool.map_or(clients, usize::from);
+    let server = o.server();
     let dir = tempfile::tempdir().expect("temp dir");
-    let (url, scratch) = if o.database.is_empty() || o.database.starts_with("sqlite") {
-        (format!("sqlite://{}", dir.path().join("bench.db").display()), None)
-    } else {
-        let url = scratch::create(&o.database).expect("scratch database");
-        (url.clone(), Some(url))
+    let (url, scratch) = match o.database.as_deref() {
+        None => (format!("sqlite://{}", dir.path().join("bench.db").display()), None),
+        Some(url) if url.starts_with("sqlite://") => {
+            if std::path::Path::new(&url["sqlite://".len()..]).exists() {
+                eprintln!("error: {url} exists; the benchmark needs a new database file");
+                std::process::exit(2);
+            }
+            (url.to_string(), None)
+        }
+        Some(server) => {
+            let url = scratch::create(server).expect("scratch database");
+            (url.clone(), Some(url))
+        }
     };
-    prepare(&url, o.users).await;
+    let setup_started = Instant::now();
+    prepare(&url, users).await;
+    let setup = setup_started.elapsed();
+    if o.setup_only {
+        println!("setup: demo data and {users} users on {} in {:.2} s", engine(&url), setup.as_secs_f64());
+        if let Some(url) = scratch {
+            let _ = scratch::drop(&url);
+        }
+        return;
+    }
 
-    let mut child = Command::new(&o.server)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url, "--db-pool-size", &o.pool.to_string()])
+    let mut child = Command::new(&server)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url, "--db-pool-size", &pool.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e} (run scripts/bench)", o.server));
+        .unwrap_or_else(|e| panic!("cannot start {server}: {e} (run scripts/bench)"));
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     let mut reader = BufReader::new(stdout);
@@ -339,9 +439,8 @@ async fn main() {
     let counter = Arc::new(AtomicU64::new(0));
     let measuring = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for c in 0..o.clients {
+    for c in 0..clients {
         let (stop, counter, measuring, endpoint) = (stop.clone(), counter.clone(), measuring.clone(), endpoint.clone());
-        let users = o.users;
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
             let mut latencies = Vec::new();
@@ -349,7 +448,7 @@ async fn main() {
             let mut i = c as i64;
             while !stop.load(Ordering::Relaxed) {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let user_id = (10_000 + (i % users)).to_string();
+                let user_id = (FIRST_USER + (i % users)).to_string();
                 i += 7;
                 let last_name = format!("N{n}");
                 let pairs = [("user_id", user_id.as_str()), ("u17", last_name.as_str())];
@@ -382,7 +481,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(o.seconds)).await;
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
     measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed();
     stop.store(true, Ordering::Relaxed);
@@ -404,22 +503,16 @@ async fn main() {
     };
     let audited = audit_rows(&url).await;
     // The bare baseline first: the in-process phase's SQLite writer may still be closing after it.
-    let bare = baseline(&url, Shape::Bare, o.clients, o.users, o.seconds);
-    let inside = in_process(&url, o.clients, o.pool, o.users, o.seconds).await;
-    let ceiling = (!url.starts_with("sqlite")).then(|| baseline(&url, Shape::Audited, o.clients, o.users, o.seconds));
+    let bare = baseline(&url, Shape::Bare, clients, users, seconds);
+    let inside = in_process(&url, clients, pool, users, seconds).await;
+    let ceiling = (!url.starts_with("sqlite")).then(|| baseline(&url, Shape::Audited, clients, users, seconds));
     if let Some(url) = scratch {
         let _ = scratch::drop(&url);
     }
 
-    let engine = if url.starts_with("sqlite") {
-        "SQLite WAL synchronous=FULL"
-    } else if url.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "MariaDB/MySQL"
-    };
-    println!("morapi benchmark: user_details_update over HTTP, {engine}, durable commits");
-    println!("clients: {}   users: {}   measured: {:.1}s", o.clients, o.users, elapsed.as_secs_f64());
+    println!("morapi benchmark: user_details_update over HTTP, {}, durable commits", engine(&url));
+    println!("setup: demo data and {users} users in {:.2} s", setup.as_secs_f64());
+    println!("clients: {clients}   users: {users}   measured: {:.1}s", elapsed.as_secs_f64());
     println!("successful updates/s: {:.0}", ok as f64 / elapsed.as_secs_f64());
     println!("failed requests: {failed}");
     println!("latency p50: {:.2} ms   p99: {:.2} ms", pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
@@ -431,19 +524,19 @@ async fn main() {
     println!(
         "baseline, bare single-row UPDATE transactions through the same driver, {} clients: {bare:.0}/s \
          (morapi reaches {:.0}% of it)",
-        o.clients,
+        clients,
         100.0 * ok as f64 / elapsed.as_secs_f64() / bare
     );
     println!(
         "the same updates in-process, without HTTP, {} tasks: {inside:.0}/s ({:.0}% of the baseline)",
-        o.clients,
+        clients,
         100.0 * inside / bare
     );
     if let Some(ceiling) = ceiling {
         println!(
             "ceiling: morapi's statements for this update, in its two round trips, straight through the same \
              driver, {} clients: {ceiling:.0}/s ({:.0}% of the baseline)",
-            o.clients,
+            clients,
             100.0 * ceiling / bare
         );
     }
