@@ -1,7 +1,7 @@
 //! Settings per owner (0 = admin/global, or a reseller id), stored in `conflines`
 //! (behaviour.md §7). Names are the project's; meanings are MOR's (mor-reference §5.1).
 //!
-//! Every setting is one row of [`settings!`] below: its name, default, scope, kind and meaning.
+//! Every setting is one row of the `settings!` table below: its name, default, scope, kind and meaning.
 //! Validation ([`Setting::check`]), typed reads ([`Setting::flag`], [`Setting::int`]), the CLI's
 //! `settings list` and the README's table (`morapi docs settings`) all derive from that row.
 
@@ -58,6 +58,7 @@ pub struct Def {
 /// its row (and [`Setting::def`] needs no fallible lookup).
 macro_rules! settings {
     ($($variant:ident => $def:expr,)*) => {
+        /// An API setting; its row in the table below says everything about it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Setting {
             $($variant,)*
