@@ -39,8 +39,7 @@ pub enum Kind {
     Secret,
 }
 
-/// The privacy mask's range; -1 means "the global mask".
-const PRIVACY_MASK: std::ops::RangeInclusive<i64> = -1..=7;
+use crate::catalogue::params::PRIVACY_MASK;
 
 /// One row of the settings table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

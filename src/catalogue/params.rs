@@ -222,6 +222,10 @@ const fn reseller_rule(rule: ResellerRule) -> Access {
     Access { accountant: C::Allowed, reseller_user: rule, reseller_self: false }
 }
 
+/// A privacy mask (`hide_destination_end`): 1 GUI + 2 CSV + 4 PDF, or −1 for "the global mask".
+/// `u3` and the setting of the same name take this range.
+pub const PRIVACY_MASK: std::ops::RangeInclusive<i64> = -1..=7;
+
 const STATIC_LIST_MODES: &[&str] = &["no", "blacklist", "whitelist"];
 const TEXT30: Kind = K::Text { max: 30 };
 const TEXT50: Kind = K::Text { max: 50 };
@@ -241,7 +245,7 @@ pub static PARAMS: &[Param] = &[
     p(
         "u3",
         "hide destination end",
-        K::Int { min: -1, max: 7 },
+        K::Int { min: *PRIVACY_MASK.start(), max: *PRIVACY_MASK.end() },
         T::Derived("hide_destination_end"),
         reseller_rule(R::NotPro),
     ),
