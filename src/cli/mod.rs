@@ -1,6 +1,7 @@
 //! The command line. One file per subcommand: its options and its `run`.
 
 pub mod audit;
+#[cfg(feature = "client")]
 pub mod call;
 pub mod groups;
 pub mod hash;
@@ -32,6 +33,7 @@ pub enum Command {
     /// Show the audit trail, newest first: changes (old → new), refused hashes; --json to export.
     Audit(audit::Opts),
     /// Send a signed request to morapi or any MOR server and print the XML answer (--dry-run: show it).
+    #[cfg(feature = "client")]
     Call(call::Opts),
     /// Create a database with its admin and a new API secret key.
     Init(init::Opts),
@@ -63,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Serve(opts) => serve::run(opts),
         Command::Hash(opts) => hash::run(opts),
         Command::Audit(opts) => audit::run(opts),
+        #[cfg(feature = "client")]
         Command::Call(opts) => call::run(opts),
         Command::Init(opts) => init::run(opts),
         Command::Migrate(opts) => migrate::run(opts),

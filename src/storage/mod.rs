@@ -6,12 +6,16 @@
 //! transactions reach the database (SQLite: one writer thread committing groups of requests).
 
 pub mod demo;
+#[cfg(feature = "mysql")]
 pub mod mysql;
 pub mod pool;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod schema;
+#[cfg(feature = "testing")]
 pub mod scratch;
 pub mod sql;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 pub use pool::PoolOptions;
@@ -330,7 +334,8 @@ pub trait Repo {
     /// Whether an audit row with this key is committed (proves or settles a commit).
     fn audited(&mut self, key: &AuditKey) -> Result<bool>;
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()>;
-    /// The whole audit trail, oldest first.
+    /// The whole audit trail, oldest first (tests and the benchmark).
+    #[cfg(feature = "testing")]
     fn audit_entries(&mut self) -> Result<Vec<AuditEntry>>;
     /// Audit rows matching `filter`, newest first.
     fn audit_query(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
@@ -343,12 +348,24 @@ pub trait Repo {
     fn execute_script(&mut self, sql: &str) -> Result<()>;
 }
 
-/// A database chosen from its URL.
+/// A database chosen from its URL. Each variant exists only with its engine's cargo feature.
 #[derive(Clone)]
 pub enum Database {
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteStore),
-    Postgres(std::sync::Arc<pool::Pool<postgres::PgConn>>),
-    Mysql(std::sync::Arc<pool::Pool<mysql::MyConn>>),
+    #[cfg(feature = "postgres")]
+    Postgres(std::sync::Arc<pool::Pool<postgres::PgManager>>),
+    #[cfg(feature = "mysql")]
+    Mysql(std::sync::Arc<pool::Pool<mysql::MyManager>>),
+}
+
+/// The refusal of a URL whose engine this build left out.
+#[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+fn left_out(engine: &str, feature: &str, url: &str) -> StoreError {
+    StoreError::Config(format!(
+        "cannot open {:?}: this morapi was built without {engine} support (cargo feature `{feature}`)",
+        redact(url)
+    ))
 }
 
 impl Database {
@@ -359,10 +376,13 @@ impl Database {
     }
 
     /// Opens (creating and migrating when needed) the database at `url`: `sqlite://PATH`,
-    /// `postgres://…` or `mysql://…`. Anything else is refused, never a silent fallback.
+    /// `postgres://…` or `mysql://…`. Anything else is refused, never a silent fallback; so is an
+    /// engine this build left out, naming its cargo feature.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
     pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
         let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
         match scheme {
+            #[cfg(feature = "sqlite")]
             "sqlite" => {
                 let path = &url["sqlite://".len()..];
                 if path.is_empty() {
@@ -370,11 +390,19 @@ impl Database {
                 }
                 Ok(Database::Sqlite(sqlite::SqliteStore::open(path)?))
             }
+            #[cfg(not(feature = "sqlite"))]
+            "sqlite" => Err(left_out("SQLite", "sqlite", url)),
+            #[cfg(feature = "postgres")]
             "postgres" | "postgresql" => Ok(Database::Postgres(postgres::open(url, options)?)),
+            #[cfg(not(feature = "postgres"))]
+            "postgres" | "postgresql" => Err(left_out("PostgreSQL", "postgres", url)),
+            #[cfg(feature = "mysql")]
             "mysql" | "mariadb" => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
                 Ok(Database::Mysql(mysql::open(&url, options)?))
             }
+            #[cfg(not(feature = "mysql"))]
+            "mysql" | "mariadb" => Err(left_out("MariaDB/MySQL", "mysql", url)),
             _ => Err(StoreError::Config(format!(
                 "unsupported database URL {:?}: use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
                 redact(url)
@@ -385,23 +413,30 @@ impl Database {
     /// Runs `f` in a transaction. `f` returns the answer and whether to keep its writes; a storage
     /// error discards them. The answer is delivered only after a kept change is durable. `f` may
     /// run more than once when a server engine reports a conflict.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_variables))]
     pub async fn transact<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
     {
-        match self {
-            Database::Sqlite(s) => s.transact(f).await,
-            Database::Postgres(p) => pool::transact(p.clone(), f).await,
-            Database::Mysql(p) => pool::transact(p.clone(), f).await,
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(ref s) => s.transact(f).await,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(ref p) => pool::transact(p.clone(), f).await,
+            #[cfg(feature = "mysql")]
+            Database::Mysql(ref p) => pool::transact(p.clone(), f).await,
         }
     }
 
     /// Which engine this is, for messages.
     pub fn engine(&self) -> &'static str {
-        match self {
+        match *self {
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(_) => "sqlite",
+            #[cfg(feature = "postgres")]
             Database::Postgres(_) => "postgres",
+            #[cfg(feature = "mysql")]
             Database::Mysql(_) => "mysql",
         }
     }
