@@ -129,7 +129,8 @@ mod runner {
     }
 
     /// The last failure to open a connection, as r2d2's threads met it, numbered so that a
-    /// checkout tells those that happened while it waited. r2d2 itself keeps only the message.
+    /// checkout tells those that happened while it waited; forgotten once a connection opens.
+    /// r2d2 itself keeps only the message.
     #[derive(Debug, Default)]
     struct Failures(Mutex<(u64, Option<StoreError>)>);
 
@@ -145,18 +146,27 @@ mod runner {
         /// A copy of the last failure, if it came after the `seen`th.
         fn since(&self, seen: u64) -> Option<StoreError> {
             let last = self.lock();
-            let e = last.1.as_ref().filter(|_| last.0 > seen)?;
-            Some(match e {
-                StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-                StoreError::Database(m) => StoreError::Database(m.clone()),
-                StoreError::Config(m) => StoreError::Config(m.clone()),
-                other => StoreError::Database(other.to_string()),
-            })
+            last.1.as_ref().filter(|_| last.0 > seen).map(copy)
+        }
+
+        /// The last failure, if it is a refusal that waiting will not cure (a wrong password, an
+        /// unknown database) and no connection has opened since.
+        fn standing_refusal(&self) -> Option<StoreError> {
+            self.lock().1.as_ref().filter(|e| !matches!(e, StoreError::Unavailable(_))).map(copy)
         }
     }
 
-    /// r2d2's error handler: records connect failures (and logs them quietly; the request that
-    /// gives up reports the cause).
+    fn copy(e: &StoreError) -> StoreError {
+        match e {
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            StoreError::Database(m) => StoreError::Database(m.clone()),
+            StoreError::Config(m) => StoreError::Config(m.clone()),
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+
+    /// r2d2's error and event handler: records connect failures (logging them quietly: the
+    /// request that gives up reports the cause), and forgets them when a connection opens.
     #[derive(Debug)]
     struct Recorder(Arc<Failures>);
 
@@ -166,6 +176,12 @@ mod runner {
             let mut last = self.0.lock();
             last.0 += 1;
             last.1 = Some(error);
+        }
+    }
+
+    impl r2d2::HandleEvent for Recorder {
+        fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+            self.0.lock().1 = None;
         }
     }
 
@@ -195,9 +211,14 @@ mod runner {
                 // No round trip before every use: a connection that died while idle fails its
                 // first statement, and the request moves at once to another (see `run`).
                 .test_on_check_out(false)
+                // Closed when idle for 10 minutes or open for 30 (r2d2's defaults, spelled out):
+                // servers and proxies drop idle sessions, and a failover moves new ones.
+                .idle_timeout(Some(Duration::from_secs(10 * 60)))
+                .max_lifetime(Some(Duration::from_secs(30 * 60)))
                 // Only bounds r2d2's background reconnects: every checkout has its own deadline.
                 .connection_timeout(RECONNECT_PAUSE * 2)
                 .error_handler(Box::new(Recorder(failures.clone())))
+                .event_handler(Box::new(Recorder(failures.clone())))
                 .build_unchecked(manager.clone());
             Arc::new(Pool { connections: Some(connections), manager, failures, options })
         }
@@ -207,11 +228,16 @@ mod runner {
         }
 
         /// A pooled connection by the deadline. Past it: why no connection could be opened, or
-        /// `Unavailable` when all were busy.
+        /// `Unavailable` when all were busy. While the server refuses connections for a reason
+        /// waiting will not cure, only an idle connection is taken, without waiting.
         fn checkout(&self, deadline: Instant) -> Result<r2d2::PooledConnection<M>> {
+            let connections = self.connections()?;
+            if let Some(refusal) = self.failures.standing_refusal() {
+                return connections.try_get().ok_or(refusal);
+            }
             let seen = self.failures.count();
             let wait = deadline.saturating_duration_since(Instant::now());
-            self.connections()?.get_timeout(wait).map_err(|_| {
+            connections.get_timeout(wait).map_err(|_| {
                 self.failures
                     .since(seen)
                     .unwrap_or_else(|| StoreError::Unavailable("no database connection became free in time".into()))
@@ -565,29 +591,52 @@ mod runner {
             let script = Script::new(&[]);
             *script.refusal.lock().expect("refusal") = broken;
             script.down.store(true, Ordering::SeqCst);
-            let r = transact(script.pool(300), |_| Ok(((), true))).await;
+            let pool = script.pool(300);
+            let r = transact(pool.clone(), |_| Ok(((), true))).await;
             assert!(matches!(&r, Err(StoreError::Database(m)) if m.contains("syntax error")), "{r:?}");
+            // While it stands, the next request is answered at once.
+            let started = Instant::now();
+            let r = transact(pool.clone(), |_| Ok(((), true))).await;
+            assert!(matches!(&r, Err(StoreError::Database(m)) if m.contains("syntax error")), "{r:?}");
+            assert!(started.elapsed() < Duration::from_millis(150), "not waited for: {:?}", started.elapsed());
+            // Once the server accepts connections again (r2d2 reconnects by itself), it serves.
+            script.down.store(false, Ordering::SeqCst);
+            tokio::time::sleep(RECONNECT_PAUSE + Duration::from_millis(100)).await;
+            assert_eq!(transact(pool, |_| Ok(("back", true))).await.ok(), Some("back"));
         }
 
         #[tokio::test]
         async fn a_pause_between_tries_holds_no_connection() {
-            // One connection; the first transaction conflicts on every try. After its fifth, it
-            // pauses about 64 ms; the second transaction, started then, must get the connection
-            // during that pause, before the first's last try.
+            // One connection; the first transaction conflicts on every one of its nine tries,
+            // with about half a second of pauses in all. Through them, the connection sits idle
+            // in the pool, where the second transaction, started at the first's sixth try, finds
+            // it: if a pause held the connection, it would never be idle while the first runs.
             let script = Script::new(&[]);
-            let pool = script.pool_of(5_000, 1);
+            let options = PoolOptions { max_connections: 1, timeout: Duration::from_secs(5), retries: 8 };
+            let pool = Pool::new(options, script.clone());
             let log = Arc::new(Mutex::new(Vec::new()));
-            let fifth = Arc::new(tokio::sync::Notify::new());
-            let (first_log, first_fifth) = (log.clone(), fifth.clone());
+            let sixth = Arc::new(tokio::sync::Notify::new());
+            let (first_log, first_sixth) = (log.clone(), sixth.clone());
             let first = tokio::spawn(transact(pool.clone(), move |_| -> Result<((), bool)> {
                 let mut log = first_log.lock().expect("log");
                 log.push("first");
-                if log.len() == 5 {
-                    first_fifth.notify_one();
+                if log.len() == 6 {
+                    first_sixth.notify_one();
                 }
                 Err(conflict())
             }));
-            fifth.notified().await;
+            let watched = pool.clone();
+            // Looks at the pool for 400 ms, well within the first's pauses.
+            let watch = tokio::spawn(async move {
+                let mut looks = Vec::new();
+                let until = Instant::now() + Duration::from_millis(400);
+                while Instant::now() < until {
+                    looks.push(watched.connections().map_or(0, |c| c.state().idle_connections));
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                looks
+            });
+            sixth.notified().await;
             let second_log = log.clone();
             let second = transact(pool, move |_| {
                 second_log.lock().expect("log").push("second");
@@ -598,11 +647,11 @@ mod runner {
             let first = first.await.expect("join");
             assert!(matches!(first, Err(StoreError::Conflict(_))), "{first:?}");
             let log = log.lock().expect("log").clone();
-            assert_eq!(
-                log,
-                ["first", "first", "first", "first", "first", "second", "first"],
-                "the second ran in the pause"
-            );
+            assert_eq!(log.iter().filter(|&&e| e == "first").count(), 9, "{log:?}");
+            assert_eq!(log.last(), Some(&"first"), "the second ran in a pause of the first: {log:?}");
+            let looks = watch.await.expect("join");
+            let idle = looks.iter().filter(|&&n| n == 1).count();
+            assert!(idle * 2 > looks.len(), "idle in {idle} of {} looks while the first paused", looks.len());
         }
 
         #[tokio::test]
