@@ -1,10 +1,9 @@
 //! PostgreSQL (and its wire-compatible relatives), pooled by r2d2 through [`PgManager`]. Each
-//! pooled connection owns a small
-//! single-threaded runtime that drives it on the calling (blocking-pool) thread, so a round trip
-//! never crosses threads. Statements are prepared once per connection and pipelined: `BEGIN`
-//! travels with the first query, deferred writes with the next query or the `COMMIT`, and the
-//! reads of [`Repo::preload`](super::Repo::preload) go together, so a typical update costs two
-//! round trips.
+//! pooled connection owns a small single-threaded runtime that drives it on the calling
+//! (blocking-pool) thread, so a round trip never crosses threads. Statements are prepared once
+//! per connection and pipelined: `BEGIN` travels with the first query, deferred writes with the
+//! next query or the `COMMIT`, and the reads of [`Repo::preload`](super::Repo::preload) go
+//! together, so a typical update costs two round trips.
 //!
 //! Pipelining a transaction's writes with its `COMMIT` is safe here, unlike a MariaDB
 //! multi-statement query: a statement that fails inside `BEGIN … COMMIT` puts the whole block in
