@@ -206,7 +206,7 @@ mod runner {
             let failures = Arc::new(Failures::default());
             let connections = r2d2::Pool::builder()
                 .max_size(u32::try_from(options.max_connections).unwrap_or(u32::MAX))
-                // Opened as requests need them, as before; none held open for nothing.
+                // Opened as requests need them; none held open for nothing.
                 .min_idle(Some(0))
                 // No round trip before every use: a connection that died while idle fails its
                 // first statement, and the request moves at once to another (see `run`).
@@ -228,12 +228,17 @@ mod runner {
         }
 
         /// A pooled connection by the deadline. Past it: why no connection could be opened, or
-        /// `Unavailable` when all were busy. While the server refuses connections for a reason
-        /// waiting will not cure, only an idle connection is taken, without waiting.
+        /// `Unavailable` when all were busy. While the server refuses new connections for a
+        /// reason waiting will not cure and none is open to wait for, the refusal at once.
         fn checkout(&self, deadline: Instant) -> Result<r2d2::PooledConnection<M>> {
             let connections = self.connections()?;
             if let Some(refusal) = self.failures.standing_refusal() {
-                return connections.try_get().ok_or(refusal);
+                if let Some(conn) = connections.try_get() {
+                    return Ok(conn);
+                }
+                if connections.state().connections == 0 {
+                    return Err(refusal);
+                }
             }
             let seen = self.failures.count();
             let wait = deadline.saturating_duration_since(Instant::now());
@@ -603,6 +608,24 @@ mod runner {
             script.down.store(false, Ordering::SeqCst);
             tokio::time::sleep(RECONNECT_PAUSE + Duration::from_millis(100)).await;
             assert_eq!(transact(pool, |_| Ok(("back", true))).await.ok(), Some("back"));
+        }
+
+        #[tokio::test]
+        async fn a_standing_refusal_still_waits_for_a_busy_connection() {
+            let script = Script::new(&[]);
+            let pool = script.pool(300);
+            let busy = pool.checkout(Instant::now() + Duration::from_secs(5)).expect("busy");
+            *script.refusal.lock().expect("refusal") = broken;
+            script.down.store(true, Ordering::SeqCst);
+            let r = transact(pool.clone(), |_| Ok(((), true))).await;
+            assert!(matches!(&r, Err(StoreError::Database(_))), "the request that met it reports it: {r:?}");
+            // The open connection comes back in 100 ms: the next request waits for it.
+            let back = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                drop(busy);
+            });
+            assert_eq!(transact(pool, |_| Ok(("waited", true))).await.ok(), Some("waited"));
+            back.join().expect("join");
         }
 
         #[tokio::test]
