@@ -16,7 +16,7 @@ use morapi::auth::gate::RequestInfo;
 use morapi::auth::hash::{Variant, sign};
 use morapi::domain::Answer;
 use morapi::params::Params;
-use morapi::storage::sql::PRELOAD_SETTINGS;
+use morapi::storage::scratch::PRELOAD_SETTINGS;
 use morapi::storage::{Account, Database, PoolOptions, Tx, demo, scratch};
 use morapi::update::{self, UpdateRequest};
 use std::io::{BufRead, BufReader};
@@ -289,15 +289,22 @@ fn baseline(url: &str, shape: Shape, clients: usize, users: i64, seconds: u64) -
                         }
                     }
                 } else if url.starts_with("postgres") {
-                    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("postgres");
-                    let stmt = client.prepare("UPDATE users SET last_name = $1 WHERE id = $2").expect("prepare");
-                    while Instant::now() < deadline {
-                        let (name, id) = next();
-                        let mut tx = client.transaction().expect("begin");
-                        tx.execute(&stmt, &[&name, &id]).expect("update");
-                        tx.commit().expect("commit");
-                        total.fetch_add(1, Ordering::Relaxed);
-                    }
+                    // tokio-postgres on a private runtime, as morapi drives it.
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    runtime.block_on(async {
+                        let (mut client, connection) =
+                            tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("postgres");
+                        tokio::spawn(connection);
+                        let stmt =
+                            client.prepare("UPDATE users SET last_name = $1 WHERE id = $2").await.expect("prepare");
+                        while Instant::now() < deadline {
+                            let (name, id) = next();
+                            let tx = client.transaction().await.expect("begin");
+                            tx.execute(&stmt, &[&name, &id]).await.expect("update");
+                            tx.commit().await.expect("commit");
+                            total.fetch_add(1, Ordering::Relaxed);
+                        }
+                    });
                 } else {
                     use mysql::prelude::Queryable;
                     let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("mysql");

@@ -5,6 +5,8 @@
 //! took effect, `nothing was changed` when it certainly did not), and said to be unknown when the
 //! database stays away. Needs a database server (`MORAPI_TEST_DATABASE`): the connections run
 //! through a proxy the test controls. On SQLite there is no server to lose.
+// Nothing to run without a server engine built in.
+#![cfg(any(feature = "postgres", feature = "mysql"))]
 
 mod common;
 use common::*;

@@ -127,11 +127,17 @@ fn raw(url: &str, statements: &[String]) -> Vec<String> {
                 q.query_map([], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
             }
             Dialect::Postgres => {
-                let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("postgres connects");
-                for s in init {
-                    c.batch_execute(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-                }
-                c.query(last.as_str(), &[]).unwrap_or_else(|e| panic!("{last}: {e}")).iter().map(|r| r.get(0)).collect()
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(async {
+                    let (c, connection) =
+                        tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("postgres connects");
+                    tokio::spawn(connection);
+                    for s in init {
+                        c.batch_execute(s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                    }
+                    let rows = c.query(last.as_str(), &[]).await.unwrap_or_else(|e| panic!("{last}: {e}"));
+                    rows.iter().map(|r| r.get(0)).collect()
+                })
             }
             Dialect::Mysql => {
                 use mysql::prelude::Queryable;

@@ -14,6 +14,7 @@
 //! * 3: `call` only: no answer came (connection, TLS, timeout).
 
 pub mod audit;
+#[cfg(feature = "client")]
 pub mod call;
 pub mod db;
 pub mod docs;
@@ -47,6 +48,7 @@ pub enum Command {
     /// Show the audit trail, newest first: changes (old → new), refused hashes; --json to export.
     Audit(audit::Opts),
     /// Send a signed request to morapi or any MOR server and print the XML answer (--dry-run: show it).
+    #[cfg(feature = "client")]
     Call(call::Opts),
     /// Create a database with its admin and a new API secret key.
     Init(init::Opts),
@@ -96,6 +98,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Serve(opts) => serve::run(opts),
         Command::Hash(opts) => hash::run(opts),
         Command::Audit(opts) => audit::run(opts),
+        #[cfg(feature = "client")]
         Command::Call(opts) => call::run(opts),
         Command::Init(opts) => init::run(opts),
         Command::Migrate(opts) => migrate::run(opts),

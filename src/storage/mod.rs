@@ -10,13 +10,17 @@
 pub mod demo;
 mod error;
 pub mod model;
+#[cfg(feature = "mysql")]
 pub mod mysql;
 pub mod pool;
 pub mod port;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod schema;
+#[cfg(feature = "testing")]
 pub mod scratch;
 pub mod sql;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 pub use pool::PoolOptions;
@@ -27,12 +31,24 @@ pub use model::*;
 pub use port::AdminStore as Repo;
 pub use port::{AdminStore, RequestStore, Tx};
 
-/// A database chosen from its URL.
+/// A database chosen from its URL. Each variant exists only with its engine's cargo feature.
 #[derive(Clone)]
 pub enum Database {
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteStore),
-    Postgres(std::sync::Arc<pool::Pool<postgres::PgConn>>),
-    Mysql(std::sync::Arc<pool::Pool<mysql::MyConn>>),
+    #[cfg(feature = "postgres")]
+    Postgres(std::sync::Arc<pool::Pool<postgres::PgManager>>),
+    #[cfg(feature = "mysql")]
+    Mysql(std::sync::Arc<pool::Pool<mysql::MyManager>>),
+}
+
+/// The refusal of a URL whose engine this build left out.
+#[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+fn left_out(engine: &str, feature: &str, url: &str) -> StoreError {
+    StoreError::Config(format!(
+        "cannot open {:?}: this morapi was built without {engine} support (cargo feature `{feature}`)",
+        redact(url)
+    ))
 }
 
 impl Database {
@@ -43,10 +59,13 @@ impl Database {
     }
 
     /// Opens (creating and migrating when needed) the database at `url`: `sqlite://PATH`,
-    /// `postgres://…` or `mysql://…`. Anything else is refused, never a silent fallback.
+    /// `postgres://…` or `mysql://…`. Anything else is refused, never a silent fallback; so is an
+    /// engine this build left out, naming its cargo feature.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
     pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
         let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
         match scheme {
+            #[cfg(feature = "sqlite")]
             "sqlite" => {
                 let path = &url["sqlite://".len()..];
                 if path.is_empty() {
@@ -54,11 +73,19 @@ impl Database {
                 }
                 Ok(Database::Sqlite(sqlite::SqliteStore::open(path)?))
             }
+            #[cfg(not(feature = "sqlite"))]
+            "sqlite" => Err(left_out("SQLite", "sqlite", url)),
+            #[cfg(feature = "postgres")]
             "postgres" | "postgresql" => Ok(Database::Postgres(postgres::open(url, options)?)),
+            #[cfg(not(feature = "postgres"))]
+            "postgres" | "postgresql" => Err(left_out("PostgreSQL", "postgres", url)),
+            #[cfg(feature = "mysql")]
             "mysql" | "mariadb" => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
                 Ok(Database::Mysql(mysql::open(&url, options)?))
             }
+            #[cfg(not(feature = "mysql"))]
+            "mysql" | "mariadb" => Err(left_out("MariaDB/MySQL", "mysql", url)),
             _ => Err(StoreError::Config(format!(
                 "unsupported database URL {:?}: use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
                 redact(url)
@@ -80,24 +107,31 @@ impl Database {
 
     /// [`Database::transact`] for the administration CLI, on the whole port.
     #[tracing::instrument(name = "transaction", skip_all, fields(engine = self.engine()))]
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_variables))]
     pub async fn administer<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&mut dyn AdminStore) -> Result<Tx<T>> + Send + 'static,
     {
         let f = move |repo: &mut dyn Repo| f(repo).map(Tx::into_parts);
-        match self {
-            Database::Sqlite(s) => s.transact(f).await,
-            Database::Postgres(p) => pool::transact(p.clone(), f).await,
-            Database::Mysql(p) => pool::transact(p.clone(), f).await,
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(ref s) => s.transact(f).await,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(ref p) => pool::transact(p.clone(), f).await,
+            #[cfg(feature = "mysql")]
+            Database::Mysql(ref p) => pool::transact(p.clone(), f).await,
         }
     }
 
     /// Which engine this is, for messages.
     pub fn engine(&self) -> &'static str {
-        match self {
+        match *self {
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(_) => "sqlite",
+            #[cfg(feature = "postgres")]
             Database::Postgres(_) => "postgres",
+            #[cfg(feature = "mysql")]
             Database::Mysql(_) => "mysql",
         }
     }

@@ -10,7 +10,7 @@
 //! middle of a multi-statement query, MariaDB runs the rest of that query outside the aborted
 //! transaction, committing some writes and losing others (docs/decisions.md, "Galera").
 
-use super::pool::{self, Connection, Failure, Pool, PoolOptions, Transaction, Work};
+use super::pool::{self, Connection, Failure, Health, Pool, PoolOptions, Transaction, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
 use super::{AuditKey, Result, Row, StoreError, Value, Written, schema};
 use mysql::consts::ColumnType;
@@ -40,6 +40,34 @@ pub struct MyConn {
     /// The server has `@@in_transaction` (MariaDB), so writes are guarded and commits proven
     /// (`MyRepo::commit_proven`); without it (MySQL), every write and `COMMIT` go one per query.
     guarded: bool,
+    health: Health,
+}
+
+/// Opens MariaDB/MySQL connections for the pool (r2d2's `ManageConnection`).
+#[derive(Clone)]
+pub struct MyManager {
+    opts: Opts,
+}
+
+impl r2d2::ManageConnection for MyManager {
+    type Connection = MyConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<MyConn> {
+        connect_to(&self.opts)
+    }
+
+    /// One round trip. The pool does not test connections before use (see `pool`), so r2d2
+    /// asks only if told to.
+    fn is_valid(&self, conn: &mut MyConn) -> Result<()> {
+        conn.conn.ping().map_err(err)
+    }
+
+    /// The driver cannot tell a dead connection without a round trip: broken as the runner
+    /// found it.
+    fn has_broken(&self, conn: &mut MyConn) -> bool {
+        conn.health.is_broken()
+    }
 }
 
 /// Connects, and finds out whether the server can guard writes.
@@ -51,7 +79,7 @@ fn connect_to(opts: &Opts) -> Result<MyConn> {
         Err(mysql::Error::MySqlError(ref m)) if m.code == 1193 => false,
         Err(e) => return Err(err(e)),
     };
-    Ok(MyConn { conn, guarded })
+    Ok(MyConn { conn, guarded, health: Health::default() })
 }
 
 fn err(e: mysql::Error) -> StoreError {
@@ -85,13 +113,12 @@ fn options(url: &str, timeout: Duration) -> Result<Opts> {
 }
 
 /// Connects, migrates and returns the pool.
-pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyConn>>> {
-    let opts = self::options(url, options.timeout)?;
-    let connect = move || connect_to(&opts);
-    let mut first = connect()?;
+pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyManager>>> {
+    let manager = MyManager { opts: self::options(url, options.timeout)? };
+    let mut first = connect_to(&manager.opts)?;
     migrate(&mut first.conn)?;
     drop(first);
-    Ok(Pool::new(options, connect))
+    Ok(Pool::new(options, manager))
 }
 
 /// The schema version recorded in the database (0 when it has no schema yet).
@@ -192,6 +219,10 @@ fn create_schema(conn: &mut mysql::Conn, deadline: Instant) -> Result<()> {
 impl Connection for MyConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
         pool::attempt(&mut MyRepo { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() }, f)
+    }
+
+    fn health(&mut self) -> &mut Health {
+        &mut self.health
     }
 
     /// Galera: reads wait until this node has applied every transaction the cluster committed

@@ -84,7 +84,8 @@ pub trait AdminStore: RequestStore {
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()>;
     /// Audit rows matching `filter`, newest first.
     fn audit_query(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
-    /// The whole audit trail, oldest first.
+    /// The whole audit trail, oldest first (tests and the benchmark).
+    #[cfg(feature = "testing")]
     fn audit_entries(&mut self) -> Result<Vec<AuditEntry>>;
     fn user_count(&mut self) -> Result<i64>;
     /// Runs trusted SQL statements shipped with morapi (the demo dataset).

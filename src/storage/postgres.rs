@@ -1,16 +1,16 @@
-//! PostgreSQL (and its wire-compatible relatives). Each pooled connection owns a small
-//! single-threaded runtime that drives it on the calling (blocking-pool) thread, so a round trip
-//! never crosses threads. Statements are prepared once per connection and pipelined: `BEGIN`
-//! travels with the first query, deferred writes with the next query or the `COMMIT`, and the
-//! reads of [`Repo::preload`](super::Repo::preload) go together, so a typical update costs two
-//! round trips.
+//! PostgreSQL (and its wire-compatible relatives), pooled by r2d2 through [`PgManager`]. Each
+//! pooled connection owns a small single-threaded runtime that drives it on the calling
+//! (blocking-pool) thread, so a round trip never crosses threads. Statements are prepared once
+//! per connection and pipelined: `BEGIN` travels with the first query, deferred writes with the
+//! next query or the `COMMIT`, and the reads of [`Repo::preload`](super::Repo::preload) go
+//! together, so a typical update costs two round trips.
 //!
 //! Pipelining a transaction's writes with its `COMMIT` is safe here, unlike a MariaDB
 //! multi-statement query: a statement that fails inside `BEGIN … COMMIT` puts the whole block in
 //! the aborted state, every later statement of the pipeline fails, and `COMMIT` rolls back, so no
 //! statement ever runs outside the transaction it was sent in (docs/decisions.md, "Galera").
 
-use super::pool::{self, Connection, Failure, Pool, PoolOptions, Transaction, Work};
+use super::pool::{self, Connection, Failure, Health, Pool, PoolOptions, Transaction, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
 use super::{Result, Row, StoreError, Value, Written, schema};
 use rust_decimal::Decimal;
@@ -31,6 +31,42 @@ pub struct PgConn {
     runtime: tokio::runtime::Runtime,
     client: Client,
     statements: HashMap<String, Statement>,
+    health: Health,
+}
+
+/// Opens PostgreSQL connections for the pool (r2d2's `ManageConnection`).
+#[derive(Clone)]
+pub struct PgManager {
+    config: tokio_postgres::Config,
+}
+
+impl r2d2::ManageConnection for PgManager {
+    type Connection = PgConn;
+    type Error = StoreError;
+
+    /// Runs on r2d2's threads (or the opening thread), never on an async worker: the connection
+    /// blocks on its private runtime.
+    fn connect(&self) -> Result<PgConn> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL driver: {e}")))?;
+        let (client, connection) = runtime.block_on(self.config.connect(NoTls)).map_err(err)?;
+        // Polled only while this connection's owner blocks on the runtime, on the owner's thread.
+        runtime.spawn(connection);
+        Ok(PgConn { runtime, client, statements: HashMap::new(), health: Health::default() })
+    }
+
+    /// One round trip. The pool does not test connections before use (see `pool`), so r2d2
+    /// asks only if told to.
+    fn is_valid(&self, conn: &mut PgConn) -> Result<()> {
+        conn.runtime.block_on(conn.client.batch_execute("SELECT 1")).map_err(err)
+    }
+
+    /// Broken as the runner found it, or closed under the driver (the server hung up).
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.health.is_broken() || conn.client.is_closed()
+    }
 }
 
 fn err(e: tokio_postgres::Error) -> StoreError {
@@ -64,7 +100,7 @@ fn not_ready(c: &SqlState) -> bool {
 
 /// Connects, migrates and returns the pool. Runs on its own thread: a connection blocks on its
 /// private runtime, which must not happen on an async worker.
-pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
+pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
     std::thread::scope(|s| {
         s.spawn(|| open_blocking(url, options))
             .join()
@@ -72,25 +108,16 @@ pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
     })
 }
 
-fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgConn>>> {
+fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
     let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
         StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url)))
     })?;
     config.connect_timeout(options.timeout);
-    let connect = move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL driver: {e}")))?;
-        let (client, connection) = runtime.block_on(config.connect(NoTls)).map_err(err)?;
-        // Polled only while this connection's owner blocks on the runtime, on the owner's thread.
-        runtime.spawn(connection);
-        Ok(PgConn { runtime, client, statements: HashMap::new() })
-    };
-    let first = connect()?;
+    let manager = PgManager { config };
+    let first = r2d2::ManageConnection::connect(&manager)?;
     first.runtime.block_on(migrate(&first.client))?;
     drop(first);
-    Ok(Pool::new(options, connect))
+    Ok(Pool::new(options, manager))
 }
 
 /// Creates or upgrades the schema under an advisory lock, so instances starting together do not
@@ -125,6 +152,10 @@ async fn migrate(client: &Client) -> Result<()> {
 impl Connection for PgConn {
     fn attempt<T>(&mut self, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
         pool::attempt(&mut PgTx { conn: self, begun: false, pending: Vec::new(), cache: TxCache::default() }, f)
+    }
+
+    fn health(&mut self) -> &mut Health {
+        &mut self.health
     }
 }
 

@@ -554,6 +554,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "sqlite")]
     fn sqlite_schema_creates_every_table() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(&script(Dialect::Sqlite)).unwrap();

@@ -1,5 +1,6 @@
-//! Throwaway databases on a server, for tests and benchmarks: each gets its own database,
-//! dropped afterwards, so runs never share state.
+//! Test support, compiled only with the `testing` cargo feature (the crate's own tests and
+//! examples turn it on; no server build has it): throwaway databases on a server, for tests and
+//! benchmarks — each gets its own database, dropped afterwards, so runs never share state.
 
 use super::{Result, StoreError};
 
@@ -46,19 +47,49 @@ fn run(url: &str, sql: &str) -> Result<()> {
     let sql = sql.to_string();
     off_runtime(move || {
         if url.starts_with("postgres") {
-            let admin = with_database(&url, "postgres")?;
-            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            c.batch_execute(&sql).map_err(|e| StoreError::Database(e.to_string()))
+            on_postgres(&with_database(&url, "postgres")?, &sql)
         } else {
-            use mysql::prelude::Queryable;
-            let admin = with_database(&url.replacen("mariadb://", "mysql://", 1), "")?;
-            let opts = mysql::Opts::from_url(&admin).map_err(|e| StoreError::Config(e.to_string()))?;
-            let mut c = mysql::Conn::new(opts).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            c.query_drop(&sql).map_err(|e| StoreError::Database(e.to_string()))
+            on_mysql(&with_database(&url.replacen("mariadb://", "mysql://", 1), "")?, &sql)
         }
     })
 }
+
+#[cfg(feature = "postgres")]
+fn on_postgres(url: &str, sql: &str) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Database(e.to_string()))?;
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        tokio::spawn(connection);
+        client.batch_execute(sql).await.map_err(|e| StoreError::Database(e.to_string()))
+    })
+}
+
+#[cfg(not(feature = "postgres"))]
+fn on_postgres(_: &str, _: &str) -> Result<()> {
+    Err(StoreError::Config("built without PostgreSQL support (cargo feature `postgres`)".into()))
+}
+
+#[cfg(feature = "mysql")]
+fn on_mysql(url: &str, sql: &str) -> Result<()> {
+    use mysql::prelude::Queryable;
+    let opts = mysql::Opts::from_url(url).map_err(|e| StoreError::Config(e.to_string()))?;
+    let mut c = mysql::Conn::new(opts).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    c.query_drop(sql).map_err(|e| StoreError::Database(e.to_string()))
+}
+
+#[cfg(not(feature = "mysql"))]
+fn on_mysql(_: &str, _: &str) -> Result<()> {
+    Err(StoreError::Config("built without MariaDB/MySQL support (cargo feature `mysql`)".into()))
+}
+
+/// The settings query of `Repo::preload`, for the benchmark's replay of morapi's own statements
+/// (crate-private otherwise).
+pub const PRELOAD_SETTINGS: &str = super::sql::PRELOAD_SETTINGS;
 
 #[cfg(test)]
 mod tests {

@@ -123,7 +123,7 @@ pub fn audited_sql(key: &AuditKey) -> (&'static str, Vec<Value>) {
 /// The settings of every owner the gate may read for the caller named twice by the arguments:
 /// the admin, the caller, the caller's owner. Scalar subqueries in an IN list are looked up once
 /// each (on MariaDB a third cheaper than `OR owner_id IN (SELECT …)` for the whole request).
-pub const PRELOAD_SETTINGS: &str = "SELECT owner_id, name, value FROM conflines WHERE owner_id IN \
+pub(crate) const PRELOAD_SETTINGS: &str = "SELECT owner_id, name, value FROM conflines WHERE owner_id IN \
      (0, (SELECT id FROM users WHERE username = ?), (SELECT owner_id FROM users WHERE username = ?))";
 
 /// The caller's [`Account`] by username; built once, not per request.
@@ -407,6 +407,7 @@ impl<C: SqlConn> AdminStore for C {
         self.batch(sql)
     }
 
+    #[cfg(feature = "testing")]
     fn audit_entries(&mut self) -> Result<Vec<AuditEntry>> {
         let rows = self.fetch(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id"), &[])?;
         Ok(rows.into_iter().map(audit_entry).collect())

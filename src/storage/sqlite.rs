@@ -229,13 +229,13 @@ pub struct SqliteRepo<'c> {
 
 impl<'c> SqliteRepo<'c> {
     /// A repo over a connection of the caller's (tests of the shared transaction runner).
-    #[cfg(test)]
+    #[cfg(all(test, any(feature = "postgres", feature = "mysql")))]
     pub(crate) fn over(conn: &'c mut Connection) -> Self {
         SqliteRepo { conn, cache: TxCache::default() }
     }
 
     /// What the work run through this repo wrote.
-    #[cfg(test)]
+    #[cfg(all(test, any(feature = "postgres", feature = "mysql")))]
     pub(crate) fn written(&self) -> super::Written {
         self.cache.written()
     }
