@@ -151,7 +151,7 @@ enum Shape {
     Audited,
 }
 
-/// The audit row of the change, as `Repo::insert_audit` writes it (values filled in per engine).
+/// The audit row of the change, as `AdminStore::insert_audit` writes it (values filled in per engine).
 const AUDIT_INSERT: &str = "INSERT INTO audit_log (created_at, request_id, event, actor_id, actor_username, \
     client_addr, endpoint, target_id, field, old_value, new_value) VALUES ({now}, 'bench', 'change', 0, 'admin', \
     '127.0.0.1', 'user_details_update', {id}, 'last_name', 'old', {name})";

@@ -1,4 +1,4 @@
-//! The shared storage suite: the [`Repo`] contract, exercised through
+//! The shared storage suite: the [`AdminStore`] contract, exercised through
 //! [`Database::transact`], written once for every backend.
 //!
 //! Each check is a function of [`suite`] taking a freshly opened, empty (migrated) [`Store`]. The
@@ -12,8 +12,8 @@ use morapi::catalogue::params::RefKind;
 use morapi::storage::Tx;
 use morapi::storage::sql::Dialect;
 use morapi::storage::{
-    Account, AuditEntry, AuditEvent, AuditKey, Database, Reference, Repo, Row, StoreError, Table, Value, demo, int,
-    schema, text,
+    Account, AdminStore, AuditEntry, AuditEvent, AuditKey, Database, Reference, Row, StoreError, Table, Value, demo,
+    int, schema, text,
 };
 
 /// A freshly created database of one backend, and how to open it again.
@@ -60,7 +60,7 @@ async fn open_store() -> Store {
 async fn read<T, F>(db: &Database, f: F) -> T
 where
     T: Send + 'static,
-    F: Fn(&mut dyn Repo) -> morapi::storage::Result<T> + Send + 'static,
+    F: Fn(&mut dyn AdminStore) -> morapi::storage::Result<T> + Send + 'static,
 {
     db.administer(move |repo| Ok(Tx::Rollback(f(repo)?))).await.expect("read transaction")
 }
@@ -69,7 +69,7 @@ where
 async fn write<T, F>(db: &Database, f: F) -> T
 where
     T: Send + 'static,
-    F: Fn(&mut dyn Repo) -> morapi::storage::Result<T> + Send + 'static,
+    F: Fn(&mut dyn AdminStore) -> morapi::storage::Result<T> + Send + 'static,
 {
     db.administer(move |repo| Ok(Tx::Commit(f(repo)?))).await.expect("write transaction")
 }
@@ -813,7 +813,7 @@ mod suite {
     pub async fn transactions_keep_or_discard_everything(s: Store) {
         load_demo(&s.db).await;
         let writes = |tag: &'static str| {
-            move |r: &mut dyn Repo| -> morapi::storage::Result<()> {
+            move |r: &mut dyn AdminStore| -> morapi::storage::Result<()> {
                 r.insert_row(Table::Users, &[("username", tag.into())])?;
                 r.update_row(Table::Users, 123, &[("first_name", tag.into())])?;
                 r.set_setting(0, "marker", tag)?;
@@ -917,7 +917,7 @@ mod suite {
 
     pub async fn preloaded_reads_answer_like_direct_reads(s: Store) {
         load_demo(&s.db).await;
-        let reads = |r: &mut dyn Repo| -> morapi::storage::Result<_> {
+        let reads = |r: &mut dyn AdminStore| -> morapi::storage::Result<_> {
             Ok((
                 r.account("alice")?,
                 r.account("nobody")?,
@@ -1031,7 +1031,7 @@ mod suite {
         .await;
     }
 
-    fn increment(r: &mut dyn Repo, id: i64) -> morapi::storage::Result<i64> {
+    fn increment(r: &mut dyn AdminStore, id: i64) -> morapi::storage::Result<i64> {
         let user = r.user_for_update(id)?.expect("user exists");
         let next = int(&user, "call_limit").unwrap_or(0) + 1;
         r.update_row(Table::Users, id, &[("call_limit", Value::Int(next))])?;

@@ -2,7 +2,7 @@
 //! owner check of users and settings.
 
 use crate::domain::{User, UserType};
-use crate::storage::{Database, PoolOptions, Repo, StoreError, Tx, redact, redact_message};
+use crate::storage::{AdminStore, Database, PoolOptions, StoreError, Tx, redact, redact_message};
 
 /// The `--database` flag (or `MORAPI_DATABASE`), flattened into every command that opens one.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,11 +39,11 @@ impl DbArgs {
 }
 
 /// Runs `f` in one transaction and keeps its writes when it returns `Ok`. An error from `f`
-/// rolls back and becomes the command's error; a storage error (`?` on a [`Repo`] call) reaches
+/// rolls back and becomes the command's error; a storage error (`?` on a [`AdminStore`] call) reaches
 /// the runner as it is, so that conflicts are retried.
 pub async fn transact<T: Send + 'static>(
     db: &Database,
-    f: impl Fn(&mut dyn Repo) -> anyhow::Result<T> + Send + 'static,
+    f: impl Fn(&mut dyn AdminStore) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
     db.administer(move |repo| match f(repo) {
         Ok(v) => Ok(Tx::Commit(Ok(v))),
@@ -56,7 +56,7 @@ pub async fn transact<T: Send + 'static>(
 }
 
 /// Whether user `id` is a reseller: the one kind of owner besides the admin (0).
-pub fn is_reseller(repo: &mut dyn Repo, id: i64) -> Result<bool, StoreError> {
+pub fn is_reseller(repo: &mut dyn AdminStore, id: i64) -> Result<bool, StoreError> {
     Ok(repo.user_by_id(id)?.and_then(User::from_row).is_some_and(|u| u.user_type == UserType::Reseller))
 }
 

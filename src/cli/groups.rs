@@ -4,7 +4,7 @@
 use super::db::{DbArgs, transact};
 use super::run;
 use crate::catalogue::rights::{self, RIGHTS};
-use crate::storage::{Repo, StoreError, Table, Value, int, text};
+use crate::storage::{AdminStore, StoreError, Table, Value, int, text};
 use anyhow::bail;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgMatches, Args, Command, FromArgMatches};
@@ -32,7 +32,7 @@ pub fn grant_command() -> Command {
 }
 
 /// The rights of a group as `right  value` lines (for `group show`).
-pub fn rights_text(repo: &mut dyn Repo, group: i64) -> Result<String, StoreError> {
+pub fn rights_text(repo: &mut dyn AdminStore, group: i64) -> Result<String, StoreError> {
     let mut out = String::from("rights:\n");
     let rights = repo.group_rights(group)?;
     for r in RIGHTS {
@@ -54,7 +54,7 @@ pub fn run_grant(db: DbArgs, matches: &ArgMatches) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn grant(repo: &mut dyn Repo, group: i64, right: &str, value: i64) -> anyhow::Result<String> {
+fn grant(repo: &mut dyn AdminStore, group: i64, right: &str, value: i64) -> anyhow::Result<String> {
     let Some(def) = rights::find(right) else { bail!("unknown right {right}") };
     let Some(g) = repo.row(Table::AccGroups, group)? else { bail!("there is no group {group}") };
     if text(&g, "group_type") != def.right_type {

@@ -7,7 +7,7 @@
 
 use super::db::{DbArgs, is_reseller, transact};
 use super::{groups, output, run};
-use crate::storage::{Database, Repo, Row, StoreError, Table, Value, int, schema};
+use crate::storage::{AdminStore, Database, Row, StoreError, Table, Value, int, schema};
 use crate::values::amount;
 use anyhow::bail;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
@@ -220,7 +220,7 @@ fn command(kind: &RecordKind) -> Command {
 }
 
 /// Checks one flag value against its field; returns the value to store.
-fn check(repo: &mut dyn Repo, field: &Field, raw: &str) -> anyhow::Result<Value> {
+fn check(repo: &mut dyn AdminStore, field: &Field, raw: &str) -> anyhow::Result<Value> {
     let v = raw.trim();
     let name = flag(field.column);
     Ok(match field.ty {
@@ -281,7 +281,7 @@ fn run_kind(kind: &'static RecordKind, matches: &ArgMatches) -> anyhow::Result<(
 /// Values of the fields given on the command line, checked (and defaults, for `add`). `id` is
 /// the record being changed, so that it does not collide with itself on unique columns.
 fn values(
-    repo: &mut dyn Repo,
+    repo: &mut dyn AdminStore,
     kind: &RecordKind,
     sub: &ArgMatches,
     id: Option<i64>,
@@ -362,7 +362,7 @@ async fn set(db: &Database, kind: &'static RecordKind, id: i64, sub: &ArgMatches
 }
 
 /// Users (or addresses) that still refer to a record, as a sentence; `None` when nothing does.
-fn still_used(repo: &mut dyn Repo, kind: &RecordKind, id: i64) -> Result<Option<String>, StoreError> {
+fn still_used(repo: &mut dyn AdminStore, kind: &RecordKind, id: i64) -> Result<Option<String>, StoreError> {
     let mut uses = Vec::new();
     for (table, column) in kind.referenced_by {
         let rows = repo.list_rows(*table, &[(column, Value::Int(id))])?;

@@ -3,7 +3,7 @@
 use super::db::{DbArgs, transact};
 use super::{output, run};
 use crate::settings::Setting;
-use crate::storage::{Repo, Row, StoreError};
+use crate::storage::{AdminStore, Row, StoreError};
 use anyhow::bail;
 use clap::{Args, Subcommand};
 
@@ -88,7 +88,7 @@ fn shown(s: Setting, value: &str, show_secrets: bool) -> String {
 }
 
 /// Owner 0, or a reseller; global-only settings only for owner 0.
-fn check_owner(repo: &mut dyn Repo, owner: i64, s: Option<Setting>) -> anyhow::Result<()> {
+fn check_owner(repo: &mut dyn AdminStore, owner: i64, s: Option<Setting>) -> anyhow::Result<()> {
     if owner != 0 && !super::db::is_reseller(repo, owner)? {
         bail!("--owner {owner} is not a reseller (settings belong to 0 = admin or a reseller)");
     }
@@ -101,7 +101,7 @@ fn check_owner(repo: &mut dyn Repo, owner: i64, s: Option<Setting>) -> anyhow::R
     Ok(())
 }
 
-fn set(repo: &mut dyn Repo, owner: i64, name: &str, raw: &str) -> anyhow::Result<String> {
+fn set(repo: &mut dyn AdminStore, owner: i64, name: &str, raw: &str) -> anyhow::Result<String> {
     let s = setting(name)?;
     check_owner(repo, owner, Some(s))?;
     let value = s.check(raw).map_err(anyhow::Error::msg)?;
@@ -118,7 +118,7 @@ fn set(repo: &mut dyn Repo, owner: i64, name: &str, raw: &str) -> anyhow::Result
 }
 
 /// For `morapi init`: stores settings without the CLI checks (a fresh database).
-pub fn store(repo: &mut dyn Repo, owner: i64, pairs: &[(Setting, &str)]) -> Result<(), StoreError> {
+pub fn store(repo: &mut dyn AdminStore, owner: i64, pairs: &[(Setting, &str)]) -> Result<(), StoreError> {
     for (s, v) in pairs {
         repo.set_setting(owner, s.name(), v)?;
     }

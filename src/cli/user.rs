@@ -6,7 +6,7 @@
 use super::db::{DbArgs, is_reseller, transact};
 use super::{output, run};
 use crate::domain::{User, UserType, rules};
-use crate::storage::{AuditEntry, AuditEvent, Database, Repo, Row, StoreError, Table, Value, int, text};
+use crate::storage::{AdminStore, AuditEntry, AuditEvent, Database, Row, StoreError, Table, Value, int, text};
 use crate::update::{Change, record_changes};
 use crate::values::{AuditTime, new_request_id};
 use anyhow::bail;
@@ -145,7 +145,7 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
 }
 
 /// A user by id or username.
-fn find(repo: &mut dyn Repo, user: &str) -> Result<Option<User>, StoreError> {
+fn find(repo: &mut dyn AdminStore, user: &str) -> Result<Option<User>, StoreError> {
     let row = match user.parse::<i64>() {
         Ok(id) => repo.user_by_id(id)?,
         Err(_) => repo.user_by_username(user)?,
@@ -155,7 +155,7 @@ fn find(repo: &mut dyn Repo, user: &str) -> Result<Option<User>, StoreError> {
 
 /// The password's Argon2id hash, if it passes the rules of the API (for a user whose settings
 /// come from `settings_owner`).
-fn hash_password(repo: &mut dyn Repo, settings_owner: i64, plain: &str) -> anyhow::Result<String> {
+fn hash_password(repo: &mut dyn AdminStore, settings_owner: i64, plain: &str) -> anyhow::Result<String> {
     let problems = rules::password_problems(repo, settings_owner, plain)?;
     if !problems.is_empty() {
         bail!("{}", problems.join("; "));
@@ -230,7 +230,7 @@ async fn add(db: &Database, a: AddOpts) -> anyhow::Result<String> {
     .await
 }
 
-fn show(repo: &mut dyn Repo, user: &str, json: bool) -> anyhow::Result<String> {
+fn show(repo: &mut dyn AdminStore, user: &str, json: bool) -> anyhow::Result<String> {
     let Some(u) = find(repo, user)? else { bail!("there is no user {user}") };
     let mut row: Row = u.columns.clone();
     // Never shown, not even hashed.
@@ -272,7 +272,7 @@ async fn passwd(db: &Database, user: String, from_stdin: bool) -> anyhow::Result
 }
 
 /// The audit rows of changes made from the command line, one request id for them all.
-fn audit(repo: &mut dyn Repo, target: i64, changes: Vec<Change>) -> Result<(), StoreError> {
+fn audit(repo: &mut dyn AdminStore, target: i64, changes: Vec<Change>) -> Result<(), StoreError> {
     let created_at = AuditTime::now().stored();
     let request_id = new_request_id();
     let entries: Vec<AuditEntry> = changes
@@ -294,7 +294,7 @@ fn audit(repo: &mut dyn Repo, target: i64, changes: Vec<Change>) -> Result<(), S
     repo.insert_audit(&entries)
 }
 
-fn set(repo: &mut dyn Repo, user: &str, owner: Option<i64>, group: Option<i64>) -> anyhow::Result<String> {
+fn set(repo: &mut dyn AdminStore, user: &str, owner: Option<i64>, group: Option<i64>) -> anyhow::Result<String> {
     let Some(u) = find(repo, user)? else { bail!("there is no user {user}") };
     if owner.is_none() && group.is_none() {
         bail!("nothing to change: give --owner or --group");

@@ -27,8 +27,6 @@ pub use pool::PoolOptions;
 
 pub use error::{Result, StoreError};
 pub use model::*;
-/// The whole port as the engines implement it (the administration port includes the request's).
-pub use port::AdminStore as Repo;
 pub use port::{AdminStore, RequestStore, Tx};
 
 /// A database chosen from its URL. Each variant exists only with its engine's cargo feature.
@@ -113,7 +111,6 @@ impl Database {
         T: Send + 'static,
         F: Fn(&mut dyn AdminStore) -> Result<Tx<T>> + Send + 'static,
     {
-        let f = move |repo: &mut dyn Repo| f(repo).map(Tx::into_parts);
         match *self {
             #[cfg(feature = "sqlite")]
             Database::Sqlite(ref s) => s.transact(f).await,

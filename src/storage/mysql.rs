@@ -4,7 +4,7 @@
 //! Round trips dominate a request's time, so statements go over the text protocol with their
 //! arguments rendered as safe literals: a prepared statement costs a round trip per execution.
 //! `START TRANSACTION` rides with the transaction's first query, and that first query may hold
-//! several statements (the reads of [`Repo::preload`](super::Repo::preload), whose one locking
+//! several statements (the reads of [`RequestStore::preload`](super::RequestStore::preload)(super::AdminStore::preload), whose one locking
 //! read comes last). Every later statement, each write and `COMMIT` go one per query: when
 //! Galera aborts a transaction to let a replicated one through (a brute-force abort) in the
 //! middle of a multi-statement query, MariaDB runs the rest of that query outside the aborted

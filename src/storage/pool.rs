@@ -35,7 +35,7 @@ pub use runner::*;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod runner {
     use super::PoolOptions;
-    use crate::storage::{Repo, Result, StoreError, Written};
+    use crate::storage::{AdminStore, Result, StoreError, Tx, Written};
     use r2d2::ManageConnection;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
@@ -45,8 +45,8 @@ mod runner {
     /// a waiting request gets a connection.
     const RECONNECT_PAUSE: Duration = Duration::from_millis(400);
 
-    /// A transaction's work: the answer, and whether to keep its writes.
-    pub type Work<T> = dyn Fn(&mut dyn Repo) -> Result<(T, bool)>;
+    /// A transaction's work: its answer, with its writes kept or discarded.
+    pub type Work<T> = dyn Fn(&mut dyn AdminStore) -> Result<Tx<T>>;
 
     /// How one attempt of a transaction failed.
     pub enum Failure<T> {
@@ -64,26 +64,27 @@ mod runner {
     }
 
     /// An engine's open transaction, as [`attempt`] drives it.
-    pub trait Transaction: Repo + Sized {
+    pub trait Transaction: AdminStore + Sized {
         fn commit(&mut self) -> Result<()>;
         fn rollback(&mut self) -> Result<()>;
         /// What it wrote and locked so far.
         fn written(&self) -> Written;
     }
 
-    /// Runs `f` in `tx`, then commits when it asks to keep its writes and rolls back otherwise.
+    /// Runs `f` in `tx`, then commits or rolls back as it decided.
     /// Whatever failed (the work, a statement, the commit itself), the transaction is rolled back
     /// so that the connection never returns to the pool inside one; the error reported is the
     /// first.
     pub fn attempt<T, X: Transaction>(tx: &mut X, f: &Work<T>) -> std::result::Result<T, Failure<T>> {
         let ended = match f(tx) {
-            Ok((value, keep)) => match if keep { tx.commit() } else { tx.rollback() } {
+            Ok(Tx::Commit(value)) => match tx.commit() {
                 Ok(()) => Ok(value),
                 Err(StoreError::CommitUnknown(cause)) => {
                     Err(Failure::CommitLost { value, written: tx.written(), cause })
                 }
                 Err(e) => Err(Failure::Failed(e)),
             },
+            Ok(Tx::Rollback(value)) => tx.rollback().map(|()| value).map_err(Failure::Failed),
             Err(e) => Err(Failure::Failed(e)),
         };
         if matches!(ended, Err(Failure::Failed(_))) {
@@ -302,11 +303,11 @@ mod runner {
             }
             let Some(key) = written.audit.clone() else { return Err(StoreError::CommitUnknown(cause)) };
             let locked = written.locked_users.clone();
-            let verify: &Work<bool> = &move |repo: &mut dyn Repo| {
+            let verify: &Work<bool> = &move |repo: &mut dyn AdminStore| {
                 for id in &locked {
                     repo.user_for_update(*id)?;
                 }
-                Ok((repo.audited(&key)?, false))
+                Ok(Tx::Rollback(repo.audited(&key)?))
             };
             let deadline = Instant::now() + self.options.timeout;
             let mut pause = Pause::default();
@@ -381,7 +382,7 @@ mod runner {
         M: ManageConnection<Error = StoreError> + Clone,
         M::Connection: Connection,
         T: Send + 'static,
-        F: Fn(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
+        F: Fn(&mut dyn AdminStore) -> Result<Tx<T>> + Send + 'static,
     {
         tokio::task::spawn_blocking(move || pool.run(&f))
             .await
@@ -498,7 +499,8 @@ mod runner {
                 let outcome = f(&mut repo);
                 let written = repo.written();
                 let (value, keep) = match outcome {
-                    Ok(v) => v,
+                    Ok(Tx::Commit(v)) => (v, true),
+                    Ok(Tx::Rollback(v)) => (v, false),
                     Err(e) => {
                         sql(&self.db, "ROLLBACK")?;
                         return Err(Failure::Failed(e));
@@ -533,7 +535,7 @@ mod runner {
         }
 
         /// An audited change: one audit row carrying `request_id`.
-        fn audited_change(request_id: &'static str) -> impl Fn(&mut dyn Repo) -> Result<(&'static str, bool)> {
+        fn audited_change(request_id: &'static str) -> impl Fn(&mut dyn AdminStore) -> Result<Tx<&'static str>> {
             move |repo| {
                 repo.insert_audit(&[AuditEntry {
                     created_at: "2026-11-30T00:00:00Z".into(),
@@ -548,7 +550,7 @@ mod runner {
                     old_value: Some("A".into()),
                     new_value: Some("B".into()),
                 }])?;
-                Ok(("updated", true))
+                Ok(Tx::Commit("updated"))
             }
         }
 
@@ -564,7 +566,7 @@ mod runner {
             drop((a, b));
             assert_eq!(pool.connections().expect("pool").state().idle_connections, 2);
             let started = Instant::now();
-            assert_eq!(transact(pool, |_| Ok(("done", true))).await.ok(), Some("done"));
+            assert_eq!(transact(pool, |_| Ok(Tx::Commit("done"))).await.ok(), Some("done"));
             assert_eq!(script.attempts.load(Ordering::SeqCst), 3, "two dead idle connections, then a fresh one");
             assert!(started.elapsed() < Duration::from_millis(500), "no pause for dead idle connections");
         }
@@ -575,7 +577,7 @@ mod runner {
             script.down.store(true, Ordering::SeqCst);
             let pool = script.pool(300);
             let started = Instant::now();
-            let r = transact(pool.clone(), |_| Ok(((), true))).await;
+            let r = transact(pool.clone(), |_| Ok(Tx::Commit(()))).await;
             assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
             assert!(started.elapsed() >= Duration::from_millis(150), "retried: {:?}", started.elapsed());
             assert!(
@@ -587,7 +589,7 @@ mod runner {
             // Once the database is back, the same pool serves again (r2d2 reconnects by itself).
             script.down.store(false, Ordering::SeqCst);
             tokio::time::sleep(RECONNECT_PAUSE + Duration::from_millis(100)).await;
-            assert_eq!(transact(pool, |_| Ok(("back", true))).await.ok(), Some("back"));
+            assert_eq!(transact(pool, |_| Ok(Tx::Commit("back"))).await.ok(), Some("back"));
         }
 
         #[tokio::test]
@@ -597,17 +599,17 @@ mod runner {
             *script.refusal.lock().expect("refusal") = broken;
             script.down.store(true, Ordering::SeqCst);
             let pool = script.pool(300);
-            let r = transact(pool.clone(), |_| Ok(((), true))).await;
+            let r = transact(pool.clone(), |_| Ok(Tx::Commit(()))).await;
             assert!(matches!(&r, Err(StoreError::Database(m)) if m.contains("syntax error")), "{r:?}");
             // While it stands, the next request is answered at once.
             let started = Instant::now();
-            let r = transact(pool.clone(), |_| Ok(((), true))).await;
+            let r = transact(pool.clone(), |_| Ok(Tx::Commit(()))).await;
             assert!(matches!(&r, Err(StoreError::Database(m)) if m.contains("syntax error")), "{r:?}");
             assert!(started.elapsed() < Duration::from_millis(150), "not waited for: {:?}", started.elapsed());
             // Once the server accepts connections again (r2d2 reconnects by itself), it serves.
             script.down.store(false, Ordering::SeqCst);
             tokio::time::sleep(RECONNECT_PAUSE + Duration::from_millis(100)).await;
-            assert_eq!(transact(pool, |_| Ok(("back", true))).await.ok(), Some("back"));
+            assert_eq!(transact(pool, |_| Ok(Tx::Commit("back"))).await.ok(), Some("back"));
         }
 
         #[tokio::test]
@@ -617,14 +619,14 @@ mod runner {
             let busy = pool.checkout(Instant::now() + Duration::from_secs(5)).expect("busy");
             *script.refusal.lock().expect("refusal") = broken;
             script.down.store(true, Ordering::SeqCst);
-            let r = transact(pool.clone(), |_| Ok(((), true))).await;
+            let r = transact(pool.clone(), |_| Ok(Tx::Commit(()))).await;
             assert!(matches!(&r, Err(StoreError::Database(_))), "the request that met it reports it: {r:?}");
             // The open connection comes back in 100 ms: the next request waits for it.
             let back = std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(100));
                 drop(busy);
             });
-            assert_eq!(transact(pool, |_| Ok(("waited", true))).await.ok(), Some("waited"));
+            assert_eq!(transact(pool, |_| Ok(Tx::Commit("waited"))).await.ok(), Some("waited"));
             back.join().expect("join");
         }
 
@@ -640,7 +642,7 @@ mod runner {
             let log = Arc::new(Mutex::new(Vec::new()));
             let sixth = Arc::new(tokio::sync::Notify::new());
             let (first_log, first_sixth) = (log.clone(), sixth.clone());
-            let first = tokio::spawn(transact(pool.clone(), move |_| -> Result<((), bool)> {
+            let first = tokio::spawn(transact(pool.clone(), move |_| -> Result<Tx<()>> {
                 let mut log = first_log.lock().expect("log");
                 log.push("first");
                 if log.len() == 6 {
@@ -663,7 +665,7 @@ mod runner {
             let second_log = log.clone();
             let second = transact(pool, move |_| {
                 second_log.lock().expect("log").push("second");
-                Ok(("second", true))
+                Ok(Tx::Commit("second"))
             })
             .await;
             assert_eq!(second.ok(), Some("second"));
@@ -690,12 +692,12 @@ mod runner {
         #[tokio::test]
         async fn conflicts_are_retried_then_other_errors_returned() {
             let script = Script::new(&[Then::Fail(conflict), Then::Fail(conflict), Then::Fail(broken)]);
-            let r = transact(script.pool(5_000), |_| Ok(((), true))).await;
+            let r = transact(script.pool(5_000), |_| Ok(Tx::Commit(()))).await;
             assert!(matches!(r, Err(StoreError::Database(_))), "{r:?}");
             assert_eq!(script.attempts.load(Ordering::SeqCst), 3);
             // Past the retries, the conflict is the answer.
             let script = Script::new(&[Then::Fail(conflict); 6]);
-            let r = transact(script.pool(5_000), |_| Ok(((), true))).await;
+            let r = transact(script.pool(5_000), |_| Ok(Tx::Commit(()))).await;
             assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
             assert_eq!(script.attempts.load(Ordering::SeqCst), 6);
         }
@@ -740,7 +742,7 @@ mod runner {
             let down = script.down.clone();
             let r = transact(pool, move |_| {
                 down.store(true, Ordering::SeqCst);
-                Ok(("nothing to change", true))
+                Ok(Tx::Commit("nothing to change"))
             })
             .await;
             assert_eq!(r.ok(), Some("nothing to change"));
@@ -750,7 +752,7 @@ mod runner {
         #[tokio::test]
         async fn a_lost_commit_of_unaudited_writes_is_unknown() {
             let script = Script::new(&[Then::LostAfterCommit]);
-            let r = transact(script.pool(5_000), |repo| Ok((repo.set_setting(0, "marker", "1")?, true))).await;
+            let r = transact(script.pool(5_000), |repo| Ok(Tx::Commit(repo.set_setting(0, "marker", "1")?))).await;
             assert!(matches!(r, Err(StoreError::CommitUnknown(_))), "{r:?}");
         }
     }

@@ -22,16 +22,6 @@ pub enum Tx<T> {
     Rollback(T),
 }
 
-impl<T> Tx<T> {
-    /// The answer, and whether to commit.
-    pub fn into_parts(self) -> (T, bool) {
-        match self {
-            Tx::Commit(t) => (t, true),
-            Tx::Rollback(t) => (t, false),
-        }
-    }
-}
-
 /// What the API methods read and write.
 pub trait RequestStore {
     /// Reads ahead what every API request reads first: the caller named by `u` with the settings

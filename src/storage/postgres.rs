@@ -2,7 +2,7 @@
 //! pooled connection owns a small single-threaded runtime that drives it on the calling
 //! (blocking-pool) thread, so a round trip never crosses threads. Statements are prepared once
 //! per connection and pipelined: `BEGIN` travels with the first query, deferred writes with the
-//! next query or the `COMMIT`, and the reads of [`Repo::preload`](super::Repo::preload) go
+//! next query or the `COMMIT`, and the reads of [`RequestStore::preload`](super::RequestStore::preload)(super::AdminStore::preload) go
 //! together, so a typical update costs two round trips.
 //!
 //! Pipelining a transaction's writes with its `COMMIT` is safe here, unlike a MariaDB

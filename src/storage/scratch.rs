@@ -87,7 +87,7 @@ fn on_mysql(_: &str, _: &str) -> Result<()> {
     Err(StoreError::Config("built without MariaDB/MySQL support (cargo feature `mysql`)".into()))
 }
 
-/// The settings query of `Repo::preload`, for the benchmark's replay of morapi's own statements
+/// The settings query of `RequestStore::preload`, for the benchmark's replay of morapi's own statements
 /// (crate-private otherwise).
 pub const PRELOAD_SETTINGS: &str = super::sql::PRELOAD_SETTINGS;
 

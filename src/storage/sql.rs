@@ -1,4 +1,4 @@
-//! The [`Repo`] implementation shared by every SQL engine. Each engine only supplies a
+//! The [`AdminStore`] implementation shared by every SQL engine. Each engine only supplies a
 //! [`SqlConn`]: run a statement with `?` placeholders and [`Value`] arguments, return rows as
 //! [`Row`]s. The SQL below is written once, in the portable subset, with the few dialect
 //! differences spelled out where they occur.
@@ -47,7 +47,7 @@ pub trait SqlConn {
 }
 
 /// Rows already read in this transaction, so that reading them again costs no round trip to a
-/// server: a request reads several settings of the same owner, and [`Repo::preload`] reads the
+/// server: a request reads several settings of the same owner, and [`RequestStore::preload`](super::RequestStore::preload) reads the
 /// caller and the target ahead of the checks that consult them. Writes to `users` empty the
 /// user entries; writes to settings empty that owner's entry.
 #[derive(Debug, Default)]

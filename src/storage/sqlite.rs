@@ -7,7 +7,7 @@
 
 use super::schema;
 use super::sql::{Dialect, SqlConn, TxCache};
-use super::{Repo, Result, Row, StoreError, Value};
+use super::{AdminStore, Result, Row, StoreError, Tx, Value};
 use rusqlite::{Connection, TransactionBehavior, params_from_iter, types::ValueRef};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -20,9 +20,9 @@ type Deliver = Box<dyn FnOnce(Result<()>) + Send>;
 
 /// A unit of work for the writer thread, type-erased.
 trait Job: Send {
-    /// Runs against the open savepoint; returns whether to keep its writes and how to answer
+    /// Runs against the open savepoint; returns whether its writes are kept, with how to answer
     /// once the commit's fate is known.
-    fn run(self: Box<Self>, repo: &mut SqliteRepo<'_>) -> (bool, Deliver);
+    fn run(self: Box<Self>, repo: &mut SqliteRepo<'_>) -> Tx<Deliver>;
     /// Answers without running (the transaction could not be opened).
     fn fail(self: Box<Self>, err: StoreError);
 }
@@ -35,23 +35,20 @@ struct TypedJob<T, F> {
 impl<T, F> Job for TypedJob<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
+    F: FnOnce(&mut dyn AdminStore) -> Result<Tx<T>> + Send + 'static,
 {
-    fn run(self: Box<Self>, repo: &mut SqliteRepo<'_>) -> (bool, Deliver) {
+    fn run(self: Box<Self>, repo: &mut SqliteRepo<'_>) -> Tx<Deliver> {
         let reply = self.reply;
+        // The answer once the commit's fate is known: the value if it held, else the error.
+        let answer = |outcome: Result<T>| -> Deliver {
+            Box::new(move |committed| {
+                let _ = reply.send(committed.and(outcome));
+            })
+        };
         match (self.f)(repo) {
-            Ok((value, keep)) => (
-                keep,
-                Box::new(move |committed| {
-                    let _ = reply.send(committed.map(|()| value));
-                }),
-            ),
-            Err(e) => (
-                false,
-                Box::new(move |_| {
-                    let _ = reply.send(Err(e));
-                }),
-            ),
+            Ok(Tx::Commit(value)) => Tx::Commit(answer(Ok(value))),
+            Ok(Tx::Rollback(value)) => Tx::Rollback(answer(Ok(value))),
+            Err(e) => Tx::Rollback(answer(Err(e))),
         }
     }
 
@@ -136,12 +133,13 @@ impl SqliteStore {
     pub async fn transact<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Repo) -> Result<(T, bool)> + Send + 'static,
+        F: FnOnce(&mut dyn AdminStore) -> Result<Tx<T>> + Send + 'static,
     {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob { f, reply });
         self.jobs.send(job).map_err(|_| StoreError::WriterGone)?;
-        rx.await.map_err(|_| StoreError::WriterGone)?
+        // A job that ends without answering panicked (the writer goes on): a bug, rolled back.
+        rx.await.map_err(|_| StoreError::Database("the transaction stopped on a bug; it was rolled back".into()))?
     }
 }
 
@@ -184,12 +182,11 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
             let mut repo = SqliteRepo { conn, cache: TxCache::default() };
             job.run(&mut repo)
         }));
+        // A panicking job is answered (by its dropped reply) and logged once, by its caller.
         let (keep, deliver) = match outcome {
-            Ok(r) => r,
-            Err(_) => {
-                tracing::error!("a storage job panicked; its changes were rolled back");
-                (false, Box::new(|_| {}) as Deliver)
-            }
+            Ok(Tx::Commit(deliver)) => (true, deliver),
+            Ok(Tx::Rollback(deliver)) => (false, deliver),
+            Err(_) => (false, Box::new(|_| {}) as Deliver),
         };
         let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
         if let Err(e) = conn.execute_batch(end) {
@@ -221,7 +218,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
     }
 }
 
-/// [`Repo`] over the writer's connection, inside the current savepoint.
+/// [`AdminStore`] over the writer's connection, inside the current savepoint.
 pub struct SqliteRepo<'c> {
     conn: &'c mut Connection,
     cache: TxCache,
