@@ -488,7 +488,7 @@ fn value(v: mysql::Value, ty: ColumnType) -> Value {
                 | ColumnType::MYSQL_TYPE_INT24
                 | ColumnType::MYSQL_TYPE_YEAR => s.parse().map_or(Value::Text(s), Value::Int),
                 ColumnType::MYSQL_TYPE_NEWDECIMAL | ColumnType::MYSQL_TYPE_DECIMAL => match Decimal::from_str(&s) {
-                    Ok(d) => Value::Text(d.normalize().to_string()),
+                    Ok(d) => Value::Text(crate::values::amount::canonical(d)),
                     Err(_) => Value::Text(s),
                 },
                 _ => Value::Text(s),

@@ -359,7 +359,7 @@ fn column(row: &tokio_postgres::Row, i: usize) -> Result<Value> {
         Type::NUMERIC => row
             .try_get::<_, Option<Decimal>>(i)
             .map_err(get_err)?
-            .map_or(Value::Null, |d| Value::Text(d.normalize().to_string())),
+            .map_or(Value::Null, |d| Value::Text(crate::values::amount::canonical(d))),
         Type::DATE => row
             .try_get::<_, Option<chrono::NaiveDate>>(i)
             .map_err(get_err)?

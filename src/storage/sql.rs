@@ -92,7 +92,7 @@ fn first(rows: Vec<Row>) -> Option<Row> {
 
 /// Column names come from the catalogue, never from a request, but they are spliced into SQL,
 /// so they are checked anyway.
-pub fn checked_column(col: &str) -> Result<&str> {
+pub(crate) fn checked_column(col: &str) -> Result<&str> {
     if !col.is_empty() && col.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
         Ok(col)
     } else {
@@ -104,10 +104,10 @@ pub fn checked_column(col: &str) -> Result<&str> {
 /// When Galera aborts a transaction in the middle of a multi-statement query, MariaDB runs the
 /// rest of that query outside it, in autocommit; guarded, those writes change nothing, and the
 /// commit's proof (`MyRepo::commit_proven` in mysql.rs) finds that nothing was committed.
-pub const IN_TRANSACTION: &str = " AND @@in_transaction = 1";
+pub(crate) const IN_TRANSACTION: &str = " AND @@in_transaction = 1";
 
 /// The lookup of an audit row by its key, on the index `(target_id, request_id)`.
-pub fn audited_sql(key: &AuditKey) -> (&'static str, Vec<Value>) {
+pub(crate) fn audited_sql(key: &AuditKey) -> (&'static str, Vec<Value>) {
     match key.target_id {
         Some(id) => (
             "SELECT 1 AS found FROM audit_log WHERE target_id = ? AND request_id = ? LIMIT 1",

@@ -61,7 +61,6 @@ where
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: mpsc::Sender<Box<dyn Job>>,
-    path: Arc<str>,
     _thread: Arc<WriterThread>,
 }
 
@@ -123,11 +122,7 @@ impl SqliteStore {
             .name("morapi-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        Ok(SqliteStore { jobs: tx, path: path.into(), _thread: Arc::new(WriterThread(Mutex::new(Some(thread)))) })
-    }
-
-    pub fn path(&self) -> &str {
-        &self.path
+        Ok(SqliteStore { jobs: tx, _thread: Arc::new(WriterThread(Mutex::new(Some(thread)))) })
     }
 
     pub async fn transact<T, F>(&self, f: F) -> Result<T>
