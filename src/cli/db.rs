@@ -63,8 +63,8 @@ pub fn is_reseller(repo: &mut dyn AdminStore, id: i64) -> Result<bool, StoreErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Table;
 
+    #[cfg(feature = "sqlite")]
     fn db() -> (tempfile::TempDir, Database) {
         let dir = tempfile::tempdir().expect("tmp");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
@@ -73,7 +73,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "sqlite")]
     fn an_error_rolls_back_and_ok_keeps() {
+        use crate::storage::Table;
         let (_dir, db) = db();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let refused = rt.block_on(transact(&db, |repo| -> anyhow::Result<()> {
