@@ -35,7 +35,7 @@ pub struct ReadRequest {
 }
 
 /// Runs a read method in its own transaction.
-#[tracing::instrument(skip_all, fields(shape = ?shape))]
+#[tracing::instrument(level = "debug", skip_all, fields(shape = ?shape))]
 pub async fn serve(db: &Database, request: ReadRequest, shape: Shape) -> Outcome<Answer> {
     in_transaction(db, move |store| run(store, &request, shape)).await
 }

@@ -104,7 +104,7 @@ impl Database {
     }
 
     /// [`Database::transact`] for the administration CLI, on the whole port.
-    #[tracing::instrument(name = "transaction", skip_all, fields(engine = self.engine()))]
+    #[tracing::instrument(name = "transaction", level = "debug", skip_all, fields(engine = self.engine()))]
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_variables))]
     pub async fn administer<T, F>(&self, f: F) -> Result<T>
     where

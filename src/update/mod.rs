@@ -38,7 +38,7 @@ enum Step {
 /// Runs the method. When a password must be hashed, it is hashed off the async threads (and off
 /// SQLite's writer) and the method runs again, so Argon2 never runs for a request that fails
 /// authentication or validation.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn serve(db: &Database, request: UpdateRequest) -> Outcome<Answer> {
     let first = request.clone();
     match in_transaction(db, move |store| run(store, &first, None)).await? {
