@@ -131,6 +131,22 @@ impl AuditTime {
     }
 }
 
+/// The most characters a text column holds on every engine (MariaDB's `VARCHAR(255)`); longer
+/// values (a comment) have a column type of their own.
+pub const TEXT_MAX: usize = 255;
+
+/// Whether every engine can store `s` in a text column: no NUL (PostgreSQL refuses it) and at most
+/// [`TEXT_MAX`] characters (MariaDB).
+pub fn storable(s: &str) -> bool {
+    !s.contains('\0') && s.chars().count() <= TEXT_MAX
+}
+
+/// `s` in a form every engine stores, for the audit trail of what a client sent: NUL replaced,
+/// cut to [`TEXT_MAX`] characters.
+pub fn storable_form(s: &str) -> String {
+    s.chars().take(TEXT_MAX).map(|c| if c == '\0' { '\u{FFFD}' } else { c }).collect()
+}
+
 /// The id of one request, as answered in `X-Request-Id` and kept in its audit rows.
 pub fn new_request_id() -> String {
     format!("{:016x}", rand::random::<u64>())
@@ -204,6 +220,14 @@ mod tests {
         let t = AuditTime(DateTime::from_timestamp(1_700_000_000, 5_000).unwrap_or_default());
         assert_eq!(t.stored(), "2023-11-14T22:13:20.000005Z");
         assert_eq!(new_request_id().len(), 16);
+    }
+
+    #[test]
+    fn what_every_engine_stores() {
+        assert!(storable("john") && storable(&"x".repeat(TEXT_MAX)));
+        assert!(!storable("jo\0hn") && !storable(&"x".repeat(TEXT_MAX + 1)));
+        assert_eq!(storable_form("a\0b"), "a\u{FFFD}b");
+        assert_eq!(storable_form(&"é".repeat(300)).chars().count(), TEXT_MAX);
     }
 
     #[test]

@@ -406,8 +406,8 @@ fn valid_value(p: &Param, actor: Actor, target: Target) -> String {
         },
         Kind::Enum(words) => words.last().expect("an enumeration has words").to_string(),
         Kind::TimeZone => "Vilnius".into(),
-        Kind::Email => format!("fresh{}@example.org", target.id),
-        Kind::RecordingsEmail => "rec@example.com".into(),
+        Kind::Email { .. } => format!("fresh{}@example.org", target.id),
+        Kind::RecordingsEmail { .. } => "rec@example.com".into(),
         Kind::Username { .. } => format!("renamed{}", target.id),
         Kind::Password => "Secret123".into(),
         Kind::DatePart => match &p.name[1..] {

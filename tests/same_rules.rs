@@ -87,3 +87,14 @@ async fn taken_and_overlong_usernames_are_refused_by_both() {
     let (ok, cli) = cli_add(&app, &long, &[]);
     assert!(!ok && cli.contains("u9 (username) is too long (maximum 30 characters)"), "{cli}");
 }
+
+/// An e-mail list longer than a text column is refused by both, with the limit.
+#[tokio::test]
+async fn an_overlong_email_list_is_refused_by_both() {
+    let app = TestApp::spawn().await;
+    let list = (0..36).map(|i| format!("a{i:02}@b.lt")).collect::<Vec<_>>().join(";");
+    let message = "a8 (e-mail) is too long (maximum 255 characters)";
+    assert_eq!(app.update(&[("user_id", "789"), ("a8", &list)]).await, page_error("User was not updated", &[message]));
+    let (ok, cli) = cli_add(&app, "newbie", &["--email", &list]);
+    assert!(!ok && cli.contains(message), "{cli}");
+}

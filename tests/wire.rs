@@ -995,3 +995,53 @@ async fn an_empty_user_id_is_left_out_of_the_hash_and_finds_nobody() {
     assert_xml(&r, &page_error("User was not found", &[]));
     assert_eq!(app.state().await, before);
 }
+
+// Input no engine can store (docs/decisions.md, "Wire"): a clear refusal, never `Internal error`.
+
+/// A `u` holding a NUL byte (PostgreSQL cannot store one) or longer than a text column (MariaDB)
+/// names nobody: it is refused as an unknown user, and the refusal's audit row keeps what was sent
+/// in a form every engine stores.
+#[tokio::test]
+async fn a_username_no_engine_can_store_is_an_unknown_user() {
+    let app = TestApp::spawn().await;
+    let long = "x".repeat(300);
+    for u in ["ad\0min", long.as_str()] {
+        let before = app.state().await;
+        let r = app.post_form(UPDATE, &[("user_id", "123"), ("u15", "1"), ("u", u), ("hash", H1)]).await;
+        assert_xml(&r, &status_error("Incorrect hash"));
+        assert_eq!(app.state().await, before, "nothing but the audit row is written");
+        let row = app.audit().await.pop().expect("the refusal is audited");
+        assert_eq!(row.event, AuditEvent::HashRefused);
+        let expected: String = u.chars().take(255).map(|c| if c == '\0' { '\u{FFFD}' } else { c }).collect();
+        assert_eq!(row.actor_username, expected);
+    }
+    // The read methods too, and a `username` to read that no engine could store names nobody.
+    let r = app.post_form("/billing/api/user_details_get", &[("user_id", "123"), ("u", "ad\0min")]).await;
+    assert_xml(&r, &status_error("Incorrect hash"));
+    let hash = sign_pairs(&[("username", "jo\0hn")], ADMIN_KEY);
+    let r = app
+        .post_form("/billing/api/user_details_get", &[("username", "jo\0hn"), ("u", "admin"), ("hash", &hash)])
+        .await;
+    assert_xml(&r, &page_error("User was not found", &[]));
+}
+
+/// E-mail lists longer than a text column are refused with the limit, on every engine alike.
+#[tokio::test]
+async fn email_lists_longer_than_a_text_column_are_refused() {
+    let app = TestApp::spawn().await;
+    // 36 addresses of 7 characters with their `;`: 287 characters, each address valid.
+    let list: Vec<String> = (0..36).map(|i| format!("a{i:02}@b.lt")).collect();
+    let list = list.join(";");
+    assert!(list.chars().count() > 255);
+    let before = app.state().await;
+    for (name, label) in [("a8", "e-mail"), ("u22", "recordings e-mail")] {
+        let r = app.update(&[("user_id", "123"), (name, &list)]).await;
+        let message = format!("{name} ({label}) is too long (maximum 255 characters)");
+        assert_eq!(r, page_error("User was not updated", &[&message]), "{name}");
+    }
+    assert_eq!(app.state().await, before);
+    // 255 characters are accepted.
+    let fits: String =
+        list.chars().take(250).collect::<String>().rsplit_once(';').map(|(a, _)| a.to_string()).unwrap_or_default();
+    assert_eq!(app.update(&[("user_id", "123"), ("u22", &fits)]).await, updated());
+}

@@ -7,7 +7,7 @@ use crate::domain::{Caller, Outcome, Refusal, Role, UserType};
 use crate::params::Params;
 use crate::settings::Setting;
 use crate::storage::{AuditEntry, AuditEvent, RequestStore};
-use crate::values::AuditTime;
+use crate::values::{self, AuditTime};
 
 /// Facts about the request that the audit trail records.
 #[derive(Debug, Clone, Default)]
@@ -18,12 +18,18 @@ pub struct RequestInfo {
     pub is_get: bool,
 }
 
+/// The username `u` names, when a stored user could have it; any other `u` (a NUL byte, longer
+/// than a text column) names nobody and is never looked up: it is refused like an unknown user.
+pub fn caller_name(params: &Params) -> &str {
+    Some(params.get("u").unwrap_or_default()).filter(|u| values::storable(u)).unwrap_or_default()
+}
+
 /// Checks API switch, GET switch and hash for the caller named by `u`.
 ///
 /// An unknown `u` is handled as an admin-scope user whose hash is always wrong, so the answers
 /// never reveal which usernames exist.
 pub fn authenticate(repo: &mut dyn RequestStore, params: &Params, info: &RequestInfo) -> Outcome<Caller> {
-    let username = params.get("u").unwrap_or_default();
+    let username = caller_name(params);
     let caller = if username.is_empty() { None } else { repo.account(username)? };
     let role = caller.as_ref().map_or(Role::User, |c| Role::of(UserType::stored(&c.usertype)));
     let scope = match (&caller, role) {
@@ -67,7 +73,8 @@ pub fn authenticate(repo: &mut dyn RequestStore, params: &Params, info: &Request
                 request_id: info.request_id.clone(),
                 event: AuditEvent::HashRefused,
                 actor_id: caller.as_ref().map(|c| c.id),
-                actor_username: username.to_string(),
+                // What was sent, in a form every engine stores.
+                actor_username: values::storable_form(params.get("u").unwrap_or_default()),
                 client_addr: info.client_addr.clone(),
                 endpoint: info.endpoint.clone(),
                 target_id: None,

@@ -28,10 +28,11 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// A Rails time zone name (`data/time_zones.txt`).
     TimeZone,
-    /// One or more e-mail addresses separated by `;`, unique unless allowed (address e-mail).
-    Email,
-    /// One or more e-mail addresses separated by `;` (recordings e-mail).
-    RecordingsEmail,
+    /// One or more e-mail addresses separated by `;`, unique unless allowed (address e-mail), at
+    /// most `max` characters in all.
+    Email { max: usize },
+    /// One or more e-mail addresses separated by `;` (recordings e-mail), at most `max` characters.
+    RecordingsEmail { max: usize },
     /// A login name: length limits and uniqueness.
     Username { max: usize },
     /// A new password: strength and length rules; stored as Argon2id.
@@ -273,7 +274,7 @@ pub static PARAMS: &[Param] = &[
     p("u19", "client id", TEXT30, T::User("clientid"), ALL),
     p("u20", "recording HDD quota", K::DecimalNonNegative, T::User("recording_hdd_quota"), ALL),
     p("u21", "cyberplat active", K::Flag, T::Derived("cyberplat_active"), reseller_rule(R::NotPro)),
-    p("u22", "recordings e-mail", K::RecordingsEmail, T::User("recordings_email"), ALL),
+    p("u22", "recordings e-mail", K::RecordingsEmail { max: 255 }, T::User("recordings_email"), ALL),
     p("u23", "first name", TEXT50, T::User("first_name"), ALL),
     p(
         "u24",
@@ -359,7 +360,7 @@ pub static PARAMS: &[Param] = &[
     p("a5", "fax", TEXT255, T::Address("fax"), ALL),
     p("a6", "country", K::Ref(RefKind::Direction), T::Address("direction_id"), ALL),
     p("a7", "phone", TEXT255, T::Address("phone"), ALL),
-    p("a8", "e-mail", K::Email, T::Address("email"), ALL),
+    p("a8", "e-mail", K::Email { max: 255 }, T::Address("email"), ALL),
     p("a9", "state", TEXT255, T::Address("state"), ALL),
     p("company_name", "company name", TEXT255, T::User("company_name"), ALL),
     p(
@@ -456,6 +457,25 @@ mod tests {
                 find(name).is_some() || PROTOCOL_PARAMS.contains(&name),
                 "{name} is in the seed but not in the catalogue"
             );
+        }
+    }
+
+    /// Every engine stores every value the catalogue accepts: a text longer than a text column has
+    /// a long-text column.
+    #[test]
+    fn text_limits_fit_every_engine() {
+        use crate::storage::schema::{Ty, column_type};
+        for p in PARAMS {
+            let max = match p.kind {
+                Kind::Text { max } | Kind::Email { max } | Kind::RecordingsEmail { max } | Kind::Username { max } => {
+                    max
+                }
+                _ => continue,
+            };
+            let (Some(table), Some(col)) = (p.target.table(), p.target.column()) else { continue };
+            if max > crate::values::TEXT_MAX {
+                assert_eq!(column_type(table.name(), col), Some(Ty::LongText), "{} allows {max} characters", p.name);
+            }
         }
     }
 

@@ -106,11 +106,11 @@ fn value(p: &Param) -> String {
         Kind::Ref(r) => format!("{} id", record(r)),
         Kind::Enum(words) => words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", "),
         Kind::TimeZone => "time zone name, e.g. `Vilnius`".into(),
-        Kind::Email => format!(
-            "e-mail addresses separated by `;`; unique unless {}",
+        Kind::Email { max } => format!(
+            "e-mail addresses separated by `;`, up to {max} characters; unique unless {}",
             setting(Setting::AllowIdenticalEmailAddressesToDifferentUsers)
         ),
-        Kind::RecordingsEmail => "e-mail addresses separated by `;`".into(),
+        Kind::RecordingsEmail { max } => format!("e-mail addresses separated by `;`, up to {max} characters"),
         Kind::Username { max } => {
             format!("unique login name of {} to {max} characters", setting(Setting::DefaultUserUsernameLength))
         }

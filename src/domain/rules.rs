@@ -19,6 +19,14 @@ pub fn settings_owner(store: &mut dyn RequestStore, owner_id: i64) -> Result<i64
     Ok(owner.filter(|o| o.user_type == UserType::Reseller).map_or(0, |o| o.id))
 }
 
+/// The longest e-mail list, as the catalogue's `a8` says.
+pub fn email_max() -> usize {
+    match params::find("a8").map(|p| p.kind) {
+        Some(params::Kind::Email { max }) => max,
+        _ => crate::values::TEXT_MAX,
+    }
+}
+
 /// The longest username, as the catalogue's `u9` says.
 pub fn username_max() -> usize {
     match params::find("u9").map(|p| p.kind) {
@@ -56,6 +64,11 @@ pub fn username_problems(
 /// user's address row has (unless the admin allows shared addresses). `own_address` is the
 /// user's own address row, which may keep its addresses.
 pub fn email_problems(store: &mut dyn RequestStore, raw: &str, own_address: Option<i64>) -> Result<Vec<String>> {
+    // Bounded before any address is looked up.
+    let max = email_max();
+    if raw.chars().count() > max {
+        return Ok(vec![msg::too_long("a8", "e-mail", max)]);
+    }
     let Some(addresses) = email::valid_list(raw) else { return Ok(vec![msg::EMAIL_INVALID.to_string()]) };
     let mut problems = Vec::new();
     if !Setting::AllowIdenticalEmailAddressesToDifferentUsers.flag(store, 0)? {
@@ -100,7 +113,8 @@ mod tests {
     }
 
     #[test]
-    fn the_username_limit_is_the_catalogues() {
+    fn the_limits_are_the_catalogues() {
         assert_eq!(username_max(), 30);
+        assert_eq!(email_max(), 255);
     }
 }

@@ -42,7 +42,7 @@ pub async fn serve(db: &Database, request: ReadRequest, shape: Shape) -> Outcome
 
 /// The whole method inside one transaction.
 fn run(store: &mut dyn RequestStore, req: &ReadRequest, shape: Shape) -> Outcome<Answer> {
-    store.preload(req.params.get("u").unwrap_or_default(), None)?;
+    store.preload(gate::caller_name(&req.params), None)?;
     let caller = gate::authenticate(store, &req.params, &req.info)?;
     let user = target(store, &caller, &req.params)?;
     Ok(match shape {
@@ -73,6 +73,8 @@ fn target(store: &mut dyn RequestStore, caller: &Caller, params: &Params) -> Out
             let Some(id) = values::user_id(raw) else { return Err(not_found().into()) };
             store.user_by_id(id)?.and_then(User::from_row).filter(|u| name.is_none_or(|n| u.username == n))
         }
+        // A name no engine could store names nobody (and is never looked up).
+        (None, Some(name)) if !values::storable(name) => None,
         (None, Some(name)) => store.user_by_username(name)?.and_then(User::from_row),
     };
     let user = found.ok_or_else(not_found)?;

@@ -70,12 +70,12 @@ fn direct(kind: Kind, row: &Row, col: &str) -> Option<String> {
     let v = row.get(col).unwrap_or(&Value::Null);
     match kind {
         // The update stores text as sent, never NULL: an unset (NULL) value has no form to send.
-        Kind::Text { .. } | Kind::RecordingsEmail | Kind::Username { .. } | Kind::TimeZone | Kind::Enum(_) => {
+        Kind::Text { .. } | Kind::RecordingsEmail { .. } | Kind::Username { .. } | Kind::TimeZone | Kind::Enum(_) => {
             (*v != Value::Null).then(|| v.render())
         }
         // An empty e-mail clears it to NULL: NULL reads empty, and an empty stored e-mail, which
         // no `a8` stores, has no form to send.
-        Kind::Email => Some(v.render()).filter(|e| *v == Value::Null || !e.is_empty()),
+        Kind::Email { .. } => Some(v.render()).filter(|e| *v == Value::Null || !e.is_empty()),
         Kind::Int { .. } | Kind::IntClampZero | Kind::Flag | Kind::ResponsibleAccountant => {
             v.as_int().map(|i| i.to_string())
         }
@@ -231,9 +231,9 @@ mod tests {
         for (kind, stored, shown) in [
             (text, Value::Null, None),
             (text, Value::from(""), Some("")),
-            (Kind::Email, Value::Null, Some("")),
-            (Kind::Email, Value::from(""), None),
-            (Kind::Email, Value::from("a@b.lt"), Some("a@b.lt")),
+            (Kind::Email { max: 255 }, Value::Null, Some("")),
+            (Kind::Email { max: 255 }, Value::from(""), None),
+            (Kind::Email { max: 255 }, Value::from("a@b.lt"), Some("a@b.lt")),
         ] {
             let r = row("addresses", &[("email", stored.clone())]);
             assert_eq!(direct(kind, &r, "email").as_deref(), shown, "{kind:?} {stored:?}");

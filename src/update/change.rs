@@ -131,14 +131,18 @@ pub fn build(
                 }
             }
             // An empty e-mail clears it.
-            Kind::Email if v.is_empty() => Some(Value::Null),
-            Kind::Email => {
+            Kind::Email { .. } if v.is_empty() => Some(Value::Null),
+            Kind::Email { .. } => {
                 for m in rules::email_problems(store, v, target.address_id)? {
                     problems.add(p.name, m);
                 }
                 Some(Value::from(v))
             }
-            Kind::RecordingsEmail => {
+            Kind::RecordingsEmail { max } if v.chars().count() > max => {
+                problems.add(p.name, msg::too_long(p.name, p.label, max));
+                None
+            }
+            Kind::RecordingsEmail { .. } => {
                 if email::list(v).iter().all(|e| email::valid(e)) {
                     Some(Value::from(v))
                 } else {

@@ -62,7 +62,7 @@ pub async fn serve(db: &Database, request: UpdateRequest) -> Outcome<Answer> {
 /// once computed.
 fn run(store: &mut dyn RequestStore, req: &UpdateRequest, password_hash: Option<&str>) -> Outcome<Step> {
     let user_id = req.params.get("user_id").and_then(values::user_id);
-    store.preload(req.params.get("u").unwrap_or_default(), user_id)?;
+    store.preload(gate::caller_name(&req.params), user_id)?;
     let caller = gate::authenticate(store, &req.params, &req.info)?;
     // Step 4.
     if !permissions::may_call_update(caller.role, caller.id, user_id) {
