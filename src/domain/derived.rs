@@ -55,11 +55,12 @@ pub static DERIVED: &[Derived] = &[
 impl Derived {
     /// The column's new value from the request, if the parameters sent set one.
     pub fn derive(&self, params: &Params, target: &User, problems: &mut Problems) -> Option<Value> {
-        let inputs: Vec<(&'static Param, Option<&str>)> =
-            self.params.iter().filter_map(|name| find(name)).map(|p| (p, params.get(p.name).map(str::trim))).collect();
-        if inputs.iter().all(|(_, v)| v.is_none()) {
+        // Most requests send none of a column's parameters: nothing to look up then.
+        if !self.params.iter().any(|name| params.contains(name)) {
             return None;
         }
+        let inputs: Vec<(&'static Param, Option<&str>)> =
+            self.params.iter().filter_map(|name| find(name)).map(|p| (p, params.get(p.name).map(str::trim))).collect();
         (self.forward)(&inputs, target, problems)
     }
 
