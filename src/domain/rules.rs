@@ -31,7 +31,7 @@ pub fn email_max() -> usize {
 pub fn username_max() -> usize {
     match params::find("u9").map(|p| p.kind) {
         Some(params::Kind::Username { max }) => max,
-        _ => 30,
+        _ => crate::values::TEXT_MAX,
     }
 }
 
