@@ -95,6 +95,7 @@ fn entry(n: usize, event: AuditEvent) -> AuditEntry {
         field: if event == AuditEvent::Change { format!("field{n}") } else { String::new() },
         old_value: Some(format!("old {n}")),
         new_value: Some(format!("new {n} <&>")),
+        signed_with: if n == 2 { "next:0".into() } else { String::new() },
     }
 }
 
@@ -725,6 +726,42 @@ mod suite {
         assert_eq!(read(&again, |r| r.audit_entries()).await.len(), 3);
     }
 
+    /// Version 2 lacked `audit_log.signed_with` (and on SQLite reused deleted users' ids).
+    pub async fn opening_a_version_2_database_upgrades_it(s: Store) {
+        let fresh = audit_log_shape(&s.url);
+        raw(
+            &s.url,
+            &[
+                "ALTER TABLE audit_log DROP COLUMN signed_with".into(),
+                "DELETE FROM schema_migrations".into(),
+                "INSERT INTO schema_migrations (version) VALUES (2)".into(),
+            ],
+        );
+        assert_ne!(audit_log_shape(&s.url), fresh, "version 2 differs");
+        drop(Database::open(&s.url).expect("a version-2 database opens"));
+        let version = format!("SELECT {} FROM schema_migrations", as_text(&s.url, "MAX(version)"));
+        assert_eq!(raw(&s.url, &[version]), [schema::VERSION.to_string()]);
+        assert_eq!(audit_log_shape(&s.url), fresh);
+        ids_are_never_reused(Store { db: Database::open(&s.url).expect("reopens"), ..s }).await;
+    }
+
+    /// A deleted user's or device's id is never handed out again, even when it was the highest.
+    pub async fn ids_are_never_reused(s: Store) {
+        for table in [Table::Users, Table::Devices] {
+            let column = if table == Table::Users { "username" } else { "name" };
+            let add = |name: &'static str| {
+                s.db.administer(move |r| Ok(Tx::Commit(r.insert_row(table, &[(column, name.into())])?)))
+            };
+            let first = add("reuse_a").await.expect("insert");
+            let highest = add("reuse_b").await.expect("insert");
+            assert!(highest > first);
+            let deleted = s.db.administer(move |r| Ok(Tx::Commit(r.delete_row(table, highest)?))).await;
+            assert_eq!(deleted.ok(), Some(true));
+            let next = add("reuse_c").await.expect("insert");
+            assert!(next > highest, "{table:?}: id {highest} was deleted and {next} handed out");
+        }
+    }
+
     pub async fn user_count_and_scripts(s: Store) {
         assert_eq!(read(&s.db, |r| r.user_count()).await, 0);
         load_demo(&s.db).await;
@@ -1137,6 +1174,8 @@ storage_suite!(engine => super::open_store;
     audit_values_keep_null_apart_from_empty,
     upgrade_statements_bring_version_1_to_the_current_schema,
     opening_a_version_1_database_upgrades_it,
+    opening_a_version_2_database_upgrades_it,
+    ids_are_never_reused,
     user_count_and_scripts,
     transactions_keep_or_discard_everything,
     accounts_are_the_users_columns,

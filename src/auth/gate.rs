@@ -81,6 +81,7 @@ pub fn authenticate(repo: &mut dyn RequestStore, params: &Params, info: &Request
                 field: String::new(),
                 old_value: Some(String::new()),
                 new_value: Some(error.text().to_string()),
+                signed_with: String::new(),
             }])?;
             return Err(Refusal::HashRefused(error).into());
         }

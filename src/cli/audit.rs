@@ -33,8 +33,8 @@ pub struct Opts {
     /// Only changes of this field (`blocked`, `password`, `addresses.email`, `taxes.tax1_value`, …).
     #[arg(long, value_name = "NAME")]
     pub field: Option<String>,
-    /// Only this kind of row: `change` or `hash_refused`.
-    #[arg(long, value_name = "EVENT", value_parser = ["change", "hash_refused"])]
+    /// Only this kind of row.
+    #[arg(long, value_name = "EVENT", value_parser = event_names())]
     pub event: Option<String>,
     /// Rows at or after this time: YYYY-MM-DD (UTC midnight) or RFC 3339 (2026-11-27T00:13:50Z).
     #[arg(long, value_name = "WHEN", value_parser = parse_when)]
@@ -153,7 +153,7 @@ pub fn filter(opts: &Opts) -> Result<(AuditFilter, Option<usize>), String> {
         target_id: opts.user,
         actor_username: opts.actor.clone(),
         field: opts.field.clone(),
-        event: opts.event.as_deref().map(|e| if e == "change" { AuditEvent::Change } else { AuditEvent::HashRefused }),
+        event: opts.event.as_deref().and_then(AuditEvent::from_name),
         since,
         until,
         limit: shown.map(|n| n.saturating_add(1)),
@@ -200,9 +200,14 @@ fn query(opts: &Opts) -> anyhow::Result<(Vec<AuditEntry>, bool)> {
 
 use crate::catalogue::is_secret;
 
+/// The names `--event` accepts.
+fn event_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(AuditEvent::ALL.map(AuditEvent::name))
+}
+
 /// The old and new values to show: as stored, except that a secret shows only `changed`.
 fn shown_values(e: &AuditEntry) -> (Option<&str>, Option<&str>) {
-    if e.event == AuditEvent::Change && is_secret(&e.field) {
+    if matches!(e.event, AuditEvent::Change | AuditEvent::Setting) && is_secret(&e.field) {
         (Some(""), Some("changed"))
     } else {
         (e.old_value.as_deref(), e.new_value.as_deref())
@@ -251,11 +256,17 @@ pub fn value_cell(value: Option<&str>) -> String {
 /// The "old → new" column: the change, `changed` for a secret, the refusal for a refused hash.
 pub fn change_text(e: &AuditEntry) -> String {
     match e.event {
-        AuditEvent::Change if is_secret(&e.field) => "changed".into(),
-        AuditEvent::Change => {
+        AuditEvent::Change | AuditEvent::Setting if is_secret(&e.field) => "changed".into(),
+        AuditEvent::Change | AuditEvent::Setting => {
             format!("{} → {}", value_cell(e.old_value.as_deref()), value_cell(e.new_value.as_deref()))
         }
         AuditEvent::HashRefused => format!("refused: {}", cell(e.new_value.as_deref().unwrap_or_default())),
+        AuditEvent::Create => format!("created: {}", cell(e.new_value.as_deref().unwrap_or_default())),
+        AuditEvent::Delete => format!("deleted: {}", cell(e.old_value.as_deref().unwrap_or_default())),
+        AuditEvent::Lockout => {
+            format!("locked until {} after {} failures", cell(e.new_value.as_deref().unwrap_or_default()), e.field)
+        }
+        AuditEvent::Read => "read".into(),
     }
 }
 
@@ -307,6 +318,7 @@ pub fn entry_json(e: &AuditEntry) -> serde_json::Value {
         "field": e.field,
         "old_value": old,
         "new_value": new,
+        "signed_with": e.signed_with,
     })
 }
 
@@ -345,6 +357,7 @@ mod tests {
             field: field.into(),
             old_value: Some(old.into()),
             new_value: Some(new.into()),
+            signed_with: "current:0".into(),
         }
     }
 

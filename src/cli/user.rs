@@ -289,6 +289,7 @@ fn audit(repo: &mut dyn AdminStore, target: i64, changes: Vec<Change>) -> Result
             field,
             old_value,
             new_value,
+            signed_with: String::new(),
         })
         .collect();
     repo.insert_audit(&entries)

@@ -2,7 +2,7 @@
 //! typed. Storage hands over rows; every rule reads these fields instead of columns by name.
 
 use crate::catalogue::params::AppliesTo;
-use crate::storage::{Account, Row, Value};
+use crate::storage::{Account, KeySlot, Row, Value};
 use crate::values::amount;
 use rust_decimal::Decimal;
 
@@ -84,6 +84,8 @@ pub struct Caller {
     pub acc_group_id: i64,
     /// A Reseller PRO (`own_providers` = 1) manages his own providers and LCRs.
     pub reseller_pro: bool,
+    /// The key that verified the request's hash; `None` when hash checking is off.
+    pub signed_with: Option<KeySlot>,
 }
 
 impl Caller {
@@ -95,6 +97,7 @@ impl Caller {
             acc_group_id: account.acc_group_id,
             reseller_pro: account.own_providers == 1,
             username: account.username,
+            signed_with: None,
         }
     }
 }

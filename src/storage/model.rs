@@ -188,20 +188,72 @@ pub struct AuditEntry {
     /// `None` is SQL NULL, a different value from the empty string.
     pub old_value: Option<String>,
     pub new_value: Option<String>,
+    /// Which API key signed the request ([`KeySlot::stored`]); empty when none did (hash checking
+    /// off, the administration CLI, events of no request).
+    pub signed_with: String,
 }
 
+/// What an audit row records. Refused hashes are no longer written one row each (they are
+/// counted in `refusals`); `HashRefused` rows remain in databases written by earlier versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditEvent {
+    /// One changed field of a user (API or CLI) or of a record (CLI).
     Change,
     HashRefused,
+    /// A record created: `new_value` holds the row as JSON.
+    Create,
+    /// A record removed: `old_value` holds the row as JSON, so nothing is lost.
+    Delete,
+    /// A setting changed: `target_id` is the owner (NULL for global), `field` the setting's name.
+    Setting,
+    /// A lock started: `actor_username` the locked name (empty for an address), `field` the
+    /// failures counted, `new_value` the lock's end.
+    Lockout,
+    /// A successful read of a user's details (when `audit_reads` is on).
+    Read,
 }
 
 impl AuditEvent {
+    pub const ALL: [AuditEvent; 7] = [
+        AuditEvent::Change,
+        AuditEvent::HashRefused,
+        AuditEvent::Create,
+        AuditEvent::Delete,
+        AuditEvent::Setting,
+        AuditEvent::Lockout,
+        AuditEvent::Read,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             AuditEvent::Change => "change",
             AuditEvent::HashRefused => "hash_refused",
+            AuditEvent::Create => "create",
+            AuditEvent::Delete => "delete",
+            AuditEvent::Setting => "setting",
+            AuditEvent::Lockout => "lockout",
+            AuditEvent::Read => "read",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<AuditEvent> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+/// Which of an owner's API keys verified a request: the current one, or the next one of a
+/// rotation in progress (`api_secret_key_next`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySlot {
+    /// Whose key: 0 for the admin's, else the reseller's id.
+    pub owner_id: i64,
+    pub next: bool,
+}
+
+impl KeySlot {
+    /// The audit trail's text: `current:<owner>` or `next:<owner>`.
+    pub fn stored(self) -> String {
+        format!("{}:{}", if self.next { "next" } else { "current" }, self.owner_id)
     }
 }
 

@@ -549,6 +549,7 @@ mod runner {
                     field: "vat_number".into(),
                     old_value: Some("A".into()),
                     new_value: Some("B".into()),
+                    signed_with: String::new(),
                 }])?;
                 Ok(Tx::Commit("updated"))
             }

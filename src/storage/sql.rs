@@ -305,13 +305,13 @@ impl<C: SqlConn> RequestStore for C {
         let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
         let sql = if self.guards_writes() {
             // Each row a SELECT that yields nothing outside a transaction (see IN_TRANSACTION).
-            let row = format!("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE 1{IN_TRANSACTION}");
+            let row = format!("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE 1{IN_TRANSACTION}");
             format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", vec![row; entries.len()].join(" UNION ALL "))
         } else {
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
             format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", vec![row; entries.len()].join(", "))
         };
-        let mut args = Vec::with_capacity(entries.len() * 11);
+        let mut args = Vec::with_capacity(entries.len() * 12);
         for e in entries {
             args.extend([
                 e.created_at.as_str().into(),
@@ -325,6 +325,7 @@ impl<C: SqlConn> RequestStore for C {
                 e.field.as_str().into(),
                 e.old_value.as_deref().map_or(Value::Null, Value::from),
                 e.new_value.as_deref().map_or(Value::Null, Value::from),
+                e.signed_with.as_str().into(),
             ]);
         }
         self.defer(&sql, &args)
@@ -472,17 +473,14 @@ impl<C: SqlConn> AdminStore for C {
     }
 }
 
-const AUDIT_COLUMNS: &str = "created_at, request_id, event, actor_id, actor_username, client_addr, endpoint, target_id, field, old_value, new_value";
+const AUDIT_COLUMNS: &str = "created_at, request_id, event, actor_id, actor_username, client_addr, endpoint, target_id, field, old_value, new_value, signed_with";
 
 fn audit_entry(r: Row) -> AuditEntry {
     AuditEntry {
         created_at: text(&r, "created_at"),
         request_id: text(&r, "request_id"),
-        event: if text(&r, "event") == AuditEvent::Change.name() {
-            AuditEvent::Change
-        } else {
-            AuditEvent::HashRefused
-        },
+        // Only morapi writes events; an unknown name would be a newer version's, shown as refused.
+        event: AuditEvent::from_name(&text(&r, "event")).unwrap_or(AuditEvent::HashRefused),
         actor_id: int(&r, "actor_id"),
         actor_username: text(&r, "actor_username"),
         client_addr: text(&r, "client_addr"),
@@ -491,6 +489,7 @@ fn audit_entry(r: Row) -> AuditEntry {
         field: text(&r, "field"),
         old_value: nullable_text(&r, "old_value"),
         new_value: nullable_text(&r, "new_value"),
+        signed_with: text(&r, "signed_with"),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::domain::derived::{DERIVED, Problems};
 use crate::domain::{Caller, Outcome, Refusal, User, rules};
 use crate::params::Params;
 use crate::settings::Setting;
-use crate::storage::{AuditEntry, AuditEvent, ChangeSet, Columns, Linked, RequestStore, Result, Row, Value};
+use crate::storage::{AuditEntry, AuditEvent, ChangeSet, Columns, KeySlot, Linked, RequestStore, Result, Row, Value};
 use crate::values::{self, amount, email};
 use rust_decimal::Decimal;
 
@@ -255,6 +255,7 @@ pub fn write(
             field,
             old_value,
             new_value,
+            signed_with: caller.signed_with.map(KeySlot::stored).unwrap_or_default(),
         })
         .collect();
     store.apply(&ChangeSet { user_id: target.id, user, address, tax, audit })
