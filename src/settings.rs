@@ -85,6 +85,13 @@ settings! {
         kind: Kind::Secret,
         description: "secret key requests are signed with",
     },
+    ApiSecretKeyNext => Def {
+        name: "api_secret_key_next",
+        default: "",
+        scope: Scope::PerOwner,
+        kind: Kind::Secret,
+        description: "the next key of a rotation: accepted alongside api_secret_key until promoted",
+    },
     ApiDisableHashChecking =>
         flag("api_disable_hash_checking", "0", Scope::PerOwner, "1 = accept requests without a valid hash"),
     AllowGetApi => flag("allow_get_api", "0", Scope::Global, "1 = accept GET as well as POST (global only)"),
@@ -136,6 +143,40 @@ settings! {
         kind: Kind::PrivacyMask,
         description: "global privacy mask used by users whose own value is -1",
     },
+    LockoutAttempts => Def {
+        name: "lockout_attempts",
+        default: "5",
+        scope: Scope::Global,
+        kind: Kind::Int { min: 0, max: 1000 },
+        description: "refused credentials for one name from one address that lock the pair (0 = no lockout)",
+    },
+    LockoutWindowSeconds => Def {
+        name: "lockout_window_seconds",
+        default: "900",
+        scope: Scope::Global,
+        kind: Kind::Int { min: 1, max: 86_400 },
+        description: "how far back refusals count towards a lockout; refusals are recorded per window",
+    },
+    LockoutSeconds => Def {
+        name: "lockout_seconds",
+        default: "900",
+        scope: Scope::Global,
+        kind: Kind::Int { min: 1, max: 604_800 },
+        description: "how long a lockout lasts",
+    },
+    LockoutAddressUsernames => Def {
+        name: "lockout_address_usernames",
+        default: "10",
+        scope: Scope::Global,
+        kind: Kind::Int { min: 0, max: 1000 },
+        description: "different names refused from one address that lock the address (0 = never)",
+    },
+    AuditReads => flag(
+        "audit_reads",
+        "0",
+        Scope::Global,
+        "1 = record every successful user_details_get / user_details_raw_get in the audit trail",
+    ),
 }
 
 impl Setting {
@@ -291,7 +332,7 @@ mod tests {
             ]
         );
         let secrets: Vec<Setting> = Setting::ALL.into_iter().filter(|s| s.secret()).collect();
-        assert_eq!(secrets, [Setting::ApiSecretKey]);
+        assert_eq!(secrets, [Setting::ApiSecretKey, Setting::ApiSecretKeyNext]);
         for s in Setting::ALL {
             assert_eq!(s.kind() == Kind::Secret, s.secret(), "{}: kind and name disagree on secrecy", s.name());
         }

@@ -40,8 +40,8 @@ pub fn is_secret(name: &str) -> bool {
     SECRETS.contains(&name.rsplit('.').next().unwrap_or(name))
 }
 
-/// The secrets by name: the password column, its parameter, and the API key setting.
-const SECRETS: &[&str] = &["password", "pswd", "api_secret_key"];
+/// The secrets by name: the password column, its parameter, and the API key settings.
+const SECRETS: &[&str] = &["password", "pswd", "api_secret_key", "api_secret_key_next"];
 
 #[cfg(test)]
 mod tests {
