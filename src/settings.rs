@@ -325,6 +325,7 @@ mod tests {
             [
                 "allow_api",
                 "api_secret_key",
+                "api_secret_key_next",
                 "api_disable_hash_checking",
                 "default_user_password_length",
                 "default_user_username_length",
