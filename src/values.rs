@@ -129,6 +129,16 @@ impl AuditTime {
     pub fn stored(self) -> String {
         self.0.format(Self::FORMAT).to_string()
     }
+
+    /// Whole seconds since the Unix epoch (lockouts count in seconds).
+    pub fn unix(self) -> i64 {
+        self.0.timestamp()
+    }
+
+    /// The time `secs` seconds after the Unix epoch (a lock's end, shown).
+    pub fn from_unix(secs: i64) -> AuditTime {
+        AuditTime(DateTime::from_timestamp(secs, 0).unwrap_or_default())
+    }
 }
 
 /// The most characters a text column holds on every engine (MariaDB's `VARCHAR(255)`); longer

@@ -435,25 +435,27 @@ async fn unreadable_parameters_are_refused_by_the_read_methods_own_error() {
 #[tokio::test]
 async fn a_wrong_hash_is_refused_and_audited_without_values() {
     let app = TestApp::spawn().await;
+    // Eight refusals from one address: the lockout (tests/lockout.rs) would answer the sixth.
+    app.set_setting(0, "lockout_attempts", "0").await;
     for (path, endpoint) in [(GET, "user_details_get"), (RAW, "user_details_raw_get")] {
-        let before = app.audit().await.len();
         let wrong = sign_pairs(&[("user_id", "789")], ADMIN_KEY);
         let r = app.post(&format!("{path}?u=admin&user_id=123&hash={wrong}")).await;
         assert_eq!(r.body, status_error("Incorrect hash"));
         if path == GET {
             insta::assert_snapshot!("incorrect_hash", r.body);
         }
-        let audit = app.audit().await;
-        assert_eq!(audit.len(), before + 1, "the refusal is kept");
-        let row = &audit[before];
-        assert_eq!(row.event, AuditEvent::HashRefused);
-        assert_eq!((row.actor_username.as_str(), row.endpoint.as_str()), ("admin", endpoint));
-        assert_eq!((row.target_id, row.field.as_str(), row.old_value.as_deref()), (None, "", Some("")));
+        // Counted in the window's one row for (address, name), without any parameter value.
+        let rows = app.refusals_of("admin").await;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!((rows[0].endpoint.as_str(), rows[0].last_error.as_str()), (endpoint, "Incorrect hash"));
+        assert!(!format!("{rows:?}").contains("789"));
         // Missing, short and non-hex hashes.
         for q in ["u=admin&user_id=123", "u=admin&user_id=123&hash=abc", "u=admin&user_id=123&hash="] {
             assert_eq!(app.post(&format!("{path}?{q}")).await.body, status_error("Incorrect hash"), "{q}");
         }
     }
+    assert_eq!(app.refusals_of("admin").await[0].count, 8);
+    assert!(app.audit().await.is_empty(), "refusals are counted, not written one row each");
     // Upper-case hex is accepted.
     let r = app.post(&format!("{GET}?u=admin&user_id=123&hash={}", VECTOR.to_uppercase())).await;
     assert_eq!(r.body, JOHN_DETAILS);
@@ -484,9 +486,8 @@ async fn an_unknown_caller_is_answered_like_a_wrong_hash() {
         let r = app.post(&format!("{path}?u=ghost&user_id=123&hash={VECTOR}")).await;
         assert_eq!(r.body, status_error("Incorrect hash"));
     }
-    let audit = app.audit().await;
-    assert_eq!(audit.len(), 2);
-    assert!(audit.iter().all(|e| e.event == AuditEvent::HashRefused && e.actor_username == "ghost"));
+    let rows = app.refusals_of("ghost").await;
+    assert_eq!(rows.iter().map(|r| r.count).sum::<i64>(), 2, "{rows:?}");
     // With hash checking off, an unknown caller is refused like a simple user would be elsewhere.
     app.set_setting(0, "api_disable_hash_checking", "1").await;
     let r = app.post(&format!("{GET}?u=ghost&user_id=123")).await;
@@ -507,7 +508,9 @@ async fn api_switch_and_missing_key() {
     app.set_setting(0, "api_secret_key", "").await;
     let r = app.post(&format!("{GET}?u=admin&user_id=123&hash={VECTOR}")).await;
     assert_eq!(r.body, status_error("API must have Secret Key"));
-    assert_eq!(app.audit().await.len(), 1, "a missing key is audited like a refused hash");
+    // Not a refused credential (user-lifecycle.md §1.4): nothing is counted or written.
+    assert!(app.refusals().await.is_empty());
+    assert!(app.audit().await.is_empty());
 }
 
 #[tokio::test]
@@ -983,4 +986,34 @@ async fn reading_back_after_an_update_by_username() {
     assert_eq!(read(&app, GET, &[("username", "john")]).await, user_not_found());
     let body = read(&app, GET, &[("username", "jonas")]).await;
     assert!(body.contains("<userid>123</userid>") && body.contains("<surname>Jonaitis</surname>"), "{body}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audited reads (setting `audit_reads`)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn reads_are_audited_only_when_the_setting_is_on() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.post(&format!("{GET}?u=admin&user_id=123&hash={VECTOR}")).await.body, JOHN_DETAILS);
+    assert!(app.audit().await.is_empty(), "off by default");
+    app.set_setting(0, "audit_reads", "1").await;
+    assert_eq!(app.post(&format!("{GET}?u=admin&user_id=123&hash={VECTOR}")).await.body, JOHN_DETAILS);
+    let raw = app.post(&format!("{RAW}?u=admin&user_id=123&hash={VECTOR}")).await.body;
+    assert_eq!(raw, JOHN_RAW);
+    // A read that finds nobody, and a refused one, record no read.
+    let ghost = sign_pairs(&[("user_id", "999")], ADMIN_KEY);
+    assert_eq!(
+        app.post(&format!("{GET}?u=admin&user_id=999&hash={ghost}")).await.body,
+        page_error("User was not found", &[])
+    );
+    let audit = app.audit().await;
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    for (row, endpoint) in audit.iter().zip(["user_details_get", "user_details_raw_get"]) {
+        assert_eq!(row.event, AuditEvent::Read);
+        assert_eq!((row.actor_id, row.actor_username.as_str(), row.target_id), (Some(0), "admin", Some(123)));
+        assert_eq!((row.endpoint.as_str(), row.client_addr.as_str()), (endpoint, "127.0.0.1"));
+        assert_eq!((row.old_value.as_deref(), row.new_value.as_deref()), (None, None), "no values");
+        assert_eq!(row.signed_with, "current:0");
+    }
 }

@@ -12,8 +12,8 @@ use morapi::catalogue::params::RefKind;
 use morapi::storage::Tx;
 use morapi::storage::sql::Dialect;
 use morapi::storage::{
-    Account, AdminStore, AuditEntry, AuditEvent, AuditKey, Database, Reference, Row, StoreError, Table, Value, demo,
-    int, schema, text,
+    Account, AdminStore, AuditEntry, AuditEvent, AuditKey, Database, Locks, Reference, RefusalFilter, RefusalRecord,
+    RefusalScope, Row, StoreError, Table, Value, demo, int, schema, text,
 };
 
 /// A freshly created database of one backend, and how to open it again.
@@ -962,12 +962,13 @@ mod suite {
                 r.user_for_update(123)?,
                 r.user_by_id(123)?,
                 r.user_for_update(999)?,
+                r.locks("192.0.2.1", "nobody", 1_000)?,
             ))
         };
         let direct = read(&s.db, reads).await;
         let preloaded = read(&s.db, move |r| {
-            r.preload("alice", Some(123))?;
-            r.preload("nobody", Some(999))?;
+            r.preload("alice", "192.0.2.1", 1_000)?;
+            r.preload("nobody", "192.0.2.1", 1_000)?;
             reads(r)
         })
         .await;
@@ -975,6 +976,62 @@ mod suite {
         assert_eq!(direct.0.as_ref().map(|u| u.id), Some(201));
         assert_eq!(direct.2[1].as_deref(), Some("reseller-secret"));
         assert_eq!(direct.3.as_ref().map(|u| text(u, "username")), Some("john".to_string()));
+    }
+
+    /// Refusals are counted per key and window (upserted, so instances never split a row),
+    /// locks start once and are read back by the preload, and an operator can clear them.
+    pub async fn refusals_are_counted_and_locks_read_back(s: Store) {
+        let rec = |name: &str, scope: RefusalScope, window_start: i64, at: &str, recent: &str| RefusalRecord {
+            client_addr: "192.0.2.7".into(),
+            name: name.into(),
+            scope,
+            window_start,
+            at: at.into(),
+            recent: recent.into(),
+            endpoint: "user_details_update".into(),
+            error: "Incorrect hash".into(),
+        };
+        let key = ("192.0.2.7", "alice", RefusalScope::Name);
+        let (rows, started, again, locks, other) = write(&s.db, move |r| {
+            r.count_refusal(&rec("alice", RefusalScope::Name, 900, "t1", "901 "))?;
+            r.count_refusal(&rec("alice", RefusalScope::Name, 900, "t2", "902 "))?;
+            r.count_refusal(&rec("alice", RefusalScope::Name, 1800, "t3", "1801 "))?;
+            r.count_refusal(&rec("", RefusalScope::Address, 900, "t1", "901:ab "))?;
+            let started = r.start_lock(key, 1800, 2700, 1801)?;
+            let again = r.start_lock(key, 1800, 2800, 1801)?;
+            Ok((
+                r.refusal_history(key, 900)?,
+                started,
+                again,
+                r.locks("192.0.2.7", "alice", 1802)?,
+                r.locks("192.0.2.8", "alice", 1802)?,
+            ))
+        })
+        .await;
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[0].count, rows[0].first_at.as_str(), rows[0].last_at.as_str()), (2, "t1", "t2"));
+        assert_eq!(rows[0].recent, "901 902 ");
+        assert_eq!((rows[1].window_start, rows[1].count, rows[1].locked_until), (1800, 1, 2700));
+        assert!(started && !again, "a lock in force is not started twice");
+        assert_eq!(locks, Locks { name_until: 2700, address_until: 0 });
+        assert_eq!(other, Locks::default(), "another address is not locked");
+        // The preload reads the same locks, in its one round trip.
+        let preloaded = read(&s.db, |r| {
+            r.preload("alice", "192.0.2.7", 1802)?;
+            r.locks("192.0.2.7", "alice", 1802)
+        })
+        .await;
+        assert_eq!(preloaded, locks);
+        let listed =
+            read(&s.db, |r| r.refusals(&RefusalFilter { locked_after: Some(1802), ..Default::default() })).await;
+        assert_eq!(listed.len(), 1);
+        let cleared = write(&s.db, |r| {
+            let n = r.clear_locks(&RefusalFilter { name: Some("alice".into()), ..Default::default() }, 1803)?;
+            Ok((n, r.locks("192.0.2.7", "alice", 1803)?))
+        })
+        .await;
+        assert_eq!(cleared, (1, Locks::default()));
+        assert_eq!(read(&s.db, |r| r.refusals(&RefusalFilter::default())).await.len(), 3);
     }
 
     pub async fn accounts_are_the_users_columns(s: Store) {
@@ -1007,7 +1064,7 @@ mod suite {
     pub async fn preloaded_reads_follow_the_transaction_writes(s: Store) {
         load_demo(&s.db).await;
         let seen = read(&s.db, |r| {
-            r.preload("john", Some(123))?;
+            r.preload("john", "192.0.2.1", 1_000)?;
             r.update_row(Table::Users, 123, &[("first_name", "Changed".into()), ("own_providers", Value::Int(1))])?;
             r.set_setting(0, "api_secret_key", "changed-key")?;
             Ok((
@@ -1028,7 +1085,7 @@ mod suite {
         // Writes without an answer may travel with the commit: their failure must still fail it.
         let outcome =
             s.db.administer(|r| {
-                r.preload("admin", Some(123))?;
+                r.preload("admin", "192.0.2.1", 1_000)?;
                 r.insert_audit(&[entry(0, AuditEvent::Change)])?;
                 r.update_row(Table::Users, 123, &[("first_name", "Kept?".into())])?;
                 r.update_row(Table::Users, 123, &[("username", "alice".into())])?;
@@ -1180,6 +1237,7 @@ storage_suite!(engine => super::open_store;
     transactions_keep_or_discard_everything,
     accounts_are_the_users_columns,
     preloaded_reads_answer_like_direct_reads,
+    refusals_are_counted_and_locks_read_back,
     preloaded_reads_follow_the_transaction_writes,
     a_failing_held_back_write_fails_the_transaction,
     a_panicking_transaction_keeps_nothing_and_the_store_goes_on,

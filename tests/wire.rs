@@ -914,7 +914,7 @@ async fn a_reseller_disabling_hash_checking_covers_only_himself() {
 }
 
 #[tokio::test]
-async fn an_empty_key_answers_api_must_have_secret_key_and_is_recorded() {
+async fn an_empty_key_answers_api_must_have_secret_key_and_is_not_counted() {
     let app = TestApp::spawn().await;
     app.set_setting(0, "api_secret_key", "").await;
     let before = app.state().await;
@@ -924,9 +924,9 @@ async fn an_empty_key_answers_api_must_have_secret_key_and_is_recorded() {
     let r = app.post(&format!("{UPDATE}?u=nosuchuser&user_id=123&u15=1&hash={H1}")).await;
     assert_xml(&r, &status_error("API must have Secret Key"));
     assert_eq!(app.state().await, before);
-    let audit = app.audit().await;
-    assert_eq!(audit.len(), 2);
-    assert!(audit.iter().all(|e| e.event == AuditEvent::HashRefused));
+    // A configuration problem, not a refused credential (user-lifecycle.md §1.4).
+    assert!(app.audit().await.is_empty());
+    assert!(app.refusals().await.is_empty());
 }
 
 #[tokio::test]
@@ -940,23 +940,16 @@ async fn a_refused_hash_is_recorded_without_parameter_values() {
         &format!("{UPDATE}?u=admin&user_id=123&u0=TOPSECRETVAT&pswd=Password123&a8=leak%40example.com&hash={hash}"),
     )
     .await;
-    let request_id =
-        resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("x-request-id").to_string();
     assert_eq!(resp.text().await.expect("body"), status_error("Incorrect hash"));
     assert_eq!(app.state().await, before);
-    let audit = app.audit().await;
-    assert_eq!(audit.len(), 1);
-    let e = &audit[0];
-    assert_eq!(e.event, AuditEvent::HashRefused);
-    assert_eq!(e.request_id, request_id);
-    assert_eq!(e.actor_id, Some(0));
-    assert_eq!(e.actor_username, "admin");
-    assert_eq!(e.client_addr, "127.0.0.1");
-    assert_eq!(e.endpoint, "user_details_update");
-    assert_eq!(e.target_id, None);
-    assert_eq!(e.field, "");
-    assert_eq!(e.old_value.as_deref(), Some(""));
-    let all = format!("{audit:?}");
+    assert!(app.audit().await.is_empty(), "counted, not written one audit row each");
+    let rows = app.refusals().await;
+    assert_eq!(rows.len(), 2, "the pair and the address: {rows:?}");
+    let e = &app.refusals_of("admin").await[0];
+    assert_eq!((e.client_addr.as_str(), e.endpoint.as_str()), ("127.0.0.1", "user_details_update"));
+    assert_eq!((e.count, e.last_error.as_str(), e.locked_until), (1, "Incorrect hash", 0));
+    assert_eq!(e.first_at, e.last_at);
+    let all = format!("{rows:?}");
     for secret in ["TOPSECRETVAT", "Password123", "leak@example.com", &hash] {
         assert!(!all.contains(secret), "{secret} leaked into {all}");
     }
@@ -967,11 +960,8 @@ async fn a_refused_hash_by_an_unknown_username_is_recorded_with_the_attempted_na
     let app = TestApp::spawn().await;
     let r = app.post(&format!("{UPDATE}?u=mallory&user_id=123&u15=1&hash={H1}")).await;
     assert_xml(&r, &status_error("Incorrect hash"));
-    let audit = app.audit().await;
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0].event, AuditEvent::HashRefused);
-    assert_eq!(audit[0].actor_id, None);
-    assert_eq!(audit[0].actor_username, "mallory");
+    let rows = app.refusals_of("mallory").await;
+    assert_eq!(rows.iter().map(|r| r.count).collect::<Vec<_>>(), [1]);
 }
 
 #[tokio::test]
@@ -999,7 +989,7 @@ async fn an_empty_user_id_is_left_out_of_the_hash_and_finds_nobody() {
 // Input no engine can store (docs/decisions.md, "Wire"): a clear refusal, never `Internal error`.
 
 /// A `u` holding a NUL byte (PostgreSQL cannot store one) or longer than a text column (MariaDB)
-/// names nobody: it is refused as an unknown user, and the refusal's audit row keeps what was sent
+/// names nobody: it is refused as an unknown user, and the refusal is counted under what was sent,
 /// in a form every engine stores.
 #[tokio::test]
 async fn a_username_no_engine_can_store_is_an_unknown_user() {
@@ -1009,11 +999,9 @@ async fn a_username_no_engine_can_store_is_an_unknown_user() {
         let before = app.state().await;
         let r = app.post_form(UPDATE, &[("user_id", "123"), ("u15", "1"), ("u", u), ("hash", H1)]).await;
         assert_xml(&r, &status_error("Incorrect hash"));
-        assert_eq!(app.state().await, before, "nothing but the audit row is written");
-        let row = app.audit().await.pop().expect("the refusal is audited");
-        assert_eq!(row.event, AuditEvent::HashRefused);
+        assert_eq!(app.state().await, before, "nothing but the refusal's count is written");
         let expected: String = u.chars().take(255).map(|c| if c == '\0' { '\u{FFFD}' } else { c }).collect();
-        assert_eq!(row.actor_username, expected);
+        assert_eq!(app.refusals_of(&expected).await.len(), 1, "counted under what was sent, storable");
     }
     // The read methods too, and a `username` to read that no engine could store names nobody.
     let r = app.post_form("/billing/api/user_details_get", &[("user_id", "123"), ("u", "ad\0min")]).await;

@@ -69,18 +69,26 @@ pub fn sign(params: &Params, key: &str, variant: Variant) -> String {
 /// Hex case is ignored; anything not 40 characters long is simply wrong. Constant time per
 /// candidate, so the comparison leaks nothing about how close a guess was.
 pub fn verify(params: &Params, keys: &[&str], supplied: &str) -> bool {
-    if supplied.len() != 40 {
-        return false;
-    }
+    which(params, keys, supplied).is_some()
+}
+
+/// The index in `keys` of the first key `supplied` is a valid signature under (see [`verify`]).
+/// Every candidate is computed, whichever matches.
+pub fn which(params: &Params, keys: &[&str], supplied: &str) -> Option<usize> {
     let supplied = supplied.to_ascii_lowercase();
-    let mut ok = subtle::Choice::from(0u8);
-    for key in keys {
+    let mut found = None;
+    for (i, key) in keys.iter().enumerate() {
+        let mut ok = subtle::Choice::from(0u8);
         for variant in Variant::ALL {
             let expected = sign(params, key, variant);
             ok |= expected.as_bytes().ct_eq(supplied.as_bytes());
         }
+        if bool::from(ok) && found.is_none() {
+            found = Some(i);
+        }
     }
-    ok.into()
+    // Any length other than 40 never equals a SHA-1 hex digest.
+    found.filter(|_| supplied.len() == 40)
 }
 
 #[cfg(test)]

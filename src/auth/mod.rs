@@ -1,6 +1,7 @@
-//! Who is calling and what they may do: the gate (API switches and signature), the hash itself,
-//! and the permission rules.
+//! Who is calling and what they may do: the gate (API switches, lockouts and signature), the
+//! hash itself, the lockout bookkeeping, and the permission rules.
 
 pub mod gate;
 pub mod hash;
+pub mod lockout;
 pub mod permissions;

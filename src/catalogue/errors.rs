@@ -93,6 +93,10 @@ pub mod details {
 
 /// Detail messages (`<message>…</message>`). MOR's own texts where MOR has one.
 pub mod msg {
+    /// A locked name or address (user-lifecycle.md §1.4); `seconds` at least 1.
+    pub fn locked(seconds: i64) -> String {
+        format!("Please wait {seconds} seconds before trying again")
+    }
     pub fn password_too_short(min: usize) -> String {
         format!("Password must be longer than {} characters", min.saturating_sub(1))
     }

@@ -22,9 +22,11 @@ pub enum Answer {
 pub enum Refusal {
     /// `<status><error>`: refused before the method ran (API or GET switched off, no key).
     Gate(GateError),
-    /// `<status><error>` for a refused signature. Its audit row is written, and kept: the one
-    /// refusal that writes.
+    /// `<status><error>` for a refused signature. It is counted towards a lockout (and may start
+    /// one), and that record is kept: the one refusal that writes.
     HashRefused(GateError),
+    /// `<status><error>`: the name or the client address is locked out for `seconds` more.
+    Locked { seconds: i64 },
     /// `<page><error>` with one `<message>` per problem, decided by the method.
     Page { error: PageError, messages: Vec<String> },
 }
@@ -34,7 +36,7 @@ impl Refusal {
         Refusal::Page { error, messages: Vec::new() }
     }
 
-    /// Whether the refusal wrote an audit row, so that its transaction must be committed.
+    /// Whether the refusal wrote its record, so that its transaction must be committed.
     pub fn audited(&self) -> bool {
         matches!(self, Refusal::HashRefused(_))
     }

@@ -48,6 +48,7 @@ fn storage_answer(e: &StoreError) -> PageError {
 pub fn refusal_document(r: &Refusal) -> String {
     match r {
         Refusal::Gate(g) | Refusal::HashRefused(g) => xml::status_error(g.text()),
+        Refusal::Locked { seconds } => xml::status_error(&crate::catalogue::errors::msg::locked(*seconds)),
         Refusal::Page { error, messages } => xml::page_error(error.text(), messages),
     }
 }

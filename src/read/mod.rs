@@ -5,7 +5,8 @@
 //! Both run the same way: the gate of every method ([`gate::authenticate`]: API switch, GET
 //! switch, signature), then the target named by `user_id` and/or `username`, then who may read
 //! whom ([`permissions::may_read`]); only the view differs ([`details`], [`raw`]). Nothing is
-//! written, except the audit row of a refused hash that the gate keeps.
+//! written, except what the gate keeps of a refused hash and, when `audit_reads` is on, one
+//! audit row per successful read.
 
 mod details;
 mod raw;
@@ -15,8 +16,9 @@ use crate::auth::permissions;
 use crate::catalogue::errors::{PageError, msg};
 use crate::domain::{Answer, Caller, Outcome, Refusal, Role, User, in_transaction};
 use crate::params::Params;
-use crate::storage::{Database, RequestStore};
-use crate::values;
+use crate::settings::Setting;
+use crate::storage::{AuditEntry, AuditEvent, Database, KeySlot, RequestStore};
+use crate::values::{self, AuditTime};
 
 /// Which view a read method answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,13 +44,35 @@ pub async fn serve(db: &Database, request: ReadRequest, shape: Shape) -> Outcome
 
 /// The whole method inside one transaction.
 fn run(store: &mut dyn RequestStore, req: &ReadRequest, shape: Shape) -> Outcome<Answer> {
-    store.preload(gate::caller_name(&req.params), None)?;
+    gate::preload(store, &req.params, &req.info)?;
     let caller = gate::authenticate(store, &req.params, &req.info)?;
     let user = target(store, &caller, &req.params)?;
+    if Setting::AuditReads.flag(store, 0)? {
+        store.insert_audit(&[read_entry(&caller, &user, &req.info)])?;
+    }
     Ok(match shape {
         Shape::Details => Answer::Details(Box::new(details::view(store, &user)?)),
         Shape::Raw => Answer::Raw(raw::view(store, &user)?),
     })
+}
+
+/// The audit row of a successful read of personal data (setting `audit_reads`): who read whom,
+/// when, from where; no values.
+fn read_entry(caller: &Caller, user: &User, info: &RequestInfo) -> AuditEntry {
+    AuditEntry {
+        created_at: AuditTime::now().stored(),
+        request_id: info.request_id.clone(),
+        event: AuditEvent::Read,
+        actor_id: Some(caller.id),
+        actor_username: caller.username.clone(),
+        client_addr: info.client_addr.clone(),
+        endpoint: info.endpoint.clone(),
+        target_id: Some(user.id),
+        field: String::new(),
+        old_value: None,
+        new_value: None,
+        signed_with: caller.signed_with.map(KeySlot::stored).unwrap_or_default(),
+    }
 }
 
 /// The user the request names, if the caller may read him.

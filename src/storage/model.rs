@@ -257,6 +257,77 @@ impl KeySlot {
     }
 }
 
+/// Which key a `refusals` row counts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalScope {
+    /// The pair (name as sent, client address).
+    Name,
+    /// The client address alone, whatever the name.
+    Address,
+}
+
+impl RefusalScope {
+    pub fn stored(self) -> &'static str {
+        match self {
+            RefusalScope::Name => "name",
+            RefusalScope::Address => "address",
+        }
+    }
+
+    pub fn from_stored(s: &str) -> RefusalScope {
+        if s == "address" { RefusalScope::Address } else { RefusalScope::Name }
+    }
+}
+
+/// The locks in force for one request's client address and name (Unix seconds; 0 = none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Locks {
+    pub name_until: i64,
+    pub address_until: i64,
+}
+
+/// One refused credential, to be counted in its window's `refusals` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalRecord {
+    pub client_addr: String,
+    /// Empty for [`RefusalScope::Address`].
+    pub name: String,
+    pub scope: RefusalScope,
+    pub window_start: i64,
+    /// The refusal's time, as the audit trail writes times.
+    pub at: String,
+    /// What to append to the row's `recent` list (with its separator); empty appends nothing.
+    pub recent: String,
+    pub endpoint: String,
+    pub error: String,
+}
+
+/// A `refusals` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalRow {
+    pub client_addr: String,
+    pub name: String,
+    pub scope: RefusalScope,
+    pub window_start: i64,
+    pub first_at: String,
+    pub last_at: String,
+    pub count: i64,
+    pub recent: String,
+    pub locked_until: i64,
+    pub endpoint: String,
+    pub last_error: String,
+}
+
+/// Which `refusals` rows `morapi lockouts` lists or clears; every set field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefusalFilter {
+    pub name: Option<String>,
+    pub client_addr: Option<String>,
+    /// Only rows whose lock lasts beyond this time (Unix seconds).
+    pub locked_after: Option<i64>,
+    pub limit: Option<usize>,
+}
+
 /// What finds an audit row through the index on `audit_log (target_id, request_id)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditKey {

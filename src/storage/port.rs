@@ -10,8 +10,8 @@
 
 use super::Result;
 use super::model::{
-    Account, AuditEntry, AuditFilter, AuditKey, ChangeSet, GroupRights, Linked, Named, RefKind, Reference, Row, Table,
-    Value,
+    Account, AuditEntry, AuditFilter, AuditKey, ChangeSet, GroupRights, Linked, Locks, Named, RefKind, Reference,
+    RefusalFilter, RefusalRecord, RefusalRow, RefusalScope, Row, Table, Value,
 };
 
 /// What a transaction's work decided: keep its writes, or discard them. Either way `T` is the
@@ -25,11 +25,20 @@ pub enum Tx<T> {
 /// What the API methods read and write.
 pub trait RequestStore {
     /// Reads ahead what every API request reads first: the caller named by `u` with the settings
-    /// the gate may consult, and for an update the target row, locked until the transaction ends.
-    /// A server engine answers them in one round trip; the later reads come from the
-    /// transaction's cache. The lock is taken before the caller is authenticated, and a refused
-    /// request releases it when its transaction ends (docs/decisions.md).
-    fn preload(&mut self, caller: &str, lock_target: Option<i64>) -> Result<()>;
+    /// the gate may consult, and the locks in force for that name and the client address at
+    /// `now` (Unix seconds). A server engine answers them in one round trip; the later reads come
+    /// from the transaction's cache. Nothing is locked before the caller is authenticated.
+    fn preload(&mut self, caller: &str, client_addr: &str, now: i64) -> Result<()>;
+    /// The locks in force at `now` for the client address and the name.
+    fn locks(&mut self, client_addr: &str, name: &str, now: i64) -> Result<Locks>;
+    /// Counts a refused credential in its window's row (created when it is the first).
+    fn count_refusal(&mut self, refusal: &RefusalRecord) -> Result<()>;
+    /// The rows of one key (client address, name, scope) from windows starting at or after
+    /// `since`, oldest first.
+    fn refusal_history(&mut self, key: (&str, &str, RefusalScope), since: i64) -> Result<Vec<RefusalRow>>;
+    /// Locks a key until `until` on its window's row, unless a lock lasting beyond `now` is
+    /// already there (another instance started it); whether this call started the lock.
+    fn start_lock(&mut self, key: (&str, &str, RefusalScope), window_start: i64, until: i64, now: i64) -> Result<bool>;
     /// The caller named by `u`: the [`Account`] columns of the user with that username.
     fn account(&mut self, username: &str) -> Result<Option<Account>>;
     /// A `users` row by id.
@@ -78,6 +87,10 @@ pub trait AdminStore: RequestStore {
     #[cfg(feature = "testing")]
     fn audit_entries(&mut self) -> Result<Vec<AuditEntry>>;
     fn user_count(&mut self) -> Result<i64>;
+    /// `refusals` rows matching `filter`, newest window first.
+    fn refusals(&mut self, filter: &RefusalFilter) -> Result<Vec<RefusalRow>>;
+    /// Ends at `now` the locks of the rows matching `filter` that last beyond it; how many.
+    fn clear_locks(&mut self, filter: &RefusalFilter, now: i64) -> Result<u64>;
     /// Runs trusted SQL statements shipped with morapi (the demo dataset).
     fn execute_script(&mut self, sql: &str) -> Result<()>;
 }

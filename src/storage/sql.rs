@@ -4,8 +4,9 @@
 //! differences spelled out where they occur.
 
 use super::{
-    Account, AdminStore, AuditEntry, AuditEvent, AuditFilter, AuditKey, ChangeSet, GroupRights, Linked, Named, RefKind,
-    Reference, RequestStore, Result, Row, StoreError, Table, Value, Written, int, text,
+    Account, AdminStore, AuditEntry, AuditEvent, AuditFilter, AuditKey, ChangeSet, GroupRights, Linked, Locks, Named,
+    RefKind, Reference, RefusalFilter, RefusalRecord, RefusalRow, RefusalScope, RequestStore, Result, Row, StoreError,
+    Table, Value, Written, int, text,
 };
 use std::collections::HashMap;
 
@@ -58,6 +59,8 @@ pub struct TxCache {
     callers: HashMap<String, Option<Account>>,
     /// Users by id, read with their row locked (`FOR UPDATE`) until the transaction ends.
     locked: HashMap<i64, Option<Row>>,
+    /// The locks read by the preload: (client address, name, time) and what was in force.
+    locks: Option<(String, String, i64, Locks)>,
     /// What the transaction wrote and locked (never emptied by writes, unlike the entries above).
     written: Written,
 }
@@ -126,6 +129,60 @@ pub(crate) fn audited_sql(key: &AuditKey) -> (&'static str, Vec<Value>) {
 pub(crate) const PRELOAD_SETTINGS: &str = "SELECT owner_id, name, value FROM conflines WHERE owner_id IN \
      (0, (SELECT id FROM users WHERE username = ?), (SELECT owner_id FROM users WHERE username = ?))";
 
+/// The locks in force for a client address and a name (and the address alone, name `''`):
+/// arguments client address, name, oldest window that can still hold a lock, now.
+const LOCKS_SQL: &str = "SELECT scope, locked_until FROM refusals WHERE client_addr = ? AND name IN (?, '') \
+     AND window_start > ? AND locked_until > ?";
+
+/// How far back a window's row can still hold a lock: the longest window plus the longest lock
+/// the settings allow (`lockout_window_seconds`, `lockout_seconds`).
+const LOCK_HORIZON: i64 = 86_400 + 604_800;
+
+/// The locks in force among rows of [`LOCKS_SQL`].
+fn locks_of(rows: &[Row]) -> Locks {
+    let mut locks = Locks::default();
+    for r in rows {
+        let until = int(r, "locked_until").unwrap_or_default();
+        let slot = match RefusalScope::from_stored(&text(r, "scope")) {
+            RefusalScope::Name => &mut locks.name_until,
+            RefusalScope::Address => &mut locks.address_until,
+        };
+        *slot = (*slot).max(until);
+    }
+    locks
+}
+
+fn refusal_row(r: &Row) -> RefusalRow {
+    RefusalRow {
+        client_addr: text(r, "client_addr"),
+        name: text(r, "name"),
+        scope: RefusalScope::from_stored(&text(r, "scope")),
+        window_start: int(r, "window_start").unwrap_or_default(),
+        first_at: text(r, "first_at"),
+        last_at: text(r, "last_at"),
+        count: int(r, "count").unwrap_or_default(),
+        recent: text(r, "recent"),
+        locked_until: int(r, "locked_until").unwrap_or_default(),
+        endpoint: text(r, "endpoint"),
+        last_error: text(r, "last_error"),
+    }
+}
+
+/// The conditions of a [`RefusalFilter`] (without `locked_after`), with their arguments.
+fn refusal_conditions(f: &RefusalFilter) -> (Vec<&'static str>, Vec<Value>) {
+    let mut conds = Vec::new();
+    let mut args = Vec::new();
+    if let Some(name) = &f.name {
+        conds.push("name = ?");
+        args.push(name.as_str().into());
+    }
+    if let Some(addr) = &f.client_addr {
+        conds.push("client_addr = ?");
+        args.push(addr.as_str().into());
+    }
+    (conds, args)
+}
+
 /// The caller's [`Account`] by username; built once, not per request.
 static ACCOUNT_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("SELECT {} FROM users WHERE username = ?", Account::COLUMNS));
@@ -148,14 +205,15 @@ fn reference_sql(kind: RefKind) -> String {
 }
 
 impl<C: SqlConn> RequestStore for C {
-    fn preload(&mut self, caller: &str, lock_target: Option<i64>) -> Result<()> {
+    fn preload(&mut self, caller: &str, client_addr: &str, now: i64) -> Result<()> {
         let name = Value::from(caller);
         let settings = [name.clone(), name.clone()];
-        let target = [Value::Int(lock_target.unwrap_or_default())];
-        let mut queries = vec![(ACCOUNT_SQL.as_str(), std::slice::from_ref(&name)), (PRELOAD_SETTINGS, &settings[..])];
-        if lock_target.is_some() {
-            queries.push((user_for_update_sql(self.dialect()), &target[..]));
-        }
+        let locks = [client_addr.into(), name.clone(), Value::Int(now - LOCK_HORIZON), Value::Int(now)];
+        let queries = [
+            (ACCOUNT_SQL.as_str(), std::slice::from_ref(&name)),
+            (PRELOAD_SETTINGS, &settings[..]),
+            (LOCKS_SQL, &locks[..]),
+        ];
         let mut answers = self.fetch_many(&queries)?.into_iter();
         let caller_row = answers.next().and_then(first).map(|r| Account::from_row(&r));
         let mut owners: HashMap<i64, HashMap<String, String>> = HashMap::from([(0, HashMap::new())]);
@@ -169,14 +227,91 @@ impl<C: SqlConn> RequestStore for C {
                 .or_default()
                 .insert(text(&r, "name"), text(&r, "value"));
         }
-        let locked = answers.next().and_then(first);
+        let locks = locks_of(&answers.next().unwrap_or_default());
         let cache = self.cache();
         cache.settings.extend(owners);
         cache.callers.insert(caller.to_string(), caller_row);
-        if let Some(id) = lock_target {
-            cache.locked_user(id, locked);
-        }
+        cache.locks = Some((client_addr.to_string(), caller.to_string(), now, locks));
         Ok(())
+    }
+
+    fn locks(&mut self, client_addr: &str, name: &str, now: i64) -> Result<Locks> {
+        if let Some((a, n, t, locks)) = &self.cache().locks
+            && (a.as_str(), n.as_str(), *t) == (client_addr, name, now)
+        {
+            return Ok(*locks);
+        }
+        let args = [client_addr.into(), name.into(), Value::Int(now - LOCK_HORIZON), Value::Int(now)];
+        Ok(locks_of(&self.fetch(LOCKS_SQL, &args)?))
+    }
+
+    fn count_refusal(&mut self, r: &RefusalRecord) -> Result<()> {
+        let sql = match self.dialect() {
+            Dialect::Mysql => {
+                "INSERT INTO refusals (client_addr, name, scope, window_start, first_at, last_at, count, recent, endpoint, \
+                 last_error) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON DUPLICATE KEY UPDATE count = count + 1, \
+                 last_at = VALUES(last_at), recent = CONCAT(recent, VALUES(recent)), endpoint = VALUES(endpoint), \
+                 last_error = VALUES(last_error)"
+            }
+            Dialect::Sqlite | Dialect::Postgres => {
+                "INSERT INTO refusals (client_addr, name, scope, window_start, first_at, last_at, count, recent, endpoint, \
+                 last_error) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (client_addr, name, scope, window_start) \
+                 DO UPDATE SET count = refusals.count + 1, last_at = excluded.last_at, \
+                 recent = refusals.recent || excluded.recent, endpoint = excluded.endpoint, last_error = excluded.last_error"
+            }
+        };
+        // Not noted as a write that needs proof: a refusal answers the same whether or not its
+        // count was committed (a lock it starts writes an audit row, which is proven).
+        self.execute(
+            sql,
+            &[
+                r.client_addr.as_str().into(),
+                r.name.as_str().into(),
+                r.scope.stored().into(),
+                Value::Int(r.window_start),
+                r.at.as_str().into(),
+                r.at.as_str().into(),
+                r.recent.as_str().into(),
+                r.endpoint.as_str().into(),
+                r.error.as_str().into(),
+            ],
+        )
+        .map(drop)
+    }
+
+    fn refusal_history(
+        &mut self,
+        (client_addr, name, scope): (&str, &str, RefusalScope),
+        since: i64,
+    ) -> Result<Vec<RefusalRow>> {
+        let rows = self.fetch(
+            "SELECT * FROM refusals WHERE client_addr = ? AND name = ? AND scope = ? AND window_start >= ? \
+             ORDER BY window_start",
+            &[client_addr.into(), name.into(), scope.stored().into(), Value::Int(since)],
+        )?;
+        Ok(rows.iter().map(refusal_row).collect())
+    }
+
+    fn start_lock(
+        &mut self,
+        (client_addr, name, scope): (&str, &str, RefusalScope),
+        window_start: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let changed = self.execute(
+            "UPDATE refusals SET locked_until = ? WHERE client_addr = ? AND name = ? AND scope = ? \
+             AND window_start = ? AND locked_until <= ?",
+            &[
+                Value::Int(until),
+                client_addr.into(),
+                name.into(),
+                scope.stored().into(),
+                Value::Int(window_start),
+                Value::Int(now),
+            ],
+        )?;
+        Ok(changed > 0)
     }
 
     fn user_by_username(&mut self, username: &str) -> Result<Option<Row>> {
@@ -395,6 +530,34 @@ impl<C: SqlConn> AdminStore for C {
         self.execute(sql, &[name.into(), value.into(), owner_id.into()])?;
         self.cache().settings.remove(&owner_id);
         Ok(())
+    }
+
+    fn refusals(&mut self, f: &RefusalFilter) -> Result<Vec<RefusalRow>> {
+        let (mut conds, mut args) = refusal_conditions(f);
+        if let Some(t) = f.locked_after {
+            conds.push("locked_until > ?");
+            args.push(Value::Int(t));
+        }
+        let mut sql = "SELECT * FROM refusals".to_string();
+        if !conds.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conds.join(" AND ")));
+        }
+        sql.push_str(" ORDER BY window_start DESC, id DESC");
+        if let Some(limit) = f.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        Ok(self.fetch(&sql, &args)?.iter().map(refusal_row).collect())
+    }
+
+    fn clear_locks(&mut self, f: &RefusalFilter, now: i64) -> Result<u64> {
+        let (conds, args) = refusal_conditions(f);
+        let mut sql = "UPDATE refusals SET locked_until = ? WHERE locked_until > ?".to_string();
+        for c in conds {
+            sql.push_str(&format!(" AND {c}"));
+        }
+        self.cache().wrote();
+        let all: Vec<Value> = [Value::Int(now), Value::Int(now)].into_iter().chain(args).collect();
+        self.execute(&sql, &all)
     }
 
     fn user_count(&mut self) -> Result<i64> {

@@ -45,10 +45,7 @@ pub async fn serve(db: &Database, request: UpdateRequest) -> Outcome<Answer> {
         Step::Done(answer) => Ok(answer),
         Step::HashPassword => {
             let plain = request.params.get("pswd").unwrap_or_default().to_string();
-            let hash = tokio::task::spawn_blocking(move || crate::password::hash(&plain))
-                .await
-                .map_err(|e| Failure::Internal(format!("password hashing stopped: {e}")))?
-                .map_err(|e| Failure::Internal(format!("password hashing failed: {e}")))?;
+            let hash = crate::password::hash_bounded(plain).await.map_err(Failure::Internal)?;
             match in_transaction(db, move |store| run(store, &request, Some(&hash))).await? {
                 Step::Done(answer) => Ok(answer),
                 // The second run has the hash, so it never asks for one.
@@ -62,7 +59,7 @@ pub async fn serve(db: &Database, request: UpdateRequest) -> Outcome<Answer> {
 /// once computed.
 fn run(store: &mut dyn RequestStore, req: &UpdateRequest, password_hash: Option<&str>) -> Outcome<Step> {
     let user_id = req.params.get("user_id").and_then(values::user_id);
-    store.preload(gate::caller_name(&req.params), user_id)?;
+    gate::preload(store, &req.params, &req.info)?;
     let caller = gate::authenticate(store, &req.params, &req.info)?;
     // Step 4.
     if !permissions::may_call_update(caller.role, caller.id, user_id) {

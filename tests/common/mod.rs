@@ -5,7 +5,9 @@
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
 use morapi::storage::Tx;
-use morapi::storage::{AuditEntry, AuditEvent, Database, Row, Table, demo, int};
+use morapi::storage::{
+    AuditEntry, AuditEvent, Database, RefusalFilter, RefusalRow, RefusalScope, Row, Table, demo, int,
+};
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
@@ -146,6 +148,27 @@ impl TestApp {
         Self::reply(resp).await
     }
 
+    /// A signed update as `u` with `key`, sent from another loopback address (`127.0.0.2`, …),
+    /// so that the server sees another client. Returns the body.
+    pub async fn update_from(&self, source: &str, u: &str, key: &str, pairs: &[(&str, &str)]) -> String {
+        let mut all: Vec<(&str, &str)> = pairs.to_vec();
+        let hash = sign_pairs(pairs, key);
+        all.push(("u", u));
+        all.push(("hash", &hash));
+        let client = reqwest::Client::builder()
+            .local_address(source.parse::<std::net::IpAddr>().expect("an IP address"))
+            .build()
+            .expect("client");
+        let resp = client
+            .post(format!("{}{UPDATE}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&all))
+            .send()
+            .await
+            .expect("request");
+        Self::reply(resp).await.body
+    }
+
     /// POST with a raw body and content type.
     pub async fn post_raw(&self, path_and_query: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
         let resp = self
@@ -247,6 +270,16 @@ impl TestApp {
 
     pub async fn audit(&self) -> Vec<AuditEntry> {
         self.db.administer(|repo| Ok(Tx::Rollback(repo.audit_entries()?))).await.expect("read")
+    }
+
+    /// The counted refusals (one row per client address, name and window), newest first.
+    pub async fn refusals(&self) -> Vec<RefusalRow> {
+        self.db.administer(|repo| Ok(Tx::Rollback(repo.refusals(&RefusalFilter::default())?))).await.expect("read")
+    }
+
+    /// The refusals of one name (`u` as sent), newest first.
+    pub async fn refusals_of(&self, name: &str) -> Vec<RefusalRow> {
+        self.refusals().await.into_iter().filter(|r| r.name == name && r.scope == RefusalScope::Name).collect()
     }
 
     pub async fn changes(&self) -> Vec<AuditEntry> {
