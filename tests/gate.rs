@@ -188,3 +188,43 @@ async fn refused_requests_do_not_wait_for_the_target_row() {
         _ = holder => panic!("the refused request waited for the row lock of the user it named"),
     }
 }
+
+/// `morapi lockouts list` shows the lock and `clear` lifts it, for the server's next request.
+#[tokio::test]
+async fn an_operator_sees_and_lifts_a_lock() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        app.update_as("admin", WRONG, &BLOCK).await;
+    }
+    assert!(wait_seconds(&app.update(&BLOCK).await).is_some());
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("lockouts")
+            .args(args)
+            .args(["--database", &app.url])
+            .output()
+            .expect("morapi runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, listed, err) = cli(&["list", "--locked", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    let rows = rows.as_array().expect("array");
+    assert_eq!(rows.len(), 1, "{listed}");
+    assert_eq!((rows[0]["name"].as_str(), rows[0]["count"].as_i64()), (Some("admin"), Some(5)));
+    assert_eq!((rows[0]["client_addr"].as_str(), rows[0]["locked"].as_bool()), (Some("127.0.0.1"), Some(true)));
+    let (code, table, _) = cli(&["list"]);
+    assert_eq!(code, Some(0));
+    assert!(table.contains("admin") && table.contains("left") && table.contains("(any name)"), "{table}");
+    let (code, _, err) = cli(&["clear"]);
+    assert_eq!(code, Some(2), "nothing named: a usage error: {err}");
+    let (code, out, err) = cli(&["clear", "--user", "admin", "--addr", "127.0.0.1"]);
+    assert_eq!((code, out.as_str()), (Some(0), "1 lock(s) lifted\n"), "{err}");
+    assert_eq!(app.update(&BLOCK).await, updated());
+    // The failures before the clear no longer count.
+    assert_eq!(app.update_as("admin", WRONG, &BLOCK).await, status_error("Incorrect hash"));
+}

@@ -21,6 +21,7 @@ pub mod docs;
 pub mod groups;
 pub mod hash;
 pub mod init;
+pub mod lockouts;
 pub mod migrate;
 pub mod output;
 pub mod records;
@@ -58,6 +59,8 @@ pub enum Command {
     User(user::Opts),
     /// API settings per owner: list, get, set.
     Settings(settings::Opts),
+    /// Refused credentials and lockouts: list them, lift a lock.
+    Lockouts(lockouts::Opts),
     /// Print the settings or the parameter table as Markdown (README.md's tables come from here).
     Docs(docs::Opts),
 }
@@ -104,6 +107,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Migrate(opts) => migrate::run(opts),
         Command::User(opts) => user::run(opts),
         Command::Settings(opts) => settings::run(opts),
+        Command::Lockouts(opts) => lockouts::run(opts),
         Command::Docs(opts) => docs::run(opts),
     }
 }
