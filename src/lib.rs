@@ -19,5 +19,6 @@ pub mod read;
 pub mod server;
 pub mod settings;
 pub mod storage;
+pub mod tls;
 pub mod update;
 pub mod values;

@@ -18,8 +18,9 @@ const LAYERS: &[&str] = &[
     "auth",
     "update",
     "read",
-    // The edges: the wire, the server, the command line.
+    // The edges: the wire, TLS on the listener, the server, the command line.
     "http",
+    "tls",
     "server",
     "cli",
 ];

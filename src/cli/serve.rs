@@ -1,7 +1,10 @@
 //! `morapi serve`: the HTTP server.
 
 use super::db::DbArgs;
+use crate::http::client::TrustedProxies;
 use crate::storage::{PoolOptions, demo};
+use crate::tls::Tls;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
@@ -21,12 +24,49 @@ pub struct Opts {
     /// whose answer was lost took effect.
     #[arg(long, env = "MORAPI_DB_TIMEOUT", default_value_t = 5.0)]
     pub db_timeout: f64,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. Re-read on
+    /// SIGHUP. Without it morapi serves plain HTTP and expects a TLS-terminating proxy in front.
+    #[arg(long, env = "MORAPI_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert; re-read on SIGHUP.
+    #[arg(long, env = "MORAPI_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Reverse proxies (IP addresses or CIDR networks, comma-separated, e.g.
+    /// 10.0.0.0/8,2001:db8::1) whose Forwarded / X-Forwarded-For / X-Real-IP headers name the
+    /// client for the audit trail. From any other peer those headers are ignored. Default: none.
+    #[arg(long, env = "MORAPI_TRUSTED_PROXIES", value_name = "CIDR,...", value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: Option<TrustedProxies>,
 }
 
+/// Logs to stderr at `RUST_LOG`'s levels (default `info`), except that the database drivers and
+/// the HTTP and TLS libraries never log below `info`, whatever `RUST_LOG` says, even when it names
+/// them: at `debug` tokio-postgres logs every statement with its parameter values, and a batch
+/// with its text, which puts password hashes, e-mail addresses and API keys in the log. The
+/// others are capped as well so that no future version of them can do the same.
 pub fn init_tracing() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    const CAPPED: &[&str] = &[
+        "tokio_postgres",
+        "postgres_protocol",
+        "mysql",
+        "mysql_common",
+        "rusqlite",
+        "r2d2",
+        "hyper",
+        "hyper_util",
+        "reqwest",
+        "rustls",
+        "tokio_rustls",
+    ];
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let caps = CAPPED
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).finish().with(caps).try_init();
 }
 
 /// Serves until SIGTERM or Ctrl-C, on a multi-threaded runtime of its own (requests run in
@@ -41,6 +81,14 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
 }
 
 async fn run_server(opts: Opts) -> anyhow::Result<()> {
+    // The certificate first: a bad file is reported before anything touches the database.
+    let tls = match (&opts.tls_cert, &opts.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls::load(cert, key)?),
+        (None, None) => None,
+        // clap's `requires` refuses this already; kept so that it can never serve plain HTTP.
+        _ => anyhow::bail!("--tls-cert and --tls-key go together: give both or neither"),
+    };
+    let trusted_proxies = opts.trusted_proxies.clone().unwrap_or_default();
     let pool = PoolOptions {
         max_connections: opts.db_pool_size,
         timeout: std::time::Duration::from_secs_f64(opts.db_timeout),
@@ -59,8 +107,23 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr()?;
     let shutdown = crate::server::shutdown_signal()?;
-    println!("morapi: listening on http://{addr}, database {}", opts.db.shown());
-    crate::server::serve(listener, db, shutdown).await?;
+    if let Some(tls) = &tls {
+        #[cfg(unix)]
+        crate::server::reload_on_hangup(tls.clone())?;
+        tracing::info!(cert = %tls.cert_path().display(), key = %tls.key_path().display(), "serving HTTPS (SIGHUP reloads the certificate)");
+    } else {
+        tracing::warn!(
+            "serving plain HTTP: passwords and API hashes cross the network readable; put a TLS-terminating \
+             proxy in front (or use --tls-cert and --tls-key)"
+        );
+    }
+    if !trusted_proxies.is_empty() {
+        tracing::info!(%trusted_proxies, "client addresses from Forwarded / X-Forwarded-For / X-Real-IP of trusted proxies");
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("morapi: listening on {scheme}://{addr}, database {}", opts.db.shown());
+    let options = crate::server::Options { tls, trusted_proxies };
+    crate::server::serve_with(listener, db, options, shutdown).await?;
     println!("morapi: stopped");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! `/api/` or `/billing/api/` lands in [`api`], which picks the method by name.
 
 pub mod body;
+pub mod client;
 mod error;
 mod render;
 pub mod xml;
@@ -29,6 +30,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
+    /// Whose forwarding headers name the client (`--trusted-proxies`); nobody's by default.
+    pub proxies: client::TrustedProxies,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -74,6 +77,7 @@ async fn handle(state: AppState, peer: SocketAddr, req: Request, request_id: Str
         Method::GET => true,
         _ => return Err(Error::MethodNotAllowed),
     };
+    let client_addr = client::client_addr(peer.ip(), &state.proxies, req.headers()).to_string();
     let query = req.uri().query().map(str::to_string);
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY).await.map_err(|_| Error::BodyTooLarge)?;
@@ -81,7 +85,7 @@ async fn handle(state: AppState, peer: SocketAddr, req: Request, request_id: Str
         .await
         .map_err(|e| Refusal::Page { error: method.bad_request(), messages: vec![e.0] })?;
     span.record("actor", params.get("u").unwrap_or_default());
-    let info = RequestInfo { request_id, client_addr: peer.ip().to_string(), endpoint: name, is_get };
+    let info = RequestInfo { request_id, client_addr, endpoint: name, is_get };
     let answer: Answer = match method {
         ApiMethod::UserDetailsUpdate => update::serve(&state.db, UpdateRequest { params, info }).await?,
         ApiMethod::UserDetailsGet => read::serve(&state.db, ReadRequest { params, info }, Shape::Details).await?,
