@@ -168,6 +168,30 @@ async fn plain_http_and_silent_clients_on_the_tls_port() {
     assert_eq!(resp.text().await.expect("body"), "ok\n");
 }
 
+#[tokio::test]
+async fn graceful_shutdown_stops_the_tls_server_with_connections_open() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let cert = write_cert(dir.path());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let options = Options { tls: Some(Tls::load(&cert.cert, &cert.key).expect("tls")), ..Options::default() };
+    let server = tokio::spawn(serve_with(listener, app.db.clone(), options, async {
+        let _ = rx.await;
+    }));
+    // An idle keep-alive connection, and one whose handshake never starts.
+    let client = client_trusting(&cert);
+    let resp = client.get(format!("https://{addr}/health")).send().await.expect("https");
+    assert_eq!(resp.text().await.expect("body"), "ok\n");
+    let _silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+
+    tx.send(()).expect("signal");
+    let stopped = tokio::time::timeout(Duration::from_secs(5), server).await.expect("stopped promptly");
+    assert!(stopped.expect("joined").is_ok());
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting after shutdown");
+}
+
 #[test]
 fn unusable_files_are_refused_naming_the_file() {
     let dir = tempfile::tempdir().expect("dir");
