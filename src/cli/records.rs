@@ -10,7 +10,7 @@
 //! changed column with `field` = `TABLE:ID.COLUMN` (`tariffs:12.name`). `target_id` is the user
 //! the record belongs to (its owner or user column), NULL for the admin's and shared records.
 
-use super::db::{ActorArgs, DbArgs, is_reseller, transact};
+use super::db::{ActorArgs, DbArgs, owner_problem, transact};
 use super::{groups, output, run};
 use crate::domain::audit::{self, Actor};
 use crate::storage::{AdminStore, Database, Row, StoreError, Table, Value, int, schema};
@@ -246,14 +246,14 @@ fn check(repo: &mut dyn AdminStore, field: &Field, raw: &str) -> anyhow::Result<
         FieldType::Enum(words) => bail!("--{name} must be one of {}", words.join(", ")),
         FieldType::Owner | FieldType::User => {
             let Ok(id) = v.parse::<i64>() else { bail!("--{name} must be a user id") };
-            if field.ty == FieldType::Owner && id == 0 {
-                return Ok(Value::Int(0));
+            if field.ty == FieldType::Owner {
+                if let Some(problem) = owner_problem(repo, id)? {
+                    bail!("--{name} {id}: {problem}");
+                }
+            } else if repo.user_by_id(id)?.is_none() {
+                bail!("--{name}: there is no user {id}");
             }
-            match repo.user_by_id(id)? {
-                Some(_) if field.ty == FieldType::User || is_reseller(repo, id)? => Value::Int(id),
-                Some(_) => bail!("--{name} {id} is not a reseller (owners are 0 = admin or a reseller)"),
-                None => bail!("--{name}: there is no user {id}"),
-            }
+            Value::Int(id)
         }
     })
 }

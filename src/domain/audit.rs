@@ -206,7 +206,7 @@ mod tests {
         assert_eq!((a.username.as_str(), a.client_addr.as_str(), a.actor_id), ("cli:alice", "local", None));
         let e = a.setting(0, "allow_api", None, "1");
         assert_eq!((e.event, e.target_id, e.field.as_str()), (AuditEvent::Setting, None, "allow_api"));
-        assert_eq!((e.old_value, e.new_value), (None, Some("1".into())));
+        assert_eq!((e.old_value.as_deref(), e.new_value.as_deref()), (None, Some("1")));
         assert_eq!(a.setting(5, "allow_api", Some("0"), "1").target_id, Some(5));
         let key = a.setting(5, "api_secret_key", Some("old-key"), "new-key");
         assert_eq!((key.old_value.as_deref(), key.new_value.as_deref()), (Some(""), Some(CHANGED)));
@@ -215,10 +215,13 @@ mod tests {
         let changes = a.changed(Some(9), vec![("password".into(), Some("x".into()), Some("y".into()))]);
         assert_eq!((changes[0].old_value.as_deref(), changes[0].new_value.as_deref()), (Some(""), Some(CHANGED)));
         let created = a.created("lcrs", None, &row(&[("id", Value::Int(2)), ("name", "L".into())]));
-        assert_eq!((created.field.as_str(), created.old_value), ("lcrs", None));
+        assert_eq!((created.field.as_str(), created.old_value.as_deref()), ("lcrs", None));
         assert_eq!(created.new_value.as_deref(), Some(r#"{"id":"2","name":"L"}"#));
         let deleted = a.deleted("lcrs", Some(4), &row(&[("id", Value::Int(2))]));
-        assert_eq!((deleted.event, deleted.target_id, deleted.new_value), (AuditEvent::Delete, Some(4), None));
+        assert_eq!(
+            (deleted.event, deleted.target_id, deleted.new_value.as_deref()),
+            (AuditEvent::Delete, Some(4), None)
+        );
         assert!(
             [&e, &created, &deleted].iter().all(|x| x.request_id == a.request_id && x.endpoint == "settings set"),
             "one request id per command"
