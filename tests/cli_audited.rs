@@ -116,7 +116,7 @@ impl Db {
 
     /// The audit trail as stored, no masking: what the database holds.
     fn stored_audit(&self) -> Vec<AuditEntry> {
-        self.with_db(|repo| Ok(repo.audit_entries()?))
+        self.with_db(|repo| repo.audit_entries())
     }
 
     /// Runs `f` in a transaction of its own (rolled back) on this database.

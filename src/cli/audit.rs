@@ -310,13 +310,40 @@ pub fn change_text(e: &AuditEntry) -> String {
             format!("{} → {}", value_cell(old.as_deref()), value_cell(new.as_deref()))
         }
         AuditEvent::HashRefused => format!("refused: {}", cell(e.new_value.as_deref().unwrap_or_default())),
-        AuditEvent::Create => format!("created: {}", cell(&new.unwrap_or_default())),
-        AuditEvent::Delete => format!("deleted: {}", cell(&old.unwrap_or_default())),
+        AuditEvent::Create => format!("created: {}", cell(&row_summary(&e.field, &new.unwrap_or_default()))),
+        AuditEvent::Delete => format!("deleted: {}", cell(&row_summary(&e.field, &old.unwrap_or_default()))),
         AuditEvent::Lockout => {
             format!("locked until {} after {} failures", cell(e.new_value.as_deref().unwrap_or_default()), e.field)
         }
         AuditEvent::Read => "read".into(),
     }
+}
+
+/// A created or deleted row (JSON) for a table cell: `column=value` in the schema's order, empty
+/// and NULL values left out (`--json` has the whole row). Text that is not a JSON object is
+/// shown as it is.
+fn row_summary(table: &str, json: &str) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_string();
+    };
+    let order: Vec<&str> = crate::storage::schema::TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .map(|t| t.columns.iter().map(|c| c.name).collect())
+        .unwrap_or_default();
+    let position = |k: &str| order.iter().position(|c| *c == k).unwrap_or(order.len());
+    let mut pairs: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+    pairs.sort_by_key(|(k, _)| position(k));
+    let shown: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) if s.is_empty() => None,
+            serde_json::Value::String(s) => Some(format!("{k}={s}")),
+            other => Some(format!("{k}={other}")),
+        })
+        .collect();
+    shown.join(" ")
 }
 
 fn or_dash(s: String) -> String {
@@ -595,6 +622,41 @@ mod tests {
         assert_eq!(rows[1]["target_id"], serde_json::Value::Null);
         assert_eq!(rows[1]["new_value"], "Incorrect hash");
         assert_eq!(json(&[]), "[]\n");
+    }
+
+    #[test]
+    fn created_and_deleted_rows_show_their_values_and_never_a_secret() {
+        let row = |event: AuditEvent, table: &str, json: &str| AuditEntry {
+            event,
+            field: table.into(),
+            old_value: (event == AuditEvent::Delete).then(|| json.into()),
+            new_value: (event == AuditEvent::Create).then(|| json.into()),
+            actor_id: None,
+            actor_username: "cli:alice".into(),
+            client_addr: "local".into(),
+            ..change("", "", "")
+        };
+        let created = row(AuditEvent::Create, "tariffs", r#"{"id":"12","name":"Retail","owner_id":"0"}"#);
+        assert_eq!(change_text(&created), "created: id=12 name=Retail owner_id=0");
+        // Empty and NULL values are left out of the cell, not of the JSON.
+        let deleted = row(AuditEvent::Delete, "addresses", r#"{"id":"3","city":"","email":null,"phone":"+370"}"#);
+        assert_eq!(change_text(&deleted), "deleted: id=3 phone=+370");
+        assert_eq!(entry_json(&deleted)["old_value"], r#"{"id":"3","city":"","email":null,"phone":"+370"}"#);
+        let text = table(std::slice::from_ref(&created));
+        assert!(text.contains("cli:alice") && !text.contains("unknown") && text.contains("local"), "{text}");
+        // A secret written in clear by mistake is still not shown, in the table or in JSON.
+        let leaked = row(AuditEvent::Create, "users", r#"{"id":"5","username":"ann","password":"$argon2id$x"}"#);
+        assert_eq!(change_text(&leaked), "created: id=5 username=ann password=changed");
+        assert!(!json(std::slice::from_ref(&leaked)).contains("argon2id"));
+        let key = row(AuditEvent::Delete, "conflines", r#"{"id":"1","name":"api_secret_key","value":"k3y"}"#);
+        assert!(!table(std::slice::from_ref(&key)).contains("k3y") && !json(&[key]).contains("k3y"));
+        // A key's setting row: changed or cleared, never the value.
+        let mut next = change("api_secret_key_next", "old-key", "cleared");
+        next.event = AuditEvent::Setting;
+        assert_eq!(change_text(&next), "cleared");
+        next.new_value = Some("the-new-key-in-clear".into());
+        assert_eq!(change_text(&next), "changed");
+        assert!(!json(&[next]).contains("key-in-clear"));
     }
 
     #[test]
