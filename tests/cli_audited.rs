@@ -5,7 +5,7 @@
 //! `morapi audit --json` and, unmasked, through the storage.
 
 mod common;
-use common::test_database_url;
+use common::{ADMIN_KEY, TestApp, status_error, test_database_url, updated};
 use morapi::cli::records::{FieldType, KINDS};
 use morapi::storage::{AuditEntry, Database, Table, Tx};
 use serde_json::Value as Json;
@@ -27,6 +27,11 @@ impl Db {
         let dir = tempfile::tempdir().expect("tmp");
         let (url, scratch) = test_database_url(&dir);
         Db { url, scratch, dir }
+    }
+
+    /// The database of a running test server (dropped with the server, not here).
+    fn at(url: &str) -> Db {
+        Db { url: url.into(), scratch: None, dir: tempfile::tempdir().expect("tmp") }
     }
 
     /// A database with `init` done; the admin's key it printed.
@@ -727,4 +732,45 @@ fn the_actor_is_the_flag_the_environment_or_the_os_user() {
     for event in morapi::storage::AuditEvent::ALL {
         db.ok(&["audit", "--event", event.name()]);
     }
+}
+
+/// The rotation end to end: while a next key is pending the server accepts both keys and
+/// records which one signed; after `promote-key` only the new one works.
+#[tokio::test]
+async fn the_api_accepts_both_keys_until_the_next_one_is_promoted() {
+    let app = TestApp::spawn().await;
+    let db = Db::at(&app.url);
+    let next = db.ok(&["settings", "rotate-key"]).trim().to_string();
+    assert_eq!(app.update_as("admin", ADMIN_KEY, &[("user_id", "123"), ("u15", "1")]).await, updated());
+    assert_eq!(app.update_as("admin", &next, &[("user_id", "123"), ("u15", "0")]).await, updated());
+    let signed: Vec<String> = app.changes().await.iter().map(|e| e.signed_with.clone()).collect();
+    assert_eq!(signed, ["current:0", "next:0"]);
+    db.ok(&["settings", "promote-key"]);
+    let old = app.update_as("admin", ADMIN_KEY, &[("user_id", "123"), ("u15", "1")]).await;
+    assert_eq!(old, status_error("Incorrect hash"));
+    assert_eq!(app.update_as("admin", &next, &[("user_id", "123"), ("u15", "1")]).await, updated());
+    assert_eq!(app.changes().await.last().map(|e| e.signed_with.clone()).as_deref(), Some("current:0"));
+}
+
+/// `morapi lockouts clear` writes one `change` row per lock it lifts.
+#[tokio::test]
+async fn lifting_a_lock_is_audited() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        app.update_as("admin", "not-the-key", &[("user_id", "123"), ("u15", "1")]).await;
+    }
+    let db = Db::at(&app.url);
+    let out = db.ok(&["lockouts", "clear", "--user", "admin", "--addr", "127.0.0.1", "--actor", "alice"]);
+    assert_eq!(out, "1 lock(s) lifted\n");
+    let rows = db.last();
+    assert_cli_rows(&rows, "alice", "lockouts clear");
+    assert_eq!((fields(&rows), s(&rows[0]["event"])), (vec!["refusals:127.0.0.1/admin.locked_until"], "change"));
+    let (until, lifted) = (s(&rows[0]["old_value"]), s(&rows[0]["new_value"]));
+    assert!(until > lifted && lifted.ends_with('Z'), "{until} → {lifted}");
+    assert_eq!(rows[0]["target_id"], Json::Null);
+    // Nothing in force, nothing written.
+    let before = db.count();
+    assert_eq!(db.ok(&["lockouts", "clear", "--user", "admin"]), "0 lock(s) lifted\n");
+    assert_eq!(db.count(), before);
+    assert_eq!(app.update_as("admin", ADMIN_KEY, &[("user_id", "123"), ("u15", "1")]).await, updated());
 }
