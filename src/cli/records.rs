@@ -267,24 +267,19 @@ pub fn run(name: &str, matches: &ArgMatches) -> Option<anyhow::Result<()>> {
 fn run_kind(kind: &'static RecordKind, matches: &ArgMatches) -> anyhow::Result<()> {
     let db = DbArgs::from_arg_matches(matches)?;
     let Some((action, sub)) = matches.subcommand() else { bail!("give an action: add, list, show, set or delete") };
-    // Reads write no audit row: their actor is never used (nor --actor checked).
-    let actor = match action {
-        "add" | "set" | "delete" | "grant" => {
-            ActorArgs::from_arg_matches(matches)?.actor(&format!("{} {action}", kind.command))?
-        }
-        _ => Actor::command_line("-", kind.command),
-    };
+    // Who acts, for the audit rows of `add`, `set`, `delete` and `grant`: `KIND ACTION`.
+    let actor = || ActorArgs::from_arg_matches(matches)?.actor(&format!("{} {action}", kind.command));
     if action == "grant" {
-        return groups::run_grant(db, actor, sub);
+        return groups::run_grant(db, actor()?, sub);
     }
     let text = run::block_on(async {
         let db = db.open()?;
         match action {
-            "add" => add(&db, actor, kind, sub).await,
+            "add" => add(&db, actor()?, kind, sub).await,
             "list" => list(&db, kind, sub).await,
             "show" => show(&db, kind, Id::from_arg_matches(sub)?.id, sub.get_flag("json")).await,
-            "set" => set(&db, actor, kind, Id::from_arg_matches(sub)?.id, sub).await,
-            "delete" => delete(&db, actor, kind, Id::from_arg_matches(sub)?.id, sub.get_flag("yes")).await,
+            "set" => set(&db, actor()?, kind, Id::from_arg_matches(sub)?.id, sub).await,
+            "delete" => delete(&db, actor()?, kind, Id::from_arg_matches(sub)?.id, sub.get_flag("yes")).await,
             other => bail!("unknown action {other}"),
         }
     })?;

@@ -120,139 +120,140 @@ pub fn new_key() -> String {
 }
 
 pub fn run(opts: Opts) -> anyhow::Result<()> {
-    let owner = opts.owner;
-    let endpoint = match &opts.action {
-        Action::List { .. } | Action::Get { .. } => None,
-        Action::Set(_) => Some("settings set"),
-        Action::GenerateKey { .. } => Some("settings generate-key"),
-        Action::RotateKey { .. } => Some("settings rotate-key"),
-        Action::PromoteKey => Some("settings promote-key"),
-    };
-    // Reads write no audit row: their actor is never used (nor --actor checked).
-    let actor = match endpoint {
-        Some(e) => opts.actor.actor(e)?,
-        None => Actor::command_line("-", "settings"),
-    };
-    // What is read before the database is opened: a key from the terminal, stdin or a file.
-    let input = match &opts.action {
-        Action::Set(s) => Some(set_input(s)?),
-        Action::RotateKey { key, .. } if key.stdin || key.from_file.is_some() => Some(Input::Key(read_key(key)?)),
-        Action::RotateKey { key, .. } if key.allow_weak => {
-            return Err(run::Usage("--allow-weak is for a key read with --stdin or --from-file".into()).into());
+    let Opts { db, actor, owner, action } = opts;
+    let text = match action {
+        Action::List { json, show_secrets } => list(&db, owner, json, show_secrets)?,
+        Action::Get { name, show_secrets } => get(&db, owner, name, show_secrets)?,
+        Action::Set(s) => {
+            let actor = actor.actor("settings set")?;
+            // Read before the database is opened: a prompt must not wait inside a transaction.
+            let input = set_input(&s)?;
+            let (name, allow_weak) = (s.name, s.key.allow_weak);
+            in_db(&db, move |repo| set(repo, &actor, owner, &name, &input, allow_weak))?
         }
-        _ => None,
+        Action::GenerateKey { replace } => generate_key(&db, actor.actor("settings generate-key")?, owner, replace)?,
+        Action::RotateKey { key, replace } => {
+            rotate_key(&db, actor.actor("settings rotate-key")?, owner, &key, replace)?
+        }
+        Action::PromoteKey => promote_key(&db, actor.actor("settings promote-key")?, owner)?,
     };
-    let text =
-        run::block_on(async move {
-            let db = opts.db.open()?;
-            match opts.action {
-                Action::List { json, show_secrets } => {
-                    transact(&db, move |repo| {
-                        check_owner(repo, owner, None)?;
-                        let mut rows = Vec::new();
-                        for s in Setting::ALL {
-                            if owner != 0 && s.global_only() {
-                                continue;
-                            }
-                            let mut row = Row::new();
-                            row.insert("name".into(), s.name().into());
-                            row.insert("value".into(), shown(s, &s.read(repo, owner)?, show_secrets).into());
-                            row.insert("meaning".into(), s.description().into());
-                            rows.push(row);
-                        }
-                        Ok(output::rows(&rows, &["name", "value", "meaning"], json))
-                    })
-                    .await
-                }
-                Action::Get { name, show_secrets } => {
-                    transact(&db, move |repo| {
-                        let s = setting(&name)?;
-                        check_owner(repo, owner, Some(s))?;
-                        Ok(format!("{}\n", shown(s, &s.read(repo, owner)?, show_secrets)))
-                    })
-                    .await
-                }
-                Action::Set(s) => {
-                    let input = input.unwrap_or(Input::Clear);
-                    let (name, allow_weak) = (s.name, s.key.allow_weak);
-                    transact(&db, move |repo| set(repo, &actor, owner, &name, &input, allow_weak)).await
-                }
-                Action::GenerateKey { replace } => {
-                    let key = new_key();
-                    let stored = key.clone();
-                    let note = transact(&db, move |repo| {
-                        check_owner(repo, owner, Some(Setting::ApiSecretKey))?;
-                        if !replace && !Setting::ApiSecretKey.read(repo, owner)?.is_empty() {
-                            bail!(
-                                "owner {owner} already has an API key: change it without cutting clients off with \
-                             `morapi settings rotate-key --owner {owner}`, or replace it at once with --replace"
-                            );
-                        }
-                        store_key(repo, &actor, owner, Setting::ApiSecretKey, &stored, false)?;
-                        let mut note = format!("api_secret_key of owner {owner} stored; store the key now");
-                        if !Setting::AllowApi.flag(repo, owner)? {
-                            note.push_str(&format!(
-                                "\nthe API is off for owner {owner}: morapi settings set allow_api 1 --owner {owner}"
-                            ));
-                        }
-                        Ok(note)
-                    })
-                    .await?;
-                    eprintln!("{note}");
-                    Ok(format!("{key}\n"))
-                }
-                Action::RotateKey { replace, key: input_opts } => {
-                    let (key, printed) = match input {
-                        Some(Input::Key(k)) => (k, false),
-                        _ => (new_key(), true),
-                    };
-                    let stored = key.clone();
-                    let allow_weak = input_opts.allow_weak;
-                    transact(&db, move |repo| {
-                    check_owner(repo, owner, Some(Setting::ApiSecretKeyNext))?;
-                    if Setting::ApiSecretKey.read(repo, owner)?.is_empty() {
-                        bail!(
-                            "owner {owner} has no API key to rotate: make one with \
-                             `morapi settings generate-key --owner {owner}`"
-                        );
-                    }
-                    if !replace && !Setting::ApiSecretKeyNext.read(repo, owner)?.is_empty() {
-                        bail!(
-                            "a rotation is already under way for owner {owner} (api_secret_key_next is set): finish \
-                             it with `morapi settings promote-key --owner {owner}`, or start it over with --replace"
-                        );
-                    }
-                    store_key(repo, &actor, owner, Setting::ApiSecretKeyNext, &stored, allow_weak)
-                })
-                .await?;
-                    eprintln!(
-                        "api_secret_key_next of owner {owner} stored{}\nrequests signed with either key are accepted \
-                     until `morapi settings promote-key --owner {owner}`",
-                        if printed { "; store the key now" } else { "" }
-                    );
-                    Ok(if printed { format!("{key}\n") } else { String::new() })
-                }
-                Action::PromoteKey => transact(&db, move |repo| {
-                    check_owner(repo, owner, Some(Setting::ApiSecretKey))?;
-                    let next = Setting::ApiSecretKeyNext.read(repo, owner)?;
-                    if next.is_empty() {
-                        bail!(
-                            "owner {owner} has no next key to promote (api_secret_key_next is empty): start a \
-                             rotation with `morapi settings rotate-key --owner {owner}`"
-                        );
-                    }
-                    write(repo, &actor, owner, Setting::ApiSecretKey, &next)?;
-                    write(repo, &actor, owner, Setting::ApiSecretKeyNext, "")?;
-                    Ok(format!(
-                        "the next key of owner {owner} is now api_secret_key; requests signed with the previous key \
-                         are refused\n"
-                    ))
-                })
-                .await,
-            }
-        })?;
     print!("{text}");
     Ok(())
+}
+
+/// Runs `f` in one transaction on the database (see `db::transact`).
+fn in_db<T: Send + 'static>(
+    db: &DbArgs,
+    f: impl Fn(&mut dyn AdminStore) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    run::block_on(async {
+        let db = db.open()?;
+        transact(&db, f).await
+    })
+}
+
+fn list(db: &DbArgs, owner: i64, json: bool, show_secrets: bool) -> anyhow::Result<String> {
+    in_db(db, move |repo| {
+        check_owner(repo, owner, None)?;
+        let mut rows = Vec::new();
+        for s in Setting::ALL {
+            if owner != 0 && s.global_only() {
+                continue;
+            }
+            let mut row = Row::new();
+            row.insert("name".into(), s.name().into());
+            row.insert("value".into(), shown(s, &s.read(repo, owner)?, show_secrets).into());
+            row.insert("meaning".into(), s.description().into());
+            rows.push(row);
+        }
+        Ok(output::rows(&rows, &["name", "value", "meaning"], json))
+    })
+}
+
+fn get(db: &DbArgs, owner: i64, name: String, show_secrets: bool) -> anyhow::Result<String> {
+    in_db(db, move |repo| {
+        let s = setting(&name)?;
+        check_owner(repo, owner, Some(s))?;
+        Ok(format!("{}\n", shown(s, &s.read(repo, owner)?, show_secrets)))
+    })
+}
+
+/// `generate-key`: a new key as the owner's `api_secret_key`, printed alone on stdout.
+fn generate_key(db: &DbArgs, actor: Actor, owner: i64, replace: bool) -> anyhow::Result<String> {
+    let key = new_key();
+    let stored = key.clone();
+    let note = in_db(db, move |repo| {
+        check_owner(repo, owner, Some(Setting::ApiSecretKey))?;
+        if !replace && !Setting::ApiSecretKey.read(repo, owner)?.is_empty() {
+            bail!(
+                "owner {owner} already has an API key: change it without cutting clients off with \
+                 `morapi settings rotate-key --owner {owner}`, or replace it at once with --replace"
+            );
+        }
+        store_key(repo, &actor, owner, Setting::ApiSecretKey, &stored, false)?;
+        let mut note = format!("api_secret_key of owner {owner} stored; store the key now");
+        if !Setting::AllowApi.flag(repo, owner)? {
+            note.push_str(&format!(
+                "\nthe API is off for owner {owner}: morapi settings set allow_api 1 --owner {owner}"
+            ));
+        }
+        Ok(note)
+    })?;
+    eprintln!("{note}");
+    Ok(format!("{key}\n"))
+}
+
+/// `rotate-key`: a next key, made (and printed) or read (and not printed back).
+fn rotate_key(db: &DbArgs, actor: Actor, owner: i64, input: &KeyInput, replace: bool) -> anyhow::Result<String> {
+    let (key, made) = if input.stdin || input.from_file.is_some() {
+        (read_key(input)?, false)
+    } else if input.allow_weak {
+        return Err(run::Usage("--allow-weak is for a key read with --stdin or --from-file".into()).into());
+    } else {
+        (new_key(), true)
+    };
+    let stored = key.clone();
+    let allow_weak = input.allow_weak;
+    in_db(db, move |repo| {
+        check_owner(repo, owner, Some(Setting::ApiSecretKeyNext))?;
+        if Setting::ApiSecretKey.read(repo, owner)?.is_empty() {
+            bail!(
+                "owner {owner} has no API key to rotate: make one with `morapi settings generate-key --owner {owner}`"
+            );
+        }
+        if !replace && !Setting::ApiSecretKeyNext.read(repo, owner)?.is_empty() {
+            bail!(
+                "a rotation is already under way for owner {owner} (api_secret_key_next is set): finish it with \
+                 `morapi settings promote-key --owner {owner}`, or start it over with --replace"
+            );
+        }
+        store_key(repo, &actor, owner, Setting::ApiSecretKeyNext, &stored, allow_weak)
+    })?;
+    eprintln!(
+        "api_secret_key_next of owner {owner} stored{}\nrequests signed with either key are accepted until \
+         `morapi settings promote-key --owner {owner}`",
+        if made { "; store the key now" } else { "" }
+    );
+    Ok(if made { format!("{key}\n") } else { String::new() })
+}
+
+/// `promote-key`: next → current, next cleared, in one transaction.
+fn promote_key(db: &DbArgs, actor: Actor, owner: i64) -> anyhow::Result<String> {
+    in_db(db, move |repo| {
+        check_owner(repo, owner, Some(Setting::ApiSecretKey))?;
+        let next = Setting::ApiSecretKeyNext.read(repo, owner)?;
+        if next.is_empty() {
+            bail!(
+                "owner {owner} has no next key to promote (api_secret_key_next is empty): start a rotation with \
+                 `morapi settings rotate-key --owner {owner}`"
+            );
+        }
+        write(repo, &actor, owner, Setting::ApiSecretKey, &next)?;
+        write(repo, &actor, owner, Setting::ApiSecretKeyNext, "")?;
+        Ok(format!(
+            "the next key of owner {owner} is now api_secret_key; requests signed with the previous key are refused\n"
+        ))
+    })
 }
 
 /// What `settings set` writes: a value as given, a key read from the operator, or nothing (a

@@ -123,19 +123,11 @@ const LIST_COLUMNS: &[&str] =
     &["id", "username", "usertype", "owner_id", "first_name", "last_name", "blocked", "acc_group_id"];
 
 pub fn run(opts: Opts) -> anyhow::Result<()> {
-    let endpoint = match &opts.action {
-        Action::Add(_) => "user add",
-        Action::Passwd { .. } => "user passwd",
-        Action::Set { .. } => "user set",
-        Action::Delete { .. } => "user delete",
-        Action::List { .. } | Action::Show { .. } => "",
-    };
-    // Reads write no audit row: their actor is never used (nor --actor checked).
-    let actor = if endpoint.is_empty() { Actor::command_line("-", "user") } else { opts.actor.actor(endpoint)? };
+    let actor = opts.actor.clone();
     let text = run::block_on(async move {
         let db = opts.db.open()?;
         match opts.action {
-            Action::Add(a) => add(&db, actor, a).await,
+            Action::Add(a) => add(&db, actor.actor("user add")?, a).await,
             Action::List { owner, r#type, json } => {
                 transact(&db, move |repo| {
                     let mut filter: Vec<(&str, Value)> = Vec::new();
@@ -150,11 +142,14 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
                 .await
             }
             Action::Show { user, json } => transact(&db, move |repo| show(repo, &user, json)).await,
-            Action::Passwd { user, password_stdin } => passwd(&db, actor, user, password_stdin).await,
+            Action::Passwd { user, password_stdin } => {
+                passwd(&db, actor.actor("user passwd")?, user, password_stdin).await
+            }
             Action::Set { user, owner, group } => {
+                let actor = actor.actor("user set")?;
                 transact(&db, move |repo| set(repo, &actor, &user, owner, group)).await
             }
-            Action::Delete { user, yes } => delete(&db, actor, user, yes).await,
+            Action::Delete { user, yes } => delete(&db, actor.actor("user delete")?, user, yes).await,
         }
     })?;
     print!("{text}");
