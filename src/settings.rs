@@ -179,6 +179,29 @@ settings! {
     ),
 }
 
+/// The fewest characters of an API secret key (`api_secret_key`, `api_secret_key_next`) that
+/// morapi stores unless told to accept a weak one (`--allow-weak`). Keys morapi makes are 64.
+/// MOR's demo key (6 characters) comes in with the demo data, not through this rule.
+pub const API_KEY_MIN_CHARS: usize = 16;
+
+/// Why `key` cannot be stored as an API secret key, if it cannot: empty, white space around it
+/// (values are read trimmed, so it would not be the key the clients have), control characters
+/// (no client can send them), or shorter than [`API_KEY_MIN_CHARS`] unless `allow_weak`.
+pub fn api_key_problem(key: &str, allow_weak: bool) -> Option<String> {
+    let chars = key.chars().count();
+    if key.is_empty() {
+        Some("the key is empty".into())
+    } else if key.trim() != key {
+        Some("the key starts or ends with white space".into())
+    } else if key.chars().any(char::is_control) {
+        Some("the key contains control characters (a line break, a tab, …)".into())
+    } else if chars < API_KEY_MIN_CHARS && !allow_weak {
+        Some(format!("the key has {chars} characters; an API secret key needs at least {API_KEY_MIN_CHARS}"))
+    } else {
+        None
+    }
+}
+
 impl Setting {
     /// This setting's row of the table.
     pub fn def(self) -> &'static Def {
@@ -300,6 +323,21 @@ mod tests {
         assert_eq!(Setting::HideDestinationEnd.check("-1"), Ok("-1".into()));
         assert_eq!(Setting::ApiSecretKey.check(" k "), Ok("k".into()));
         assert_eq!(Setting::TwoFaEnabled.check("2"), Err("two_fa_enabled must be 0 or 1".into()));
+    }
+
+    #[test]
+    fn api_keys_need_sixteen_characters_unless_weak_ones_are_allowed() {
+        let sixteen = "a".repeat(API_KEY_MIN_CHARS);
+        assert_eq!(api_key_problem(&sixteen, false), None);
+        let short = api_key_problem("456789", false).expect("too short");
+        assert!(short.contains("has 6 characters") && short.contains("at least 16"), "{short}");
+        assert_eq!(api_key_problem("456789", true), None);
+        // Characters, not bytes.
+        assert!(api_key_problem(&"é".repeat(15), false).is_some());
+        assert_eq!(api_key_problem(&"é".repeat(16), false), None);
+        for bad in ["", " leading-space-key-123", "trailing-space-key-1 ", "line\nbreak-in-the-key"] {
+            assert!(api_key_problem(bad, true).is_some(), "{bad:?}");
+        }
     }
 
     #[test]

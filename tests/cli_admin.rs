@@ -329,12 +329,16 @@ fn settings_are_validated_per_owner() {
     assert!(db.fails(&["settings", "set", "nope", "1"]).contains("unknown setting"));
     assert!(db.fails(&["settings", "set", "allow_get_api", "yes"]).contains("must be 0 or 1"));
     assert!(db.fails(&["settings", "set", "allow_get_api", "1", "--owner", &res]).contains("global setting"));
-    assert!(db.fails(&["settings", "list", "--owner", "4242"]).contains("not a reseller"));
+    assert!(db.fails(&["settings", "list", "--owner", "4242"]).contains("there is no user 4242"));
     assert!(db.fails(&["settings", "set", "default_user_password_length", "0"]).contains("from 1 to 100"));
     // No API without a key, and no removing the key while the API is on.
     assert!(db.fails(&["settings", "set", "allow_api", "1", "--owner", &res]).contains("Invalid API secret key"));
-    assert!(db.fails(&["settings", "set", "api_secret_key", " "]).contains("set allow_api to 0"));
-    db.ok(&["settings", "set", "api_secret_key", "r-key", "--owner", &res]);
+    assert!(db.fails(&["settings", "set", "api_secret_key", "--clear"]).contains("set allow_api to 0"));
+    let out = db.run_with_stdin(
+        &["settings", "set", "api_secret_key", "--stdin", "--owner", &res],
+        Some("r-key-of-16-chars\n"),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     db.ok(&["settings", "set", "allow_api", "1", "--owner", &res]);
     assert_eq!(db.ok(&["settings", "get", "allow_api", "--owner", &res]), "1\n");
     assert_eq!(db.ok(&["settings", "get", "allow_get_api"]), "0\n");
@@ -401,7 +405,9 @@ fn users_move_between_owners_and_groups_with_an_audit_trail() {
     // Refusals.
     assert!(db.fails(&["user", "set", "cust1"]).contains("nothing to change"));
     assert!(db.fails(&["user", "set", "res1", "--owner", &res]).contains("always belongs to the admin"));
-    assert!(db.fails(&["user", "set", "cust1", "--owner", "4242"]).contains("is not a reseller"));
+    assert!(db.fails(&["user", "set", "cust1", "--owner", "4242"]).contains("there is no user 4242"));
+    let acc = db.json(&["user", "show", "acc1", "--json"])["id"].to_string();
+    assert!(db.fails(&["user", "set", "cust1", "--owner", &acc]).contains("is not a reseller"));
     assert!(db.fails(&["user", "set", "acc1", "--group", &group]).contains("is not a group of accountants"));
     assert!(db.fails(&["user", "set", "cust1", "--group", &group]).contains("has no group"));
     // The changes are in the audit trail, attributed to the command line.
@@ -410,10 +416,11 @@ fn users_move_between_owners_and_groups_with_an_audit_trail() {
         .as_array()
         .expect("array")
         .iter()
-        .map(|e| (e["field"].to_string(), e["actor"].to_string(), e["endpoint"].to_string()))
+        .map(|e| (e["field"].to_string(), e["actor_username"].to_string(), e["endpoint"].to_string()))
         .collect();
-    assert!(fields.iter().any(|(f, _, ep)| f == "\"owner_id\"" && ep == "\"cli\""), "{audit}");
-    assert!(fields.iter().any(|(f, _, ep)| f == "\"acc_group_id\"" && ep == "\"cli\""), "{audit}");
+    let by_cli = |actor: &String| actor.starts_with("\"cli:");
+    assert!(fields.iter().any(|(f, a, ep)| f == "\"owner_id\"" && by_cli(a) && ep == "\"user set\""), "{audit}");
+    assert!(fields.iter().any(|(f, a, ep)| f == "\"acc_group_id\"" && by_cli(a) && ep == "\"user set\""), "{audit}");
     let out = db.run_with_stdin(&["user", "passwd", "cust1", "--password-stdin"], Some("Another456y\n"));
     assert!(out.status.success());
     let audit = db.ok(&["audit", "--field", "password", "--json"]);

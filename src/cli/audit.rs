@@ -1,6 +1,8 @@
 //! `morapi audit`: the audit trail (behaviour.md §6), newest first — changes with their old and new
-//! values (secrets as `changed`) and refused hashes (attempted username, client address, request
-//! id, never parameter values).
+//! values (secrets as `changed`), records created and deleted (the whole row as JSON), settings,
+//! lockouts, reads, and refused hashes (attempted username, client address, request id, never
+//! parameter values). The administration CLI's rows have the actor `cli:NAME` and the client
+//! `local`; their formats are `domain::audit`'s.
 
 use super::db::{DbArgs, transact};
 use super::run::{self, Usage};
@@ -27,10 +29,13 @@ pub struct Opts {
     /// Only changes of this target user (users.id).
     #[arg(long = "user", value_name = "ID")]
     pub user: Option<i64>,
-    /// Only rows of this acting user (`u`; for refused hashes, the attempted username).
+    /// Only rows of this acting user (`u`; for refused hashes, the attempted username; `cli:NAME`
+    /// for the command line).
     #[arg(long, value_name = "USERNAME")]
     pub actor: Option<String>,
-    /// Only changes of this field (`blocked`, `password`, `addresses.email`, `taxes.tax1_value`, …).
+    /// Only rows of this field: `blocked`, `password`, `addresses.email`, `taxes.tax1_value`, a
+    /// setting (`allow_api`), a table for created and deleted records (`users`, `tariffs`), a
+    /// record's column (`tariffs:12.name`).
     #[arg(long, value_name = "NAME")]
     pub field: Option<String>,
     /// Only this kind of row.
@@ -199,19 +204,62 @@ fn query(opts: &Opts) -> anyhow::Result<(Vec<AuditEntry>, bool)> {
 }
 
 use crate::catalogue::is_secret;
+use crate::domain::audit::{CHANGED, CLEARED};
 
 /// The names `--event` accepts.
 fn event_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(AuditEvent::ALL.map(AuditEvent::name))
 }
 
-/// The old and new values to show: as stored, except that a secret shows only `changed`.
-fn shown_values(e: &AuditEntry) -> (Option<&str>, Option<&str>) {
-    if matches!(e.event, AuditEvent::Change | AuditEvent::Setting) && is_secret(&e.field) {
-        (Some(""), Some("changed"))
-    } else {
-        (e.old_value.as_deref(), e.new_value.as_deref())
+/// The old and new values to show: as stored, except that a secret never shows. A secret field
+/// or setting shows `changed` (or `cleared`, for a key removed); a secret in a created or
+/// deleted row's JSON shows `changed`, even if a row was written with it in clear.
+fn shown_values(e: &AuditEntry) -> (Option<String>, Option<String>) {
+    match e.event {
+        AuditEvent::Change | AuditEvent::Setting if is_secret(&e.field) => {
+            let new = if e.event == AuditEvent::Setting && e.new_value.as_deref() == Some(CLEARED) {
+                CLEARED
+            } else {
+                CHANGED
+            };
+            (Some(String::new()), Some(new.into()))
+        }
+        AuditEvent::Create | AuditEvent::Delete => (
+            e.old_value.as_deref().map(|v| masked_row(&e.field, v)),
+            e.new_value.as_deref().map(|v| masked_row(&e.field, v)),
+        ),
+        _ => (e.old_value.clone(), e.new_value.clone()),
     }
+}
+
+/// A created or deleted row's JSON with every secret value that is not empty as `changed`: a
+/// secret column, and the value of a secret setting's row. Text that is not a JSON object is
+/// shown as it is (rows of earlier versions have none).
+fn masked_row(table: &str, json: &str) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_string();
+    };
+    let secret_setting =
+        table == "conflines" && map.get("name").and_then(serde_json::Value::as_str).is_some_and(is_secret);
+    let leaks = map.iter().any(|(k, v)| {
+        (is_secret(&format!("{table}.{k}")) || (secret_setting && k == "value"))
+            && v.as_str().is_some_and(|s| !s.is_empty() && s != CHANGED)
+    });
+    if !leaks {
+        // As stored: the keys keep the schema's order (rebuilt, they would be sorted by name).
+        return json.to_string();
+    }
+    let mut out = String::from("{");
+    for (i, (k, v)) in map.iter().enumerate() {
+        let secret = is_secret(&format!("{table}.{k}")) || (secret_setting && k == "value");
+        let v = if secret && v.as_str().is_some_and(|s| !s.is_empty()) { CHANGED.into() } else { v.clone() };
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{}:{v}", serde_json::Value::from(k.as_str())));
+    }
+    out.push('}');
+    out
 }
 
 /// A value fit for one table cell: control characters escaped (a value could otherwise move the
@@ -255,19 +303,47 @@ pub fn value_cell(value: Option<&str>) -> String {
 
 /// The "old → new" column: the change, `changed` for a secret, the refusal for a refused hash.
 pub fn change_text(e: &AuditEntry) -> String {
+    let (old, new) = shown_values(e);
     match e.event {
-        AuditEvent::Change | AuditEvent::Setting if is_secret(&e.field) => "changed".into(),
+        AuditEvent::Change | AuditEvent::Setting if is_secret(&e.field) => new.unwrap_or_default(),
         AuditEvent::Change | AuditEvent::Setting => {
-            format!("{} → {}", value_cell(e.old_value.as_deref()), value_cell(e.new_value.as_deref()))
+            format!("{} → {}", value_cell(old.as_deref()), value_cell(new.as_deref()))
         }
         AuditEvent::HashRefused => format!("refused: {}", cell(e.new_value.as_deref().unwrap_or_default())),
-        AuditEvent::Create => format!("created: {}", cell(e.new_value.as_deref().unwrap_or_default())),
-        AuditEvent::Delete => format!("deleted: {}", cell(e.old_value.as_deref().unwrap_or_default())),
+        AuditEvent::Create => format!("created: {}", cell(&row_summary(&e.field, &new.unwrap_or_default()))),
+        AuditEvent::Delete => format!("deleted: {}", cell(&row_summary(&e.field, &old.unwrap_or_default()))),
         AuditEvent::Lockout => {
             format!("locked until {} after {} failures", cell(e.new_value.as_deref().unwrap_or_default()), e.field)
         }
         AuditEvent::Read => "read".into(),
     }
+}
+
+/// A created or deleted row (JSON) for a table cell: `column=value` in the schema's order, empty
+/// and NULL values left out (`--json` has the whole row). Text that is not a JSON object is
+/// shown as it is.
+fn row_summary(table: &str, json: &str) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_string();
+    };
+    let order: Vec<&str> = crate::storage::schema::TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .map(|t| t.columns.iter().map(|c| c.name).collect())
+        .unwrap_or_default();
+    let position = |k: &str| order.iter().position(|c| *c == k).unwrap_or(order.len());
+    let mut pairs: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+    pairs.sort_by_key(|(k, _)| position(k));
+    let shown: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) if s.is_empty() => None,
+            serde_json::Value::String(s) => Some(format!("{k}={s}")),
+            other => Some(format!("{k}={other}")),
+        })
+        .collect();
+    shown.join(" ")
 }
 
 fn or_dash(s: String) -> String {
@@ -285,9 +361,10 @@ pub fn table(entries: &[AuditEntry]) -> String {
     for e in entries {
         let actor = match (e.actor_id, e.actor_username.is_empty()) {
             (_, true) => "-".to_string(),
-            (Some(_), false) => cell(&e.actor_username),
             // A refused hash for a username that does not exist.
-            (None, false) => format!("{} (unknown)", cell(&e.actor_username)),
+            (None, false) if e.event == AuditEvent::HashRefused => format!("{} (unknown)", cell(&e.actor_username)),
+            // A user, or an operator at the command line (`cli:NAME`, client `local`).
+            (_, false) => cell(&e.actor_username),
         };
         t.add_row(vec![
             cell(&e.created_at),
@@ -545,6 +622,41 @@ mod tests {
         assert_eq!(rows[1]["target_id"], serde_json::Value::Null);
         assert_eq!(rows[1]["new_value"], "Incorrect hash");
         assert_eq!(json(&[]), "[]\n");
+    }
+
+    #[test]
+    fn created_and_deleted_rows_show_their_values_and_never_a_secret() {
+        let row = |event: AuditEvent, table: &str, json: &str| AuditEntry {
+            event,
+            field: table.into(),
+            old_value: (event == AuditEvent::Delete).then(|| json.into()),
+            new_value: (event == AuditEvent::Create).then(|| json.into()),
+            actor_id: None,
+            actor_username: "cli:alice".into(),
+            client_addr: "local".into(),
+            ..change("", "", "")
+        };
+        let created = row(AuditEvent::Create, "tariffs", r#"{"id":"12","name":"Retail","owner_id":"0"}"#);
+        assert_eq!(change_text(&created), "created: id=12 name=Retail owner_id=0");
+        // Empty and NULL values are left out of the cell, not of the JSON.
+        let deleted = row(AuditEvent::Delete, "addresses", r#"{"id":"3","city":"","email":null,"phone":"+370"}"#);
+        assert_eq!(change_text(&deleted), "deleted: id=3 phone=+370");
+        assert_eq!(entry_json(&deleted)["old_value"], r#"{"id":"3","city":"","email":null,"phone":"+370"}"#);
+        let text = table(std::slice::from_ref(&created));
+        assert!(text.contains("cli:alice") && !text.contains("unknown") && text.contains("local"), "{text}");
+        // A secret written in clear by mistake is still not shown, in the table or in JSON.
+        let leaked = row(AuditEvent::Create, "users", r#"{"id":"5","username":"ann","password":"$argon2id$x"}"#);
+        assert_eq!(change_text(&leaked), "created: id=5 username=ann password=changed");
+        assert!(!json(std::slice::from_ref(&leaked)).contains("argon2id"));
+        let key = row(AuditEvent::Delete, "conflines", r#"{"id":"1","name":"api_secret_key","value":"k3y"}"#);
+        assert!(!table(std::slice::from_ref(&key)).contains("k3y") && !json(&[key]).contains("k3y"));
+        // A key's setting row: changed or cleared, never the value.
+        let mut next = change("api_secret_key_next", "old-key", "cleared");
+        next.event = AuditEvent::Setting;
+        assert_eq!(change_text(&next), "cleared");
+        next.new_value = Some("the-new-key-in-clear".into());
+        assert_eq!(change_text(&next), "changed");
+        assert!(!json(&[next]).contains("key-in-clear"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! `morapi init`: a new database with its admin and a strong API key, printed once.
+//! `morapi init`: a new database with its admin and a strong API key, printed once. What it
+//! creates is audited like every other change (`create` rows, `setting` rows; endpoint `init`).
 
-use super::db::{DbArgs, transact};
+use super::db::{ActorArgs, DbArgs, transact};
 use super::run;
+use super::settings::{new_key, store_key, write};
 use crate::catalogue::rights::RIGHTS;
 use crate::settings::Setting;
 use crate::storage::Table;
@@ -12,14 +14,17 @@ use clap::Args;
 pub struct Opts {
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub actor: ActorArgs,
 }
 
 pub fn run(opts: Opts) -> anyhow::Result<()> {
     let shown = opts.db.shown();
+    let actor = opts.actor.actor("init")?;
     let text = run::block_on(async move {
         let db = opts.db.open()?;
-        // 32 random bytes: a key nobody guesses, in hex so any client can type it.
-        let key = hex::encode(rand::random::<[u8; 32]>());
+        // 256 random bits: a key nobody guesses, in hex so any client can type it.
+        let key = new_key();
         let stored = key.clone();
         transact(&db, move |repo| {
             if repo.user_count()? > 0 {
@@ -36,10 +41,17 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
                     ("last_name", "Admin".into()),
                 ],
             )?;
+            let admin = repo.user_by_id(0)?.unwrap_or_default();
+            let mut audit = vec![actor.created(Table::Users.name(), Some(0), &admin)];
             for r in RIGHTS {
-                repo.insert_row(Table::AccRights, &[("name", r.name.into()), ("right_type", r.right_type.into())])?;
+                let id =
+                    repo.insert_row(Table::AccRights, &[("name", r.name.into()), ("right_type", r.right_type.into())])?;
+                let row = repo.row(Table::AccRights, id)?.unwrap_or_default();
+                audit.push(actor.created(Table::AccRights.name(), None, &row));
             }
-            super::settings::store(repo, 0, &[(Setting::ApiSecretKey, &stored), (Setting::AllowApi, "1")])?;
+            repo.insert_audit(&audit)?;
+            store_key(repo, &actor, 0, Setting::ApiSecretKey, &stored, false)?;
+            write(repo, &actor, 0, Setting::AllowApi, "1")?;
             Ok(())
         })
         .await?;

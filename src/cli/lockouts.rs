@@ -1,9 +1,12 @@
 //! `morapi lockouts`: the counted refusals and the locks they started (user-lifecycle.md §1.4),
-//! and lifting a lock by hand.
+//! and lifting a lock by hand. A lifted lock is audited in the transaction that lifts it: one
+//! `change` row per lock, `field` `refusals:ADDRESS/NAME.locked_until` (`refusals:ADDRESS.…` for
+//! an address's lock), the lock's end → the time it was lifted.
 
-use super::db::{DbArgs, transact};
+use super::db::{ActorArgs, DbArgs, transact};
 use super::run::{self, Usage};
-use crate::storage::{RefusalFilter, RefusalRow, RefusalScope};
+use crate::domain::audit::Actor;
+use crate::storage::{AuditEvent, RefusalFilter, RefusalRow, RefusalScope};
 use crate::values::AuditTime;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
@@ -13,6 +16,8 @@ pub struct Opts {
     pub action: Action,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub actor: ActorArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -72,12 +77,43 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
             if o.user.is_none() && o.addr.is_none() {
                 return Err(Usage("say whose locks to lift: --user NAME, --addr ADDRESS, or both".into()).into());
             }
+            let actor = opts.actor.actor("lockouts clear")?;
             let filter = RefusalFilter { name: o.user, client_addr: o.addr, ..RefusalFilter::default() };
-            let cleared = run::block_on(transact(&db, move |repo| Ok(repo.clear_locks(&filter, now)?)))?;
+            let cleared = run::block_on(transact(&db, move |repo| {
+                let in_force = RefusalFilter { locked_after: Some(now), ..filter.clone() };
+                let locks = repo.refusals(&in_force)?;
+                let cleared = repo.clear_locks(&filter, now)?;
+                let lifted = AuditTime::from_unix(now).stored();
+                let audit: Vec<_> = locks.iter().map(|r| lifted_row(&actor, r, &lifted)).collect();
+                repo.insert_audit(&audit)?;
+                Ok(cleared)
+            }))?;
             println!("{cleared} lock(s) lifted");
             Ok(())
         }
     }
+}
+
+/// The most characters of a name the audit row's `field` holds (it is limited to 255).
+const FIELD_NAME_CHARS: usize = 64;
+
+/// The audit row of a lock lifted by hand: `refusals:ADDRESS/NAME.locked_until` (the name cut to
+/// [`FIELD_NAME_CHARS`]), the lock's end → when it was lifted.
+fn lifted_row(actor: &Actor, r: &RefusalRow, lifted: &str) -> crate::storage::AuditEntry {
+    let key = match r.scope {
+        RefusalScope::Address => r.client_addr.clone(),
+        RefusalScope::Name if r.name.chars().count() > FIELD_NAME_CHARS => {
+            format!("{}/{}…", r.client_addr, r.name.chars().take(FIELD_NAME_CHARS).collect::<String>())
+        }
+        RefusalScope::Name => format!("{}/{}", r.client_addr, r.name),
+    };
+    actor.entry(
+        AuditEvent::Change,
+        None,
+        format!("refusals:{key}.locked_until"),
+        Some(AuditTime::from_unix(r.locked_until).stored()),
+        Some(lifted.to_string()),
+    )
 }
 
 /// Who a row counts for: the name, or the address alone.

@@ -12,6 +12,10 @@
 //!   of how arguments are written or combined ([`run::Usage`]: `NAME=VALUE` pairs, URLs,
 //!   `--timeout`, `--since` after `--until`, no key for `call`);
 //! * 3: `call` only: no answer came (connection, TLS, timeout).
+//!
+//! Every command that changes the database writes its audit rows in the same transaction
+//! (`domain::audit`): actor `cli:NAME` (`--actor NAME`, `MORAPI_ACTOR`, else the OS user), no
+//! actor id, client `local`, the command as the endpoint, one request id per command.
 
 pub mod audit;
 #[cfg(feature = "client")]
@@ -55,9 +59,9 @@ pub enum Command {
     Init(init::Opts),
     /// Create or update the database schema (every start does it too).
     Migrate(migrate::Opts),
-    /// Billing users: add, list, show, passwd, delete.
+    /// Billing users: add, list, show, passwd, set (owner, group), delete.
     User(user::Opts),
-    /// API settings per owner: list, get, set.
+    /// API settings per owner: list, get, set; API keys: generate-key, rotate-key, promote-key.
     Settings(settings::Opts),
     /// Refused credentials and lockouts: list them, lift a lock.
     Lockouts(lockouts::Opts),

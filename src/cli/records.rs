@@ -4,10 +4,17 @@
 //!
 //! `morapi KIND add --field value…`, `list [--owner N] [--json]`, `show ID [--json]`,
 //! `set ID --field value…`, `delete ID [--yes]`.
+//!
+//! Every change is audited in its transaction (`domain::audit`): `add` a `create` row and
+//! `delete` a `delete` row (`field` the table, the whole row as JSON), `set` one `change` row per
+//! changed column with `field` = `TABLE:ID.COLUMN` (`tariffs:12.name`). `target_id` is the user
+//! the record belongs to (its owner or user column), NULL for the admin's and shared records.
 
-use super::db::{DbArgs, is_reseller, transact};
+use super::db::{ActorArgs, DbArgs, owner_problem, transact};
 use super::{groups, output, run};
+use crate::domain::audit::{self, Actor};
 use crate::storage::{AdminStore, Database, Row, StoreError, Table, Value, int, schema};
+use crate::update::record_changes;
 use crate::values::amount;
 use anyhow::bail;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
@@ -204,7 +211,7 @@ fn command(kind: &RecordKind) -> Command {
     }
     let extra = (kind.table == Table::AccGroups).then(groups::grant_command);
     // Args first: augmenting may reset the command's about.
-    DbArgs::augment_args(Command::new(kind.command))
+    ActorArgs::augment_args(DbArgs::augment_args(Command::new(kind.command)))
         .about(kind.about)
         .subcommands(extra)
         .subcommand_required(true)
@@ -239,14 +246,14 @@ fn check(repo: &mut dyn AdminStore, field: &Field, raw: &str) -> anyhow::Result<
         FieldType::Enum(words) => bail!("--{name} must be one of {}", words.join(", ")),
         FieldType::Owner | FieldType::User => {
             let Ok(id) = v.parse::<i64>() else { bail!("--{name} must be a user id") };
-            if field.ty == FieldType::Owner && id == 0 {
-                return Ok(Value::Int(0));
+            if field.ty == FieldType::Owner {
+                if let Some(problem) = owner_problem(repo, id)? {
+                    bail!("--{name} {id}: {problem}");
+                }
+            } else if repo.user_by_id(id)?.is_none() {
+                bail!("--{name}: there is no user {id}");
             }
-            match repo.user_by_id(id)? {
-                Some(_) if field.ty == FieldType::User || is_reseller(repo, id)? => Value::Int(id),
-                Some(_) => bail!("--{name} {id} is not a reseller (owners are 0 = admin or a reseller)"),
-                None => bail!("--{name}: there is no user {id}"),
-            }
+            Value::Int(id)
         }
     })
 }
@@ -260,17 +267,19 @@ pub fn run(name: &str, matches: &ArgMatches) -> Option<anyhow::Result<()>> {
 fn run_kind(kind: &'static RecordKind, matches: &ArgMatches) -> anyhow::Result<()> {
     let db = DbArgs::from_arg_matches(matches)?;
     let Some((action, sub)) = matches.subcommand() else { bail!("give an action: add, list, show, set or delete") };
+    // Who acts, for the audit rows of `add`, `set`, `delete` and `grant`: `KIND ACTION`.
+    let actor = || ActorArgs::from_arg_matches(matches)?.actor(&format!("{} {action}", kind.command));
     if action == "grant" {
-        return groups::run_grant(db, sub);
+        return groups::run_grant(db, actor()?, sub);
     }
     let text = run::block_on(async {
         let db = db.open()?;
         match action {
-            "add" => add(&db, kind, sub).await,
+            "add" => add(&db, actor()?, kind, sub).await,
             "list" => list(&db, kind, sub).await,
             "show" => show(&db, kind, Id::from_arg_matches(sub)?.id, sub.get_flag("json")).await,
-            "set" => set(&db, kind, Id::from_arg_matches(sub)?.id, sub).await,
-            "delete" => delete(&db, kind, Id::from_arg_matches(sub)?.id, sub.get_flag("yes")).await,
+            "set" => set(&db, actor()?, kind, Id::from_arg_matches(sub)?.id, sub).await,
+            "delete" => delete(&db, actor()?, kind, Id::from_arg_matches(sub)?.id, sub.get_flag("yes")).await,
             other => bail!("unknown action {other}"),
         }
     })?;
@@ -302,13 +311,24 @@ fn values(
     Ok(out)
 }
 
-async fn add(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> anyhow::Result<String> {
+/// The user a record belongs to, for its audit rows: the value of its owner or user column,
+/// `None` for 0 (the admin's) and for kinds without one.
+fn belongs_to(kind: &RecordKind, row: &Row) -> Option<i64> {
+    kind.fields
+        .iter()
+        .find(|f| matches!(f.ty, FieldType::Owner | FieldType::User))
+        .and_then(|f| int(row, f.column))
+        .filter(|id| *id != 0)
+}
+
+async fn add(db: &Database, actor: Actor, kind: &'static RecordKind, sub: &ArgMatches) -> anyhow::Result<String> {
     let sub = sub.clone();
     let json = sub.get_flag("json");
     transact(db, move |repo| {
         let vals = values(repo, kind, &sub, None)?;
         let id = repo.insert_row(kind.table, &vals)?;
         let row = repo.row(kind.table, id)?.unwrap_or_default();
+        repo.insert_audit(&[actor.created(kind.table.name(), belongs_to(kind, &row), &row)])?;
         Ok(if json { output::record(&row, &columns(kind), true) } else { format!("added {} {id}\n", kind.command) })
     })
     .await
@@ -345,17 +365,29 @@ async fn show(db: &Database, kind: &'static RecordKind, id: i64, json: bool) -> 
     .await
 }
 
-async fn set(db: &Database, kind: &'static RecordKind, id: i64, sub: &ArgMatches) -> anyhow::Result<String> {
+async fn set(
+    db: &Database,
+    actor: Actor,
+    kind: &'static RecordKind,
+    id: i64,
+    sub: &ArgMatches,
+) -> anyhow::Result<String> {
     let sub = sub.clone();
     transact(db, move |repo| {
-        if repo.row(kind.table, id)?.is_none() {
-            bail!("there is no {} {id}", kind.command);
-        }
+        let Some(old) = repo.row(kind.table, id)? else { bail!("there is no {} {id}", kind.command) };
         let vals = values(repo, kind, &sub, Some(id))?;
         if vals.is_empty() {
             bail!("nothing to change: give at least one field flag");
         }
+        let mut audited = Vec::new();
+        let field = audit::record(kind.table.name(), id);
+        let vals = record_changes(&mut audited, Some(&field), &old, vals);
+        if vals.is_empty() {
+            return Ok(format!("{} {id} unchanged: it already has these values\n", kind.command));
+        }
         repo.update_row(kind.table, id, &vals)?;
+        let new = repo.row(kind.table, id)?.unwrap_or_default();
+        repo.insert_audit(&actor.changed(belongs_to(kind, &new), audited))?;
         Ok(format!("changed {} {id}\n", kind.command))
     })
     .await
@@ -374,7 +406,7 @@ fn still_used(repo: &mut dyn AdminStore, kind: &RecordKind, id: i64) -> Result<O
     Ok((!uses.is_empty()).then(|| uses.join("; ")))
 }
 
-async fn delete(db: &Database, kind: &'static RecordKind, id: i64, yes: bool) -> anyhow::Result<String> {
+async fn delete(db: &Database, actor: Actor, kind: &'static RecordKind, id: i64, yes: bool) -> anyhow::Result<String> {
     let row: Option<Row> = transact(db, move |repo| Ok(repo.row(kind.table, id)?)).await?;
     let Some(row) = row else { bail!("there is no {} {id}", kind.command) };
     let label = crate::storage::text(&row, kind.fields.first().map_or("id", |f| f.column));
@@ -385,9 +417,23 @@ async fn delete(db: &Database, kind: &'static RecordKind, id: i64, yes: bool) ->
         if let Some(uses) = still_used(repo, kind, id)? {
             bail!("{} {id} is still used by {uses}; nothing deleted", kind.command);
         }
+        let Some(row) = repo.row(kind.table, id)? else { bail!("there is no {} {id}", kind.command) };
+        let target = belongs_to(kind, &row);
+        let mut audit = Vec::new();
+        // A group's rights go with it (a later group must not inherit them).
+        if kind.table == Table::AccGroups {
+            for right in repo.list_rows(Table::AccGroupRights, &[("acc_group_id", id.into())])? {
+                if let Some(right_id) = int(&right, "id") {
+                    repo.delete_row(Table::AccGroupRights, right_id)?;
+                    audit.push(actor.deleted(Table::AccGroupRights.name(), target, &right));
+                }
+            }
+        }
         if !repo.delete_row(kind.table, id)? {
             bail!("there is no {} {id}", kind.command);
         }
+        audit.push(actor.deleted(kind.table.name(), target, &row));
+        repo.insert_audit(&audit)?;
         Ok(format!("deleted {} {id}\n", kind.command))
     })
     .await

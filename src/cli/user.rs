@@ -1,14 +1,17 @@
 //! `morapi user`: billing users (simple users, resellers, accountants). Field changes of an
 //! existing user go through the API (`morapi call … user_details_update`), so they follow the
 //! same rules; this command creates, lists, shows, sets passwords, moves users between owners
-//! and groups (what the API cannot do) and deletes. Its changes are audited too.
+//! and groups (what the API cannot do) and deletes. Its changes are audited in the transaction
+//! that makes them, as the API's are: `create` rows for the user, address and tax row `add`
+//! makes, `delete` rows with the whole rows `delete` removes, `change` rows for `set` and
+//! `passwd` (the password as `changed`).
 
-use super::db::{DbArgs, is_reseller, transact};
+use super::db::{ActorArgs, DbArgs, owner_problem, transact};
 use super::{output, run};
+use crate::domain::audit::Actor;
 use crate::domain::{User, UserType, rules};
-use crate::storage::{AdminStore, AuditEntry, AuditEvent, Database, Row, StoreError, Table, Value, int, text};
-use crate::update::{Change, record_changes};
-use crate::values::{AuditTime, new_request_id};
+use crate::storage::{AdminStore, Database, Row, StoreError, Table, Value, int, text};
+use crate::update::record_changes;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 
@@ -16,6 +19,8 @@ use clap::{Args, Subcommand};
 pub struct Opts {
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub actor: ActorArgs,
     #[command(subcommand)]
     pub action: Action,
 }
@@ -48,7 +53,7 @@ pub enum Action {
         password_stdin: bool,
     },
     /// Move a simple user to another owner, or change a reseller's or accountant's group: the
-    /// edits the API does not offer. Audited like API changes (endpoint `cli`).
+    /// edits the API does not offer. Audited like API changes (endpoint `user set`).
     Set {
         user: String,
         /// New owner: 0 (the admin) or a reseller's id (simple users only).
@@ -58,7 +63,8 @@ pub enum Action {
         #[arg(long)]
         group: Option<i64>,
     },
-    /// Delete a user who owns no users (with his address and taxes).
+    /// Delete a user who owns no users and has no devices (with his address, taxes and, for a
+    /// reseller, his settings); the audit trail keeps every removed row.
     Delete {
         user: String,
         /// Do not ask for confirmation.
@@ -117,10 +123,11 @@ const LIST_COLUMNS: &[&str] =
     &["id", "username", "usertype", "owner_id", "first_name", "last_name", "blocked", "acc_group_id"];
 
 pub fn run(opts: Opts) -> anyhow::Result<()> {
+    let actor = opts.actor.clone();
     let text = run::block_on(async move {
         let db = opts.db.open()?;
         match opts.action {
-            Action::Add(a) => add(&db, a).await,
+            Action::Add(a) => add(&db, actor.actor("user add")?, a).await,
             Action::List { owner, r#type, json } => {
                 transact(&db, move |repo| {
                     let mut filter: Vec<(&str, Value)> = Vec::new();
@@ -135,9 +142,14 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
                 .await
             }
             Action::Show { user, json } => transact(&db, move |repo| show(repo, &user, json)).await,
-            Action::Passwd { user, password_stdin } => passwd(&db, user, password_stdin).await,
-            Action::Set { user, owner, group } => transact(&db, move |repo| set(repo, &user, owner, group)).await,
-            Action::Delete { user, yes } => delete(&db, user, yes).await,
+            Action::Passwd { user, password_stdin } => {
+                passwd(&db, actor.actor("user passwd")?, user, password_stdin).await
+            }
+            Action::Set { user, owner, group } => {
+                let actor = actor.actor("user set")?;
+                transact(&db, move |repo| set(repo, &actor, &user, owner, group)).await
+            }
+            Action::Delete { user, yes } => delete(&db, actor.actor("user delete")?, user, yes).await,
         }
     })?;
     print!("{text}");
@@ -163,20 +175,15 @@ fn hash_password(repo: &mut dyn AdminStore, settings_owner: i64, plain: &str) ->
     crate::password::hash(plain).map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
 }
 
-async fn add(db: &Database, a: AddOpts) -> anyhow::Result<String> {
+async fn add(db: &Database, actor: Actor, a: AddOpts) -> anyhow::Result<String> {
     let password = if a.password || a.password_stdin { Some(output::read_password(a.password_stdin)?) } else { None };
     transact(db, move |repo| {
         let username = a.username.trim();
-        if a.owner != 0 {
-            if a.usertype != UserType::User {
-                bail!("a {} belongs to the admin: use --owner 0", a.usertype.word());
-            }
-            if repo.user_by_id(a.owner)?.is_none() {
-                bail!("--owner: there is no user {}", a.owner);
-            }
-            if !is_reseller(repo, a.owner)? {
-                bail!("--owner {} is not a reseller", a.owner);
-            }
+        if a.owner != 0 && a.usertype != UserType::User {
+            bail!("a {} belongs to the admin: use --owner 0", a.usertype.word());
+        }
+        if let Some(problem) = owner_problem(repo, a.owner)? {
+            bail!("--owner {}: {problem}", a.owner);
         }
         // The API's rules, with the settings of the user's owner.
         let settings_owner = rules::settings_owner(repo, a.owner)?;
@@ -221,8 +228,14 @@ async fn add(db: &Database, a: AddOpts) -> anyhow::Result<String> {
                 ("tax_id", tax.into()),
             ],
         )?;
+        let row = repo.user_by_id(id)?.unwrap_or_default();
+        let mut audit = vec![actor.created(Table::Users.name(), Some(id), &row)];
+        for (table, linked) in [(Table::Addresses, address), (Table::Taxes, tax)] {
+            let linked = repo.row(table, linked)?.unwrap_or_default();
+            audit.push(actor.created(table.name(), Some(id), &linked));
+        }
+        repo.insert_audit(&audit)?;
         if a.json {
-            let row = repo.user_by_id(id)?.unwrap_or_default();
             return Ok(output::record(&row, LIST_COLUMNS, true));
         }
         Ok(format!("added {} {username} with id {id}\n", a.usertype.word()))
@@ -256,7 +269,7 @@ fn show(repo: &mut dyn AdminStore, user: &str, json: bool) -> anyhow::Result<Str
     Ok(output::record(&row, &columns, json))
 }
 
-async fn passwd(db: &Database, user: String, from_stdin: bool) -> anyhow::Result<String> {
+async fn passwd(db: &Database, actor: Actor, user: String, from_stdin: bool) -> anyhow::Result<String> {
     let plain = output::read_password(from_stdin)?;
     transact(db, move |repo| {
         let Some(u) = find(repo, &user)? else { bail!("there is no user {user}") };
@@ -265,37 +278,19 @@ async fn passwd(db: &Database, user: String, from_stdin: bool) -> anyhow::Result
         let mut audited = Vec::new();
         let change = record_changes(&mut audited, None, &u.columns, vec![("password", Value::from(hashed))]);
         repo.update_row(Table::Users, u.id, &change)?;
-        audit(repo, u.id, audited)?;
+        repo.insert_audit(&actor.changed(Some(u.id), audited))?;
         Ok(format!("password of {} changed\n", u.username))
     })
     .await
 }
 
-/// The audit rows of changes made from the command line, one request id for them all.
-fn audit(repo: &mut dyn AdminStore, target: i64, changes: Vec<Change>) -> Result<(), StoreError> {
-    let created_at = AuditTime::now().stored();
-    let request_id = new_request_id();
-    let entries: Vec<AuditEntry> = changes
-        .into_iter()
-        .map(|(field, old_value, new_value)| AuditEntry {
-            created_at: created_at.clone(),
-            request_id: request_id.clone(),
-            event: AuditEvent::Change,
-            actor_id: None,
-            actor_username: "cli".into(),
-            client_addr: "local".into(),
-            endpoint: "cli".into(),
-            target_id: Some(target),
-            field,
-            old_value,
-            new_value,
-            signed_with: String::new(),
-        })
-        .collect();
-    repo.insert_audit(&entries)
-}
-
-fn set(repo: &mut dyn AdminStore, user: &str, owner: Option<i64>, group: Option<i64>) -> anyhow::Result<String> {
+fn set(
+    repo: &mut dyn AdminStore,
+    actor: &Actor,
+    user: &str,
+    owner: Option<i64>,
+    group: Option<i64>,
+) -> anyhow::Result<String> {
     let Some(u) = find(repo, user)? else { bail!("there is no user {user}") };
     if owner.is_none() && group.is_none() {
         bail!("nothing to change: give --owner or --group");
@@ -305,8 +300,8 @@ fn set(repo: &mut dyn AdminStore, user: &str, owner: Option<i64>, group: Option<
         if u.user_type != UserType::User {
             bail!("a {} always belongs to the admin", u.user_type.word());
         }
-        if o != 0 && !is_reseller(repo, o)? {
-            bail!("--owner {o} is not a reseller (owners are 0 = admin or a reseller)");
+        if let Some(problem) = owner_problem(repo, o)? {
+            bail!("--owner {o}: {problem}");
         }
         changes.push(("owner_id", o.into()));
     }
@@ -324,12 +319,15 @@ fn set(repo: &mut dyn AdminStore, user: &str, owner: Option<i64>, group: Option<
     }
     let mut audited = Vec::new();
     let changes = record_changes(&mut audited, None, &u.columns, changes);
-    audit(repo, u.id, audited)?;
+    if changes.is_empty() {
+        return Ok(format!("user {} ({}) unchanged: it already has these values\n", u.id, u.username));
+    }
     repo.update_row(Table::Users, u.id, &changes)?;
+    repo.insert_audit(&actor.changed(Some(u.id), audited))?;
     Ok(format!("changed user {} ({})\n", u.id, u.username))
 }
 
-async fn delete(db: &Database, user: String, yes: bool) -> anyhow::Result<String> {
+async fn delete(db: &Database, actor: Actor, user: String, yes: bool) -> anyhow::Result<String> {
     let lookup = user.clone();
     let found = transact(db, move |repo| Ok(find(repo, &lookup)?)).await?;
     let Some(u) = found else { bail!("there is no user {user}") };
@@ -350,11 +348,23 @@ async fn delete(db: &Database, user: String, yes: bool) -> anyhow::Result<String
         }
         let Some(current) = repo.user_by_id(u.id)? else { bail!("there is no user {}", u.id) };
         repo.delete_row(Table::Users, u.id)?;
+        let mut audit = vec![actor.deleted(Table::Users.name(), Some(u.id), &current)];
         for (table, col) in [(Table::Addresses, "address_id"), (Table::Taxes, "tax_id")] {
-            if let Some(id) = int(&current, col) {
+            if let Some(id) = int(&current, col)
+                && let Some(row) = repo.row(table, id)?
+            {
                 repo.delete_row(table, id)?;
+                audit.push(actor.deleted(table.name(), Some(u.id), &row));
             }
         }
+        // A reseller's settings (his API keys among them) go with him.
+        for row in repo.list_rows(Table::Conflines, &[("owner_id", u.id.into())])? {
+            if let Some(id) = int(&row, "id") {
+                repo.delete_row(Table::Conflines, id)?;
+                audit.push(actor.deleted(Table::Conflines.name(), Some(u.id), &row));
+            }
+        }
+        repo.insert_audit(&audit)?;
         Ok(format!("deleted user {} ({})\n", u.id, u.username))
     })
     .await

@@ -1,10 +1,12 @@
 //! The domain's vocabulary: the typed people a request is about ([`user`]), how a request ends
 //! ([`outcome`]: an answer, or a refusal, in one transaction), what the read methods return
-//! ([`view`]), and the columns computed from several parameters ([`derived`]).
+//! ([`view`]), the columns computed from several parameters ([`derived`]), and the audit rows of
+//! records created, deleted and changed ([`audit`]).
 //!
 //! The methods themselves ([`crate::update`], [`crate::read`]) and the gate and permissions
 //! ([`crate::auth`]) are built from these; [`crate::http`] turns their outcome into XML.
 
+pub mod audit;
 pub mod derived;
 pub mod outcome;
 pub mod rules;
