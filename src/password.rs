@@ -8,14 +8,16 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 /// its memory cost (19 MiB), so many password changes at once would otherwise take memory
 /// without bound; the rest wait their turn.
 pub async fn hash_bounded(plain: String) -> Result<String, String> {
+    one_per_core(move || hash(&plain)).await?.map_err(|e| format!("password hashing failed: {e}"))
+}
+
+/// Runs `work` on the blocking pool, at most as many at once as there are cores.
+async fn one_per_core<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
     static SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
         tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
     });
     let _slot = SLOTS.acquire().await.map_err(|e| format!("password hashing stopped: {e}"))?;
-    tokio::task::spawn_blocking(move || hash(&plain))
-        .await
-        .map_err(|e| format!("password hashing stopped: {e}"))?
-        .map_err(|e| format!("password hashing failed: {e}"))
+    tokio::task::spawn_blocking(work).await.map_err(|e| format!("password hashing stopped: {e}"))
 }
 
 pub fn hash(plain: &str) -> Result<String, argon2::password_hash::Error> {
@@ -31,6 +33,30 @@ pub fn verify(plain: &str, stored: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_hashes_run_at_once_than_there_are_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let jobs: Vec<_> = (0..cores * 4)
+            .map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(super::one_per_core(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for job in jobs {
+            assert!(job.await.expect("joined").is_ok());
+        }
+        assert_eq!(most.load(Ordering::SeqCst), cores, "every slot was used, never more");
+    }
+
     #[test]
     fn hashes_verify_and_are_salted() {
         let a = super::hash("Secret123").unwrap();
