@@ -59,8 +59,8 @@ pub struct TxCache {
     callers: HashMap<String, Option<Account>>,
     /// Users by id, read with their row locked (`FOR UPDATE`) until the transaction ends.
     locked: HashMap<i64, Option<Row>>,
-    /// The locks read by the preload: (client address, name, time) and what was in force.
-    locks: Option<(String, String, i64, Locks)>,
+    /// The locks read by the preload: (client address, name) and what was in force.
+    locks: Option<(String, String, Locks)>,
     /// What the transaction wrote and locked (never emptied by writes, unlike the entries above).
     written: Written,
 }
@@ -231,13 +231,15 @@ impl<C: SqlConn> RequestStore for C {
         let cache = self.cache();
         cache.settings.extend(owners);
         cache.callers.insert(caller.to_string(), caller_row);
-        cache.locks = Some((client_addr.to_string(), caller.to_string(), now, locks));
+        cache.locks = Some((client_addr.to_string(), caller.to_string(), locks));
         Ok(())
     }
 
     fn locks(&mut self, client_addr: &str, name: &str, now: i64) -> Result<Locks> {
-        if let Some((a, n, t, locks)) = &self.cache().locks
-            && (a.as_str(), n.as_str(), *t) == (client_addr, name, now)
+        // The preload's answer, read moments ago in this transaction: a lock it saw that has
+        // ended since is ended for the caller too (the locks are absolute times).
+        if let Some((a, n, locks)) = &self.cache().locks
+            && (a.as_str(), n.as_str()) == (client_addr, name)
         {
             return Ok(*locks);
         }
