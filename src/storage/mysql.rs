@@ -75,18 +75,21 @@ impl Target {
     /// server) is a refusal that waiting will not cure, said with the URL's TLS parameters.
     fn refused(&self, e: mysql::Error) -> StoreError {
         let Some(tls) = &self.tls else { return err(e) };
-        match &e {
-            mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => StoreError::Config(format!(
-                "the MariaDB/MySQL server does not offer TLS, which {} requires (ssl-mode=PREFERRED would fall back to plain text)",
-                tls.given
-            )),
-            mysql::Error::TlsError(reason) => {
-                StoreError::Config(format!("TLS to MariaDB/MySQL failed ({}): {reason}", tls.given))
+        let reason = match &e {
+            mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
+                return StoreError::Config(format!(
+                    "the MariaDB/MySQL server does not offer TLS, which {} requires (ssl-mode=PREFERRED would fall back to plain text)",
+                    tls.given
+                ));
             }
-            _ => match tls::failure(&e) {
-                Some(reason) => StoreError::Config(format!("TLS to MariaDB/MySQL failed ({}): {reason}", tls.given)),
-                None => err(e),
-            },
+            mysql::Error::TlsError(reason) => Some(reason.to_string()),
+            mysql::Error::IoError(io) => tls::failure(io),
+            mysql::Error::CodecError(codec) => tls::failure(codec),
+            _ => None,
+        };
+        match reason {
+            Some(reason) => tls.refused("MariaDB/MySQL", &reason),
+            None => err(e),
         }
     }
 }

@@ -161,9 +161,15 @@ impl PgConn {
 /// the server) is a refusal that waiting will not cure, said with the URL's TLS parameters.
 fn tls_err(e: tokio_postgres::Error, tls: &Tls) -> StoreError {
     if let Some(reason) = tls::failure(&e) {
-        return StoreError::Config(format!("TLS to PostgreSQL failed ({}): {reason}", tls.given));
+        return tls.refused("PostgreSQL", &reason);
     }
-    if e.to_string().contains("server does not support TLS") {
+    let mut cause = std::error::Error::source(&e);
+    let mut no_tls = false;
+    while let Some(c) = cause {
+        no_tls |= c.to_string() == "server does not support TLS";
+        cause = c.source();
+    }
+    if no_tls {
         return StoreError::Config(format!(
             "the PostgreSQL server does not offer TLS, which {} requires (sslmode=prefer would fall back to plain text)",
             tls.given

@@ -52,6 +52,8 @@ pub struct Tls {
     pub roots: Roots,
     /// The parameters as the URL gave them, for messages (`sslmode=verify-full, sslrootcert=…`).
     pub given: String,
+    /// The engine's name of the CA file parameter, for messages.
+    pub ca_param: &'static str,
 }
 
 /// One engine's spelling of the parameters.
@@ -117,7 +119,9 @@ pub fn split(url: &str, spelling: &Spelling) -> Result<(String, Option<Tls>)> {
         None => return Ok((url.to_string(), None)),
     };
     let mut kept = Vec::new();
-    let (mut mode, mut ca): (Option<(String, String)>, Option<(String, String)>) = (None, None);
+    // Each as (the name the URL used, the value).
+    let mut mode: Option<(String, String)> = None;
+    let mut ca: Option<(String, String)> = None;
     for pair in query.split('&') {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(raw_key);
@@ -183,7 +187,7 @@ pub fn split(url: &str, spelling: &Spelling) -> Result<(String, Option<Tls>)> {
         (Some(m), _) => m,
         (None, _) => Mode::VerifyFull,
     };
-    Ok((stripped, Some(Tls { mode, roots, given })))
+    Ok((stripped, Some(Tls { mode, roots, given, ca_param: spelling.ca_keys[0] })))
 }
 
 /// An engine's name for a mode.
@@ -229,6 +233,25 @@ pub fn failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
         next = e.source();
     }
     None
+}
+
+impl Tls {
+    /// The refusal of a connection that TLS failed for `reason` (rustls's words), with what the
+    /// URL asked for and, where rustls is terse, what it means.
+    pub fn refused(&self, engine: &str, reason: &str) -> StoreError {
+        let hint = if !reason.contains("UnknownIssuer") {
+            String::new()
+        } else {
+            match &self.roots {
+                Roots::File(path) => format!(" (no CA in {} issued the server's certificate)", path.display()),
+                Roots::BuiltIn => format!(
+                    " (none of the built-in root CAs issued the server's certificate: name its CA with {})",
+                    self.ca_param
+                ),
+            }
+        };
+        StoreError::Config(format!("TLS to {engine} failed ({}): {reason}{hint}", self.given))
+    }
 }
 
 #[cfg(feature = "postgres")]
