@@ -272,6 +272,29 @@ fn postgres_prefer_falls_back_to_plain_and_require_refuses_a_server_without_tls(
     );
 }
 
+#[test]
+#[ignore = "needs PostgreSQL and MariaDB with TLS: scripts/test runs it"]
+fn postgres_scram_logs_in_with_channel_binding_over_tls() {
+    let Some(server) = server(Engine::Postgres) else { return };
+    let cas = cas();
+    // scripts/db-tls-setup's role, which may log in only with SCRAM over TLS. The server accepts
+    // SCRAM-SHA-256-PLUS only if the client's tls-server-end-point hash is that of the
+    // certificate it presented.
+    let (scheme, rest) = server.split_once("://").expect("a URL");
+    let role =
+        format!("{scheme}://morapi_tls_scram:morapi-tls-scram@{}", rest.split_once('@').map_or(rest, |(_, r)| r));
+    for params in [
+        "sslmode=require&channel_binding=require".to_string(),
+        format!("sslmode=verify-full&sslrootcert={}&channel_binding=require", cas.ca),
+    ] {
+        assert_eq!(encrypted(Engine::Postgres, &with(&role, &params)), Ok(true), "{params}");
+    }
+    let wrong = role.replace("morapi-tls-scram@", "wrong@");
+    let e = encrypted(Engine::Postgres, &with(&wrong, "sslmode=require")).expect_err("a wrong password");
+    assert!(e.contains("password authentication failed"), "{e}");
+    assert!(!e.contains("wrong"), "the password is never shown: {e}");
+}
+
 /// A scratch database, dropped at the end even when the test fails.
 struct Scratch(String);
 

@@ -179,11 +179,16 @@ fn tls_err(e: tokio_postgres::Error, tls: &Tls) -> StoreError {
 }
 
 fn err(e: tokio_postgres::Error) -> StoreError {
+    // The driver's own words for a server's error are only "db error": the server's are added.
+    let message = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    };
     match e.code() {
-        Some(c) if conflict(c) => StoreError::Conflict(e.to_string()),
-        Some(c) if not_ready(c) => StoreError::Unavailable(e.to_string()),
-        Some(_) => StoreError::Database(e.to_string()),
-        None => StoreError::Unavailable(e.to_string()),
+        Some(c) if conflict(c) => StoreError::Conflict(message),
+        Some(c) if not_ready(c) => StoreError::Unavailable(message),
+        Some(_) => StoreError::Database(message),
+        None => StoreError::Unavailable(message),
     }
 }
 
