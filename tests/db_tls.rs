@@ -215,6 +215,13 @@ fn postgres_require_and_prefer_encrypt_disable_and_no_sslmode_do_not() {
     assert_eq!(pg("sslmode=prefer"), Ok(true), "the server offers TLS");
     assert_eq!(pg("sslmode=disable"), Ok(false));
     assert_eq!(encrypted(Engine::Postgres, &server), Ok(false), "no sslmode: plain, as before");
+    // A Unix socket: the server offers no TLS there.
+    if std::path::Path::new("/var/run/postgresql").is_dir() {
+        let socket = at(&server, "%2Fvar%2Frun%2Fpostgresql");
+        assert_eq!(encrypted(Engine::Postgres, &with(&socket, "sslmode=prefer")), Ok(false));
+        let e = encrypted(Engine::Postgres, &with(&socket, "sslmode=require")).expect_err("no TLS on a socket");
+        assert!(e.contains("does not offer TLS"), "{e}");
+    }
 }
 
 #[test]

@@ -412,16 +412,18 @@ mod connector {
         type TlsConnect = RustlsConnect;
         type Error = rustls::pki_types::InvalidDnsNameError;
 
-        /// `domain` is the URL's host: the name (or IP address) the certificate must be for.
+        /// `domain` is the URL's host: the name (or IP address) the certificate must be for;
+        /// empty for a Unix socket, where the server offers no TLS (so `prefer` goes on in plain
+        /// text, and tokio-postgres refuses TLS without a host name before any handshake).
         fn make_tls_connect(&mut self, domain: &str) -> std::result::Result<RustlsConnect, Self::Error> {
-            let name = ServerName::try_from(domain.to_string())?;
+            let name = if domain.is_empty() { None } else { Some(ServerName::try_from(domain.to_string())?) };
             Ok(RustlsConnect { name, connector: tokio_rustls::TlsConnector::from(self.config.clone()) })
         }
     }
 
     /// One connection's TLS handshake.
     pub struct RustlsConnect {
-        name: ServerName<'static>,
+        name: Option<ServerName<'static>>,
         connector: tokio_rustls::TlsConnector,
     }
 
@@ -434,7 +436,12 @@ mod connector {
         type Future = Pin<Box<dyn Future<Output = io::Result<RustlsStream<S>>> + Send>>;
 
         fn connect(self, stream: S) -> Self::Future {
-            Box::pin(async move { Ok(RustlsStream(self.connector.connect(self.name, stream).await?)) })
+            Box::pin(async move {
+                let name = self.name.ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "no host name to check the certificate against")
+                })?;
+                Ok(RustlsStream(self.connector.connect(name, stream).await?))
+            })
         }
     }
 
