@@ -9,6 +9,9 @@
 //! Galera aborts a transaction to let a replicated one through (a brute-force abort) in the
 //! middle of a multi-statement query, MariaDB runs the rest of that query outside the aborted
 //! transaction, committing some writes and losing others (docs/decisions.md, "Galera").
+//!
+//! TLS, when the URL asks for it with the MySQL client's `ssl-mode` / `ssl-ca`, is the driver's
+//! own rustls (storage/tls.rs reads the parameters); without it, the driver gets no TLS options.
 
 use super::pool::{self, Connection, Failure, Health, Pool, PoolOptions, Transaction, Work};
 use super::sql::{Dialect, SqlConn, TxCache};

@@ -9,6 +9,9 @@
 //! multi-statement query: a statement that fails inside `BEGIN … COMMIT` puts the whole block in
 //! the aborted state, every later statement of the pipeline fails, and `COMMIT` rolls back, so no
 //! statement ever runs outside the transaction it was sent in (docs/decisions.md, "Galera").
+//!
+//! TLS, when the URL asks for it with libpq's `sslmode` / `sslrootcert`, is rustls through
+//! [`MakeRustls`] (storage/tls.rs); without it, connections are the driver's plain `NoTls` ones.
 
 use super::pool::{self, Connection, Failure, Health, Pool, PoolOptions, Transaction, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
@@ -69,24 +72,18 @@ impl PgManager {
         Ok(PgManager { config, tls })
     }
 
-    /// Connects and hands the connection's I/O to `spawn`, which must poll it.
-    async fn client(&self, spawn: impl FnOnce(Driving)) -> Result<Client> {
-        match &self.tls {
+    /// Connects; the connection's I/O comes back boxed, to be polled by the caller.
+    async fn client(&self) -> Result<(Client, Driving)> {
+        Ok(match &self.tls {
             None => {
                 let (client, connection) = self.config.connect(NoTls).await.map_err(err)?;
-                spawn(Box::pin(async move {
-                    let _ = connection.await;
-                }));
-                Ok(client)
+                (client, Box::pin(async move { drop(connection.await) }))
             }
             Some((make, tls)) => {
                 let (client, connection) = self.config.connect(make.clone()).await.map_err(|e| tls_err(e, tls))?;
-                spawn(Box::pin(async move {
-                    let _ = connection.await;
-                }));
-                Ok(client)
+                (client, Box::pin(async move { drop(connection.await) }))
             }
-        }
+        })
     }
 }
 
@@ -104,10 +101,21 @@ impl r2d2::ManageConnection for PgManager {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL driver: {e}")))?;
-        // Polled only while this connection's owner blocks on the runtime, on the owner's thread.
-        let client = runtime.block_on(self.client(|connection| {
-            tokio::spawn(connection);
-        }))?;
+        // The connection's I/O is polled only while this connection's owner blocks on the
+        // runtime, on the owner's thread. Without TLS, exactly the plain connection as before.
+        let client = match &self.tls {
+            None => {
+                let (client, connection) = runtime.block_on(self.config.connect(NoTls)).map_err(err)?;
+                runtime.spawn(connection);
+                client
+            }
+            Some((make, tls)) => {
+                let (client, connection) =
+                    runtime.block_on(self.config.connect(make.clone())).map_err(|e| tls_err(e, tls))?;
+                runtime.spawn(connection);
+                client
+            }
+        };
         Ok(PgConn { runtime, client, statements: HashMap::new(), health: Health::default() })
     }
 
@@ -134,10 +142,7 @@ pub fn connect(url: &str) -> Result<PgConn> {
 /// included), for code that uses tokio-postgres itself: spawn the returned [`Driving`] on the
 /// caller's runtime.
 pub async fn client(url: &str) -> Result<(Client, Driving)> {
-    let mut driving = None;
-    let client = PgManager::new(url, PoolOptions::default().timeout)?.client(|d| driving = Some(d)).await?;
-    let driving = driving.ok_or_else(|| StoreError::Database("the connection was not handed over".into()))?;
-    Ok((client, driving))
+    PgManager::new(url, PoolOptions::default().timeout)?.client().await
 }
 
 impl PgConn {
