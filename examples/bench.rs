@@ -160,7 +160,7 @@ const AUDIT_INSERT: &str = "INSERT INTO audit_log (created_at, request_id, event
 fn audited_postgres(url: &str, deadline: Instant, mut next: impl FnMut() -> (String, i64)) -> u64 {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("postgres");
+        let (client, connection) = morapi::storage::postgres::client(url).await.expect("postgres");
         tokio::spawn(connection);
         let caller = client
             .prepare(&format!("SELECT {} FROM users WHERE username = $1", Account::COLUMNS))
@@ -205,7 +205,7 @@ fn audited_postgres(url: &str, deadline: Instant, mut next: impl FnMut() -> (Str
 /// `MyRepo::commit_proven`).
 fn audited_mysql(url: &str, deadline: Instant, mut next: impl FnMut() -> (String, i64)) -> u64 {
     use mysql::prelude::Queryable;
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("mysql");
+    let mut conn = morapi::storage::mysql::driver_conn(url).expect("mysql");
     conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").expect("isolation");
     let mut n = 0;
     while Instant::now() < deadline {
@@ -292,8 +292,7 @@ fn baseline(url: &str, shape: Shape, clients: usize, users: i64, seconds: u64) -
                     // tokio-postgres on a private runtime, as morapi drives it.
                     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                     runtime.block_on(async {
-                        let (mut client, connection) =
-                            tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("postgres");
+                        let (mut client, connection) = morapi::storage::postgres::client(url).await.expect("postgres");
                         tokio::spawn(connection);
                         let stmt =
                             client.prepare("UPDATE users SET last_name = $1 WHERE id = $2").await.expect("prepare");
@@ -307,7 +306,7 @@ fn baseline(url: &str, shape: Shape, clients: usize, users: i64, seconds: u64) -
                     });
                 } else {
                     use mysql::prelude::Queryable;
-                    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("mysql");
+                    let mut conn = morapi::storage::mysql::driver_conn(url).expect("mysql");
                     while Instant::now() < deadline {
                         let (name, id) = next();
                         let mut tx = conn.start_transaction(mysql::TxOpts::default()).expect("begin");

@@ -22,6 +22,8 @@ pub mod scratch;
 pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod tls;
 
 pub use pool::PoolOptions;
 

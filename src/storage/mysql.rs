@@ -9,13 +9,17 @@
 //! Galera aborts a transaction to let a replicated one through (a brute-force abort) in the
 //! middle of a multi-statement query, MariaDB runs the rest of that query outside the aborted
 //! transaction, committing some writes and losing others (docs/decisions.md, "Galera").
+//!
+//! TLS, when the URL asks for it with the MySQL client's `ssl-mode` / `ssl-ca`, is the driver's
+//! own rustls (storage/tls.rs reads the parameters); without it, the driver gets no TLS options.
 
 use super::pool::{self, Connection, Failure, Health, Pool, PoolOptions, Transaction, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
+use super::tls::{self, Mode, Roots, Tls};
 use super::{AuditKey, Result, Row, StoreError, Value, Written, schema};
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
-use mysql::{Opts, OptsBuilder};
+use mysql::{Opts, OptsBuilder, SslOpts};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -46,7 +50,51 @@ pub struct MyConn {
 /// Opens MariaDB/MySQL connections for the pool (r2d2's `ManageConnection`).
 #[derive(Clone)]
 pub struct MyManager {
+    target: Target,
+}
+
+/// How to connect to a URL's server.
+#[derive(Clone)]
+struct Target {
     opts: Opts,
+    /// `ssl-mode=PREFERRED`: the same options without TLS, for a server that offers none.
+    plain: Option<Opts>,
+    /// What the URL's TLS parameters asked for, if any.
+    tls: Option<Tls>,
+}
+
+impl Target {
+    /// A driver connection, with TLS as the URL asked.
+    fn open(&self) -> Result<mysql::Conn> {
+        match (mysql::Conn::new(self.opts.clone()), &self.plain) {
+            (Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)), Some(plain)) => {
+                mysql::Conn::new(plain.clone()).map_err(err)
+            }
+            (outcome, _) => outcome.map_err(|e| self.refused(e)),
+        }
+    }
+
+    /// A failure to connect: TLS's own reason (a certificate refused, no TLS offered by the
+    /// server) is a refusal that waiting will not cure, said with the URL's TLS parameters.
+    fn refused(&self, e: mysql::Error) -> StoreError {
+        let Some(tls) = &self.tls else { return err(e) };
+        let reason = match &e {
+            mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
+                return StoreError::Config(format!(
+                    "the MariaDB/MySQL server does not offer TLS, which {} requires (ssl-mode=PREFERRED would fall back to plain text)",
+                    tls.given
+                ));
+            }
+            mysql::Error::TlsError(reason) => Some(reason.to_string()),
+            mysql::Error::IoError(io) => tls::failure(io),
+            mysql::Error::CodecError(codec) => tls::failure(codec),
+            _ => None,
+        };
+        match reason {
+            Some(reason) => tls.refused("MariaDB/MySQL", &reason),
+            None => err(e),
+        }
+    }
 }
 
 impl r2d2::ManageConnection for MyManager {
@@ -54,7 +102,7 @@ impl r2d2::ManageConnection for MyManager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<MyConn> {
-        connect_to(&self.opts)
+        connect_to(&self.target)
     }
 
     /// One round trip. The pool does not test connections before use (see `pool`), so r2d2
@@ -71,8 +119,8 @@ impl r2d2::ManageConnection for MyManager {
 }
 
 /// Connects, and finds out whether the server can guard writes.
-fn connect_to(opts: &Opts) -> Result<MyConn> {
-    let mut conn = mysql::Conn::new(opts.clone()).map_err(err)?;
+fn connect_to(target: &Target) -> Result<MyConn> {
+    let mut conn = target.open()?;
     let guarded = match conn.query_first::<i64, _>("SELECT @@in_transaction") {
         Ok(_) => true,
         // 1193: unknown system variable.
@@ -80,6 +128,40 @@ fn connect_to(opts: &Opts) -> Result<MyConn> {
         Err(e) => return Err(err(e)),
     };
     Ok(MyConn { conn, guarded, health: Health::default() })
+}
+
+/// One connection to the database of `url`, made exactly as the pool makes its connections
+/// (TLS and session settings included), outside any pool: for tools, tests and scratch
+/// databases.
+pub fn connect(url: &str) -> Result<MyConn> {
+    connect_to(&options(url, PoolOptions::default().timeout)?)
+}
+
+/// A bare driver connection to the database of `url`: the URL's own options and its TLS
+/// parameters, none of morapi's session settings, for code that uses the `mysql` crate itself.
+pub fn driver_conn(url: &str) -> Result<mysql::Conn> {
+    target(url, |builder| builder)?.open()
+}
+
+impl MyConn {
+    /// Runs one statement and returns every row of its result, each value as text (`None` for
+    /// NULL).
+    pub fn query_strings(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let rows: Vec<mysql::Row> = self.conn.query(sql).map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.unwrap()
+                    .into_iter()
+                    .map(|v| match v {
+                        mysql::Value::NULL => None,
+                        mysql::Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                        other => Some(other.as_sql(true)),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
 }
 
 fn err(e: mysql::Error) -> StoreError {
@@ -94,28 +176,63 @@ fn err(e: mysql::Error) -> StoreError {
 /// The connection options of a URL. The URL's host is honoured: the driver's `prefer_socket`
 /// (switch to the server's Unix socket after connecting to a loopback address) is off unless the
 /// URL turns it on, so a local proxy or load balancer in front of the database is never bypassed.
-fn options(url: &str, timeout: Duration) -> Result<Opts> {
-    let opts = Opts::from_url(url).map_err(|e| {
-        StoreError::Config(format!("invalid MySQL URL: {}", super::redact_message(&e.to_string(), url)))
-    })?;
-    let prefer_socket = url.contains("prefer_socket=") && opts.get_prefer_socket();
-    Ok(OptsBuilder::from_opts(opts)
-        .prefer_socket(prefer_socket)
-        .tcp_connect_timeout(Some(timeout))
-        .init(vec![
+fn options(url: &str, timeout: Duration) -> Result<Target> {
+    target(url, |builder| {
+        builder.tcp_connect_timeout(Some(timeout)).init(vec![
             // The demo admin has id 0: an explicit 0 must not mean "next id".
             "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
             "SET NAMES utf8mb4",
             // Once per session, so that beginning a transaction costs no statement of its own.
             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
         ])
-        .into())
+    })
+}
+
+/// The driver's options for a URL, with `session` applied: the MySQL client's `ssl-mode` and
+/// `ssl-ca` are taken out first (storage/tls.rs) and set as the driver's TLS options.
+fn target(url: &str, session: impl Fn(OptsBuilder) -> OptsBuilder) -> Result<Target> {
+    let (rest, tls) = tls::split(url, &tls::MYSQL)?;
+    let opts = Opts::from_url(&rest).map_err(|e| {
+        StoreError::Config(format!("invalid MySQL URL: {}", super::redact_message(&e.to_string(), url)))
+    })?;
+    let prefer_socket = rest.contains("prefer_socket=") && opts.get_prefer_socket();
+    let from_url = opts.get_ssl_opts().cloned();
+    let builder = session(OptsBuilder::from_opts(opts).prefer_socket(prefer_socket));
+    let Some(tls) = tls else {
+        return Ok(Target { opts: builder.into(), plain: None, tls: None });
+    };
+    if tls.mode != Mode::Disable {
+        // The driver's rustls asks for the process's default provider: make sure it is ring,
+        // the only one built in, whatever else may be linked.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let plain = (tls.mode == Mode::Prefer).then(|| builder.clone().ssl_opts(None::<SslOpts>).into());
+    let opts = builder.ssl_opts(ssl_opts(&tls, from_url)).into();
+    Ok(Target { opts, plain, tls: Some(tls) })
+}
+
+/// The driver's TLS options for a mode (`None`: no TLS), keeping what the driver's own URL
+/// parameters set (a client certificate, cipher suites). Without a CA file, the driver trusts
+/// the compiled-in Mozilla roots (webpki-roots); with one it trusts those too (it always adds
+/// them), which only matters to `VERIFY_CA` (docs/security-notes-dbtls.md).
+fn ssl_opts(tls: &Tls, from_url: Option<SslOpts>) -> Option<SslOpts> {
+    let base = from_url.unwrap_or_default();
+    let root = match &tls.roots {
+        Roots::File(path) => Some(path.clone()),
+        Roots::BuiltIn => None,
+    };
+    match tls.mode {
+        Mode::Disable => None,
+        Mode::Prefer | Mode::Require => Some(base.with_danger_accept_invalid_certs(true)),
+        Mode::VerifyCa => Some(base.with_root_cert_path(root).with_danger_skip_domain_validation(true)),
+        Mode::VerifyFull => Some(base.with_root_cert_path(root)),
+    }
 }
 
 /// Connects, migrates and returns the pool.
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyManager>>> {
-    let manager = MyManager { opts: self::options(url, options.timeout)? };
-    let mut first = connect_to(&manager.opts)?;
+    let manager = MyManager { target: self::options(url, options.timeout)? };
+    let mut first = connect_to(&manager.target)?;
     migrate(&mut first.conn)?;
     drop(first);
     Ok(Pool::new(options, manager))
@@ -580,7 +697,7 @@ mod tests {
     #[test]
     fn the_urls_host_is_honoured_unless_it_asks_for_the_socket() {
         let timeout = std::time::Duration::from_secs(1);
-        let opts = |url: &str| super::options(url, timeout).map(|o| o.get_prefer_socket()).ok();
+        let opts = |url: &str| super::options(url, timeout).map(|t| t.opts.get_prefer_socket()).ok();
         assert_eq!(opts("mysql://root@127.0.0.1:3306/test"), Some(false));
         assert_eq!(opts("mysql://root@localhost/test?prefer_socket=false"), Some(false));
         assert_eq!(opts("mysql://root@127.0.0.1:3306/test?prefer_socket=true"), Some(true));

@@ -9,9 +9,13 @@
 //! multi-statement query: a statement that fails inside `BEGIN … COMMIT` puts the whole block in
 //! the aborted state, every later statement of the pipeline fails, and `COMMIT` rolls back, so no
 //! statement ever runs outside the transaction it was sent in (docs/decisions.md, "Galera").
+//!
+//! TLS, when the URL asks for it with libpq's `sslmode` / `sslrootcert`, is rustls through
+//! [`MakeRustls`] (storage/tls.rs); without it, connections are the driver's plain `NoTls` ones.
 
 use super::pool::{self, Connection, Failure, Health, Pool, PoolOptions, Transaction, Work};
 use super::sql::{Dialect, SqlConn, TxCache};
+use super::tls::{self, MakeRustls, Mode, Tls};
 use super::{Result, Row, StoreError, Value, Written, schema};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -20,6 +24,7 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::task::Poll;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
@@ -38,7 +43,52 @@ pub struct PgConn {
 #[derive(Clone)]
 pub struct PgManager {
     config: tokio_postgres::Config,
+    /// The connector and what the URL asked for; `None`: no TLS (`sslmode=disable`, or no
+    /// `sslmode` at all), the same plain connection as before TLS existed here.
+    tls: Option<(MakeRustls, Tls)>,
 }
+
+impl PgManager {
+    /// The manager of a URL: libpq's `sslmode` and `sslrootcert` taken out (storage/tls.rs),
+    /// the rest parsed by tokio-postgres.
+    fn new(url: &str, timeout: std::time::Duration) -> Result<PgManager> {
+        let (rest, tls) = tls::split(url, &tls::POSTGRES)?;
+        let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
+            StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url)))
+        })?;
+        config.connect_timeout(timeout);
+        let tls = match tls {
+            None => None,
+            Some(t) if t.mode == Mode::Disable => {
+                config.ssl_mode(SslMode::Disable);
+                None
+            }
+            Some(t) => {
+                // tokio-postgres falls back to plain text for `prefer` only; every other mode needs TLS.
+                config.ssl_mode(if t.mode == Mode::Prefer { SslMode::Prefer } else { SslMode::Require });
+                Some((MakeRustls::new(&t)?, t))
+            }
+        };
+        Ok(PgManager { config, tls })
+    }
+
+    /// Connects; the connection's I/O comes back boxed, to be polled by the caller.
+    async fn client(&self) -> Result<(Client, Driving)> {
+        Ok(match &self.tls {
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await.map_err(err)?;
+                (client, Box::pin(async move { drop(connection.await) }))
+            }
+            Some((make, tls)) => {
+                let (client, connection) = self.config.connect(make.clone()).await.map_err(|e| tls_err(e, tls))?;
+                (client, Box::pin(async move { drop(connection.await) }))
+            }
+        })
+    }
+}
+
+/// A connection's I/O, to be polled for as long as its [`Client`] is used.
+pub type Driving = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl r2d2::ManageConnection for PgManager {
     type Connection = PgConn;
@@ -51,9 +101,21 @@ impl r2d2::ManageConnection for PgManager {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL driver: {e}")))?;
-        let (client, connection) = runtime.block_on(self.config.connect(NoTls)).map_err(err)?;
-        // Polled only while this connection's owner blocks on the runtime, on the owner's thread.
-        runtime.spawn(connection);
+        // The connection's I/O is polled only while this connection's owner blocks on the
+        // runtime, on the owner's thread. Without TLS, exactly the plain connection as before.
+        let client = match &self.tls {
+            None => {
+                let (client, connection) = runtime.block_on(self.config.connect(NoTls)).map_err(err)?;
+                runtime.spawn(connection);
+                client
+            }
+            Some((make, tls)) => {
+                let (client, connection) =
+                    runtime.block_on(self.config.connect(make.clone())).map_err(|e| tls_err(e, tls))?;
+                runtime.spawn(connection);
+                client
+            }
+        };
         Ok(PgConn { runtime, client, statements: HashMap::new(), health: Health::default() })
     }
 
@@ -69,12 +131,69 @@ impl r2d2::ManageConnection for PgManager {
     }
 }
 
+/// One connection to the database of `url`, made exactly as the pool makes its connections
+/// (TLS included), outside any pool: for tools, tests and scratch databases. Blocks: call it off
+/// any async runtime.
+pub fn connect(url: &str) -> Result<PgConn> {
+    r2d2::ManageConnection::connect(&PgManager::new(url, PoolOptions::default().timeout)?)
+}
+
+/// A driver connection to the database of `url`, made as the pool makes its connections (TLS
+/// included), for code that uses tokio-postgres itself: spawn the returned [`Driving`] on the
+/// caller's runtime.
+pub async fn client(url: &str) -> Result<(Client, Driving)> {
+    PgManager::new(url, PoolOptions::default().timeout)?.client().await
+}
+
+impl PgConn {
+    /// Runs `sql` (one or more statements, no parameters) and returns every row of its results,
+    /// each value as the server's text (`None` for NULL).
+    pub fn query_strings(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let messages = self.runtime.block_on(self.client.simple_query(sql)).map_err(err)?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// A failure to connect with TLS: TLS's own reason (a certificate refused, no TLS offered by
+/// the server) is a refusal that waiting will not cure, said with the URL's TLS parameters.
+fn tls_err(e: tokio_postgres::Error, tls: &Tls) -> StoreError {
+    if let Some(reason) = tls::failure(&e) {
+        return tls.refused("PostgreSQL", &reason);
+    }
+    let mut cause = std::error::Error::source(&e);
+    let mut no_tls = false;
+    while let Some(c) = cause {
+        no_tls |= c.to_string() == "server does not support TLS";
+        cause = c.source();
+    }
+    if no_tls {
+        return StoreError::Config(format!(
+            "the PostgreSQL server does not offer TLS, which {} requires (sslmode=prefer would fall back to plain text)",
+            tls.given
+        ));
+    }
+    err(e)
+}
+
 fn err(e: tokio_postgres::Error) -> StoreError {
+    // The driver's own words for a server's error are only "db error": the server's are added.
+    let message = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    };
     match e.code() {
-        Some(c) if conflict(c) => StoreError::Conflict(e.to_string()),
-        Some(c) if not_ready(c) => StoreError::Unavailable(e.to_string()),
-        Some(_) => StoreError::Database(e.to_string()),
-        None => StoreError::Unavailable(e.to_string()),
+        Some(c) if conflict(c) => StoreError::Conflict(message),
+        Some(c) if not_ready(c) => StoreError::Unavailable(message),
+        Some(_) => StoreError::Database(message),
+        None => StoreError::Unavailable(message),
     }
 }
 
@@ -109,11 +228,7 @@ pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
 }
 
 fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
-    let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
-        StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url)))
-    })?;
-    config.connect_timeout(options.timeout);
-    let manager = PgManager { config };
+    let manager = PgManager::new(url, options.timeout)?;
     let first = r2d2::ManageConnection::connect(&manager)?;
     first.runtime.block_on(migrate(&first.client))?;
     drop(first);

@@ -54,19 +54,10 @@ fn run(url: &str, sql: &str) -> Result<()> {
     })
 }
 
+/// Connects as morapi does (so a URL's TLS parameters apply here too).
 #[cfg(feature = "postgres")]
 fn on_postgres(url: &str, sql: &str) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StoreError::Database(e.to_string()))?;
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        tokio::spawn(connection);
-        client.batch_execute(sql).await.map_err(|e| StoreError::Database(e.to_string()))
-    })
+    super::postgres::connect(url)?.query_strings(sql).map(|_| ())
 }
 
 #[cfg(not(feature = "postgres"))]
@@ -76,10 +67,7 @@ fn on_postgres(_: &str, _: &str) -> Result<()> {
 
 #[cfg(feature = "mysql")]
 fn on_mysql(url: &str, sql: &str) -> Result<()> {
-    use mysql::prelude::Queryable;
-    let opts = mysql::Opts::from_url(url).map_err(|e| StoreError::Config(e.to_string()))?;
-    let mut c = mysql::Conn::new(opts).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    c.query_drop(sql).map_err(|e| StoreError::Database(e.to_string()))
+    super::mysql::connect(url)?.query_strings(sql).map(|_| ())
 }
 
 #[cfg(not(feature = "mysql"))]
