@@ -214,7 +214,7 @@ fn target(url: &str, session: impl Fn(OptsBuilder) -> OptsBuilder) -> Result<Tar
 /// The driver's TLS options for a mode (`None`: no TLS), keeping what the driver's own URL
 /// parameters set (a client certificate, cipher suites). Without a CA file, the driver trusts
 /// the compiled-in Mozilla roots (webpki-roots); with one it trusts those too (it always adds
-/// them), which only matters to `VERIFY_CA` (docs/security-notes-dbtls.md).
+/// them), which only matters to `VERIFY_CA` (docs/security.md).
 fn ssl_opts(tls: &Tls, from_url: Option<SslOpts>) -> Option<SslOpts> {
     let base = from_url.unwrap_or_default();
     let root = match &tls.roots {

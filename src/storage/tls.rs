@@ -13,7 +13,7 @@
 //! | `verify-full` | `VERIFY_IDENTITY` | yes                    | chain and the URL's host   |
 //!
 //! A URL that names neither parameter gets no TLS, as before TLS existed here (libpq would
-//! `prefer`; see docs/security-notes-dbtls.md for why morapi does not). A CA file given with
+//! `prefer`; see docs/security.md for why morapi does not). A CA file given with
 //! `require` makes it `verify-ca` (libpq's rule); a CA file without a mode means the full check;
 //! a CA file with a mode that never checks certificates (`disable`, `prefer`) is refused rather
 //! than silently ignored. The verifying modes without a CA file trust the Mozilla roots compiled
