@@ -195,7 +195,8 @@ fn email_list(k: usize) -> String {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
     let host = CHARS[k % CHARS.len()] as char;
-    let tld: String = [LETTERS[(k / CHARS.len()) % 26] as char, LETTERS[(k / CHARS.len() / 26) % 26] as char].into();
+    let tld: String =
+        [LETTERS[(k / CHARS.len()) % 26], LETTERS[(k / CHARS.len() / 26) % 26]].map(char::from).iter().collect();
     CHARS.iter().map(|&local| format!("{}@{host}.{tld}", local as char)).collect::<Vec<_>>().join(";")
 }
 
