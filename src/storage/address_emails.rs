@@ -6,7 +6,7 @@
 //! after a delete, [`refill`] after a trusted script and when a database of schema version 3 or
 //! older is upgraded. Nothing else writes them.
 
-use super::sql::{IN_TRANSACTION, SqlConn};
+use super::sql::{Dialect, IN_TRANSACTION, SqlConn};
 use super::{Result, StoreError, Value, int, text};
 use crate::values::email;
 use std::collections::HashSet;
@@ -86,7 +86,9 @@ fn in_use_sql(n: usize, except: bool) -> (String, usize) {
 const PAGE: usize = 10_000;
 
 /// Rebuilds every row from `addresses`, in pages of [`PAGE`] addresses by id: after a trusted
-/// script, and when a database of version 3 or older is upgraded. Can run again.
+/// script, and when a database of version 3 or older is upgraded. Can run again. On PostgreSQL it
+/// also gathers the table's statistics: without them (until autovacuum gets to the table) the
+/// planner guesses that a list of addresses matches a large share of the rows and scans them all.
 pub(crate) fn refill<C: SqlConn + ?Sized>(conn: &mut C) -> Result<()> {
     conn.execute("DELETE FROM address_emails", &[])?;
     let sql = format!("SELECT id, email FROM addresses WHERE id > ? AND email IS NOT NULL ORDER BY id LIMIT {PAGE}");
@@ -100,9 +102,13 @@ pub(crate) fn refill<C: SqlConn + ?Sized>(conn: &mut C) -> Result<()> {
         }
         insert(conn, &rows)?;
         if page.len() < PAGE {
-            return Ok(());
+            break;
         }
     }
+    if conn.dialect() == Dialect::Postgres {
+        conn.execute("ANALYZE address_emails", &[])?;
+    }
+    Ok(())
 }
 
 /// Inserts `(address_id, email)` rows, in statements of a few fixed sizes (few texts to prepare).
