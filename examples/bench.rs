@@ -9,6 +9,11 @@
 //! the same driver from the same number of clients, so the two figures are comparable. On every
 //! engine it also runs the same updates in-process without HTTP, to show what HTTP costs.
 //!
+//! With `--emails N` it measures something else instead: the time of one update of a user's e-mail
+//! list (`a8`) holding the most addresses the catalogue admits, against `N` more stored address
+//! rows, whose uniqueness the update checks (issue 10: each address must be an index lookup,
+//! whatever the number of stored addresses). See [`emails`].
+//!
 //! Run with `scripts/bench` (builds the release binary first); `scripts/bench --help` lists the flags.
 
 use clap::Parser;
@@ -40,7 +45,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     name = "bench",
     after_help = "Examples:\n  scripts/bench --users 1000000\n  \
                   scripts/bench --database postgres://postgres@127.0.0.1:5432/test\n  \
-                  scripts/bench --database mysql://root@127.0.0.1:3306/test --users 1000000 --setup-only"
+                  scripts/bench --database mysql://root@127.0.0.1:3306/test --users 1000000 --setup-only\n  \
+                  scripts/bench --emails 1000000 --database postgres://postgres@127.0.0.1:5432/test"
 )]
 struct Opts {
     /// Concurrent HTTP clients (and as many baseline connections and in-process tasks).
@@ -66,6 +72,12 @@ struct Opts {
     /// Only prepare the database (demo data and the extra users), print how long it took, and stop.
     #[arg(long)]
     setup_only: bool,
+    /// Instead of the throughput run: store this many more address rows with e-mails (a tenth of
+    /// them lists of three), then time single updates of one user's e-mail list, in-process, each
+    /// a new list of the most addresses `a8` admits (36 in 255 characters), all checked for
+    /// uniqueness against the stored ones.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..=100_000_000))]
+    emails: Option<i64>,
 }
 
 /// Accepts the URLs the bench can run on.
@@ -138,6 +150,96 @@ fn insert_users(from: i64, to: i64) -> String {
 }
 
 const FIRST_USER: i64 = 10_000;
+
+/// The e-mail measurement ([`Opts::emails`]): address rows stored per script (and transaction),
+/// the timed updates, and the user they change (the demo's john, whose address row is 1).
+const ADDRESSES_PER_SCRIPT: i64 = 200_000;
+const FIRST_ADDRESS: i64 = 10_000;
+const EMAIL_UPDATES: usize = 5;
+const EMAIL_TARGET: &str = "123";
+
+/// Stores `n` address rows (ids from [`FIRST_ADDRESS`] up) holding e-mails, every tenth a list of
+/// three written with spaces and capitals, through `execute_script` like the users.
+async fn store_addresses(db: &Database, n: i64) {
+    use std::fmt::Write;
+    let end = FIRST_ADDRESS + n;
+    let mut first = FIRST_ADDRESS;
+    while first < end {
+        let last = (first + ADDRESSES_PER_SCRIPT).min(end);
+        let mut script = String::with_capacity(70 * (last - first) as usize);
+        let mut from = first;
+        while from < last {
+            let to = (from + ROWS_PER_STATEMENT).min(last);
+            script.push_str("INSERT INTO addresses (id, email) VALUES ");
+            for id in from..to {
+                if id > from {
+                    script.push(',');
+                }
+                if id % 10 == 0 {
+                    let _ = write!(script, "({id},'Stored{id}@Bench.test; alt{id}@bench.test ;x{id}@bench.test')");
+                } else {
+                    let _ = write!(script, "({id},'stored{id}@bench.test')");
+                }
+            }
+            script.push_str(";\n");
+            from = to;
+        }
+        db.administer(move |repo| Ok(Tx::Commit(repo.execute_script(&script)?))).await.expect("bench addresses");
+        first = last;
+    }
+}
+
+/// The `k`th list of the e-mail measurement: 36 addresses of 6 characters, 251 characters with
+/// the separators (`a8` admits 255), none stored before.
+fn email_list(k: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+    let host = CHARS[k % CHARS.len()] as char;
+    let tld: String =
+        [LETTERS[(k / CHARS.len()) % 26], LETTERS[(k / CHARS.len() / 26) % 26]].map(char::from).iter().collect();
+    CHARS.iter().map(|&local| format!("{}@{host}.{tld}", local as char)).collect::<Vec<_>>().join(";")
+}
+
+/// The e-mail measurement: `n` more stored addresses, then [`EMAIL_UPDATES`] timed updates of
+/// john's `a8` (after one untimed), in-process and one at a time, so that each figure is the time
+/// one update holds its transaction. Prints every time and the median.
+async fn emails(url: &str, n: i64) {
+    let started = Instant::now();
+    let db = Database::open(url).expect("database");
+    store_addresses(&db, n).await;
+    println!("setup: {n} more stored addresses in {:.2} s", started.elapsed().as_secs_f64());
+    let mut times = Vec::new();
+    for k in 0..=EMAIL_UPDATES {
+        let list = email_list(k);
+        assert!(list.len() <= 255, "{}", list.len());
+        let pairs = [("user_id", EMAIL_TARGET), ("a8", list.as_str())];
+        let hash = sign(&Params::from_pairs(pairs), "456789", Variant::Documented);
+        let params = Params::from_pairs([("u", "admin"), ("hash", hash.as_str())].into_iter().chain(pairs));
+        let info = RequestInfo {
+            request_id: format!("emails{k}"),
+            client_addr: "127.0.0.1".into(),
+            endpoint: "user_details_update".into(),
+            is_get: false,
+        };
+        let started = Instant::now();
+        let answer = update::serve(&db, UpdateRequest { params, info }).await.expect("update");
+        let took = started.elapsed();
+        assert_eq!(answer, Answer::Updated);
+        if k > 0 {
+            times.push(took);
+        }
+    }
+    let ms: Vec<String> = times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e3)).collect();
+    times.sort();
+    println!(
+        "e-mail list update ({} addresses, each checked for uniqueness) against {n} more stored addresses, {}: \
+         {} ms (median {:.1} ms)",
+        email_list(0).split(';').count(),
+        engine(url),
+        ms.join(", "),
+        times[times.len() / 2].as_secs_f64() * 1e3
+    );
+}
 
 /// What each baseline transaction does.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -414,6 +516,13 @@ async fn main() {
     let setup_started = Instant::now();
     prepare(&url, users).await;
     let setup = setup_started.elapsed();
+    if let Some(n) = o.emails {
+        emails(&url, n).await;
+        if let Some(url) = scratch {
+            let _ = scratch::drop(&url);
+        }
+        return;
+    }
     if o.setup_only {
         println!("setup: demo data and {users} users on {} in {:.2} s", engine(&url), setup.as_secs_f64());
         if let Some(url) = scratch {

@@ -100,10 +100,29 @@ pub mod email {
     /// The addresses of a `;`-separated list, spaces removed, empty entries dropped (MOR
     /// tolerates `a@b.lt;`).
     pub fn list(raw: &str) -> Vec<String> {
-        raw.split(';')
-            .map(|e| e.chars().filter(|c| !c.is_whitespace()).collect::<String>())
-            .filter(|e| !e.is_empty())
-            .collect()
+        entries(raw).collect()
+    }
+
+    /// The entries of a list as [`list`] reads them.
+    fn entries(raw: &str) -> impl Iterator<Item = String> {
+        raw.split(';').map(spaceless).filter(|e| !e.is_empty())
+    }
+
+    fn spaceless(e: &str) -> String {
+        e.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// An address as the uniqueness rule compares it: spaces removed (as [`list`] reads it),
+    /// ASCII letters lower-cased (`John@Example.COM` is `john@example.com`; other letters compare
+    /// exactly).
+    pub fn key(address: &str) -> String {
+        spaceless(address).to_ascii_lowercase()
+    }
+
+    /// The addresses of a stored list as the uniqueness rule compares them: [`list`]'s entries,
+    /// each read by [`key`].
+    pub fn addresses(stored: &str) -> impl Iterator<Item = String> {
+        entries(stored).map(|e| e.to_ascii_lowercase())
     }
 
     /// The addresses of a list when there is at least one and every one is valid.
@@ -223,6 +242,14 @@ mod tests {
         assert_eq!(email::valid_list(" a@b.lt ; c@d.lt"), Some(vec!["a@b.lt".to_string(), "c@d.lt".to_string()]));
         assert_eq!(email::valid_list(";"), None);
         assert_eq!(email::valid_list("a@b.lt;nope"), None);
+    }
+
+    #[test]
+    fn stored_lists_as_the_uniqueness_rule_reads_them() {
+        let all: Vec<String> = email::addresses(" First@Example.COM ; a b@Ž.lt;;").collect();
+        assert_eq!(all, ["first@example.com", "ab@Ž.lt"], "ASCII letters only are lower-cased");
+        assert_eq!(email::key(" John@Example.com"), "john@example.com");
+        assert_eq!(email::list(" a@b.lt ; c@d.lt"), email::addresses(" a@b.lt ; c@d.lt").collect::<Vec<_>>());
     }
 
     #[test]

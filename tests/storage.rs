@@ -12,8 +12,8 @@ use morapi::catalogue::params::RefKind;
 use morapi::storage::Tx;
 use morapi::storage::sql::Dialect;
 use morapi::storage::{
-    Account, AdminStore, AuditEntry, AuditEvent, AuditKey, Database, Locks, Reference, RefusalFilter, RefusalRecord,
-    RefusalScope, Row, StoreError, Table, Value, demo, int, schema, text,
+    Account, AdminStore, AuditEntry, AuditEvent, AuditKey, ChangeSet, Database, Locks, Reference, RefusalFilter,
+    RefusalRecord, RefusalScope, Row, StoreError, Table, Value, demo, int, schema, text,
 };
 
 /// A freshly created database of one backend, and how to open it again.
@@ -506,6 +506,177 @@ mod suite {
 
         // Rows with a NULL or empty e-mail are skipped without trouble.
         assert!(!used("null@esc.test", None).await);
+
+        // A whole list at once answers like one address at a time, in the list's order, a
+        // repeated address as often.
+        let probes = [
+            "JOHN@example.com",
+            "nobody@example.com",
+            "second@example.org",
+            "a_c@wild.test",
+            "twice@example.com",
+            "p%q@esc.test",
+            "john@example.com",
+            "%",
+        ];
+        for except in [None, Some(1), Some(10), Some(17)] {
+            let mut one_by_one = Vec::new();
+            for e in probes {
+                if used(e, except).await {
+                    one_by_one.push(e);
+                }
+            }
+            assert_eq!(read(&s.db, move |r| r.emails_in_use(&probes, except)).await, one_by_one, "{except:?}");
+        }
+        assert!(read(&s.db, |r| r.emails_in_use(&[], None)).await.is_empty());
+    }
+
+    /// The e-mail rows of address `id` as stored (sorted).
+    fn address_emails(url: &str, id: i64) -> Vec<String> {
+        raw(url, &[format!("SELECT email FROM address_emails WHERE address_id = {id} ORDER BY email")])
+    }
+
+    /// Every address's e-mail rows, and how many rows there are in all.
+    fn all_address_emails(url: &str) -> (Vec<(i64, Vec<String>)>, String) {
+        let ids = raw(url, &[format!("SELECT {} FROM addresses ORDER BY id", as_text(url, "id"))]);
+        let per_address =
+            ids.iter().map(|id| id.parse().expect("id")).map(|id| (id, address_emails(url, id))).collect();
+        (per_address, raw(url, &[format!("SELECT {} FROM address_emails", as_text(url, "COUNT(*)"))])[0].clone())
+    }
+
+    /// The addresses in use follow every write of `addresses.email` through the port: an insert
+    /// (each address of the list once, as the rule compares it), an update (the old list's
+    /// addresses are gone), an update of other columns, NULL and empty lists, a request's change
+    /// (`apply`), a delete; and a rolled-back change keeps the old rows.
+    pub async fn addresses_in_use_follow_every_write(s: Store) {
+        load_demo(&s.db).await;
+        let used = |e: &'static str| read(&s.db, move |r| r.email_in_use(e, None));
+        let id = write(&s.db, |r| {
+            r.insert_row(
+                Table::Addresses,
+                &[("city", "Kaunas".into()), ("email", " One@Example.com ;TWO@example.com;; one@EXAMPLE.com".into())],
+            )
+        })
+        .await;
+        assert_eq!(address_emails(&s.url, id), ["one@example.com", "two@example.com"]);
+        assert!(used("ONE@example.com").await && used("two@example.com").await);
+
+        write(&s.db, move |r| r.update_row(Table::Addresses, id, &[("email", "Three@example.com".into())])).await;
+        assert_eq!(address_emails(&s.url, id), ["three@example.com"]);
+        assert!(!used("one@example.com").await && !used("two@example.com").await);
+        assert!(used("three@example.com").await);
+
+        write(&s.db, move |r| r.update_row(Table::Addresses, id, &[("city", "Vilnius".into())])).await;
+        assert_eq!(address_emails(&s.url, id), ["three@example.com"], "other columns leave them alone");
+
+        let seen =
+            s.db.administer(move |r| {
+                r.update_row(Table::Addresses, id, &[("email", "four@example.com".into())])?;
+                Ok(Tx::Rollback(r.email_in_use("four@example.com", None)?))
+            })
+            .await;
+        assert_eq!(seen.ok(), Some(true), "the transaction sees its own change");
+        assert!(!used("four@example.com").await, "rolled back");
+        assert_eq!(address_emails(&s.url, id), ["three@example.com"]);
+
+        for cleared in [Value::Null, "".into(), " ; ".into()] {
+            write(&s.db, move |r| r.update_row(Table::Addresses, id, &[("email", "five@example.com".into())])).await;
+            assert!(used("five@example.com").await);
+            let c = cleared.clone();
+            write(&s.db, move |r| r.update_row(Table::Addresses, id, &[("email", c.clone())])).await;
+            assert!(address_emails(&s.url, id).is_empty(), "{cleared:?}");
+            assert!(!used("five@example.com").await, "{cleared:?}");
+        }
+
+        // A request's change, as `user_details_update` writes it.
+        write(&s.db, |r| {
+            r.apply(&ChangeSet {
+                user_id: 123,
+                address: Some((1, vec![("email", "John@New.example; john@example.com".into())])),
+                ..ChangeSet::default()
+            })
+        })
+        .await;
+        assert_eq!(address_emails(&s.url, 1), ["john@example.com", "john@new.example"]);
+        assert!(used("JOHN@new.example").await);
+        assert!(!read(&s.db, |r| r.email_in_use("john@new.example", Some(1))).await, "the own row");
+
+        write(&s.db, |r| r.delete_row(Table::Addresses, 1)).await;
+        assert!(address_emails(&s.url, 1).is_empty());
+        assert!(!used("john@example.com").await && !used("john@new.example").await);
+
+        // An update of an address row that does not exist adds no address.
+        write(&s.db, |r| r.update_row(Table::Addresses, 999_999, &[("email", "ghost@example.com".into())])).await;
+        assert!(!used("ghost@example.com").await);
+        assert!(address_emails(&s.url, 999_999).is_empty());
+    }
+
+    /// Addresses written by trusted scripts (the demo data among them) are found, and the ones a
+    /// script removes are not.
+    pub async fn addresses_written_by_scripts_are_found(s: Store) {
+        load_demo(&s.db).await;
+        let used = |e: &'static str| read(&s.db, move |r| r.email_in_use(e, None));
+        for e in ["john@example.com", "JANE@example.com", "reseller@example.com", "alice@example.com"] {
+            assert!(used(e).await, "{e}");
+        }
+        assert!(address_emails(&s.url, 5).is_empty(), "bob's e-mail is empty");
+        script(
+            &s.db,
+            "UPDATE addresses SET email = 'Jane.Doe@Example.com ; jd@example.com' WHERE id = 2;
+             INSERT INTO addresses (id, email) VALUES (40, 'scripted@example.com');
+             DELETE FROM addresses WHERE id = 3;",
+        )
+        .await;
+        assert!(!used("jane@example.com").await && !used("reseller@example.com").await);
+        assert!(used("jane.doe@example.com").await && used("jd@example.com").await);
+        assert!(used("scripted@example.com").await && used("john@example.com").await);
+        assert_eq!(address_emails(&s.url, 2), ["jane.doe@example.com", "jd@example.com"]);
+        assert!(address_emails(&s.url, 3).is_empty());
+    }
+
+    /// Version 3 had no `address_emails`: opening such a database fills it from `addresses`
+    /// (lists split as the rule splits them), and a fill that stopped midway is made again.
+    pub async fn opening_a_version_3_database_fills_address_emails(s: Store) {
+        load_demo(&s.db).await;
+        write(&s.db, |r| {
+            r.insert_row(
+                Table::Addresses,
+                &[("id", Value::Int(20)), ("email", "Multi@Example.com; second@example.org ;multi@example.COM".into())],
+            )?;
+            r.insert_row(Table::Addresses, &[("id", Value::Int(21)), ("email", Value::Null)])
+        })
+        .await;
+        let fresh = all_address_emails(&s.url);
+        assert_eq!(fresh.1, "6", "{fresh:?}");
+        let version_3 = |mut statements: Vec<String>| {
+            statements.extend([
+                "DELETE FROM schema_migrations".into(),
+                "INSERT INTO schema_migrations (version) VALUES (3)".into(),
+                "SELECT 'done'".into(),
+            ]);
+            raw(&s.url, &statements);
+        };
+        let version = format!("SELECT {} FROM schema_migrations", as_text(&s.url, "MAX(version)"));
+        for (case, made) in [
+            ("version 3", vec!["DROP TABLE address_emails".to_string()]),
+            (
+                "a fill that stopped midway",
+                vec![
+                    "DELETE FROM address_emails WHERE address_id = 1".into(),
+                    "INSERT INTO address_emails (address_id, email) VALUES (20, 'stale@example.com')".into(),
+                ],
+            ),
+        ] {
+            version_3(made);
+            let db = Database::open(&s.url).expect("a version-3 database opens");
+            assert_eq!(raw(&s.url, std::slice::from_ref(&version)), [schema::VERSION.to_string()], "{case}");
+            assert_eq!(all_address_emails(&s.url), fresh, "{case}");
+            for e in ["MULTI@example.com", "second@example.org", "john@example.com", "alice@example.com"] {
+                assert!(read(&db, move |r| r.email_in_use(e, None)).await, "{case}: {e}");
+            }
+            assert!(!read(&db, |r| r.email_in_use("stale@example.com", None)).await, "{case}");
+            assert!(!read(&db, |r| r.email_in_use("multi@example.com", Some(20))).await, "{case}");
+        }
     }
 
     pub async fn rows_of_users_addresses_and_taxes(s: Store) {
@@ -1223,6 +1394,9 @@ storage_suite!(engine => super::open_store;
     catalogue_text_limits_fit_the_columns,
     a_failing_script_keeps_nothing,
     email_in_use,
+    addresses_in_use_follow_every_write,
+    addresses_written_by_scripts_are_found,
+    opening_a_version_3_database_fills_address_emails,
     rows_of_users_addresses_and_taxes,
     column_names_are_checked,
     audit_entries_in_order,

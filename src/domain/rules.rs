@@ -72,10 +72,10 @@ pub fn email_problems(store: &mut dyn RequestStore, raw: &str, own_address: Opti
     let Some(addresses) = email::valid_list(raw) else { return Ok(vec![msg::EMAIL_INVALID.to_string()]) };
     let mut problems = Vec::new();
     if !Setting::AllowIdenticalEmailAddressesToDifferentUsers.flag(store, 0)? {
-        for e in &addresses {
-            if store.email_in_use(e, own_address)? {
-                problems.push(msg::email_used(e));
-            }
+        // The whole list in one lookup; a message per address in use, in the list's order.
+        let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
+        for e in store.emails_in_use(&addresses, own_address)? {
+            problems.push(msg::email_used(e));
         }
     }
     Ok(problems)

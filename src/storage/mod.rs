@@ -7,6 +7,7 @@
 //! of requests; PostgreSQL and MariaDB: a pool with retries, [`pool`]). Storage imports nothing
 //! of the domain: only the shared value rules ([`crate::values`]).
 
+mod address_emails;
 pub mod demo;
 mod error;
 pub mod model;

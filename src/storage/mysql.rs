@@ -233,7 +233,7 @@ fn ssl_opts(tls: &Tls, from_url: Option<SslOpts>) -> Option<SslOpts> {
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyManager>>> {
     let manager = MyManager { target: self::options(url, options.timeout)? };
     let mut first = connect_to(&manager.target)?;
-    migrate(&mut first.conn)?;
+    migrate(&mut first)?;
     drop(first);
     Ok(Pool::new(options, manager))
 }
@@ -272,7 +272,8 @@ fn retried(conn: &mut mysql::Conn, sql: &str, deadline: Instant) -> Result<()> {
 /// write, which Galera certifies across the cluster (of two instances taking it at once, one
 /// commit fails and that instance waits). A lock left by a crashed instance expires after a
 /// minute. Every step is idempotent and retried on conflict.
-fn migrate(conn: &mut mysql::Conn) -> Result<()> {
+fn migrate(my: &mut MyConn) -> Result<()> {
+    let conn = &mut my.conn;
     let recorded = schema_version(conn)?;
     schema::refuse_newer(recorded)?;
     if recorded == schema::VERSION {
@@ -303,14 +304,15 @@ fn migrate(conn: &mut mysql::Conn) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let result = create_schema(conn, deadline);
+    let result = create_schema(my, deadline);
     let release = render("DELETE FROM schema_lock WHERE id = 1 AND holder = ?", std::slice::from_ref(&holder))?;
-    let released = retried(conn, &release, deadline);
+    let released = retried(&mut my.conn, &release, deadline);
     result.and(released)
 }
 
 /// The migration's steps, under the lock.
-fn create_schema(conn: &mut mysql::Conn, deadline: Instant) -> Result<()> {
+fn create_schema(my: &mut MyConn, deadline: Instant) -> Result<()> {
+    let conn = &mut my.conn;
     let recorded = schema_version(conn)?;
     if recorded >= schema::VERSION {
         return Ok(());
@@ -329,8 +331,29 @@ fn create_schema(conn: &mut mysql::Conn, deadline: Instant) -> Result<()> {
     for stmt in schema::create_statements(Dialect::Mysql).into_iter().chain(upgrades) {
         retried(conn, &stmt.replace(schema::MYSQL_COLLATION, collation), deadline)?;
     }
+    upgrade_rows(my, recorded, deadline)?;
     let record = render("INSERT IGNORE INTO schema_migrations (version) VALUES (?)", &[Value::Int(schema::VERSION)])?;
-    retried(conn, &record, deadline)
+    retried(&mut my.conn, &record, deadline)
+}
+
+/// The rows the migration's statements cannot compute ([`schema::upgrade_rows`]), in a
+/// transaction of their own (DDL commits at once here), again while it conflicts (Galera) until
+/// `deadline`.
+fn upgrade_rows(my: &mut MyConn, from: i64, deadline: Instant) -> Result<()> {
+    loop {
+        let mut repo = MyRepo { conn: my, begun: false, pending: Vec::new(), cache: TxCache::default() };
+        let done = schema::upgrade_rows(&mut repo, from).and_then(|()| repo.commit());
+        if done.is_err() {
+            let _ = repo.rollback();
+        }
+        match done {
+            Err(StoreError::Conflict(e)) if Instant::now() < deadline => {
+                tracing::debug!(error = %e, "migration rows conflicted, retrying");
+                std::thread::sleep(Duration::from_millis(50 + u64::from(rand::random::<u8>())));
+            }
+            other => return other,
+        }
+    }
 }
 
 impl Connection for MyConn {

@@ -60,9 +60,13 @@ pub trait RequestStore {
     /// Every right of an accountant/reseller group, in one read (empty for a missing group).
     fn group_rights(&mut self, group_id: i64) -> Result<GroupRights>;
     fn username_taken(&mut self, username: &str, except_user_id: i64) -> Result<bool>;
-    /// Whether `email` (one address, compared case-insensitively) is used by an address row other
-    /// than `except_address_id`.
+    /// Whether `email` (one address, compared as `values::email::key` reads it: spaces removed,
+    /// ASCII case ignored) is used by an address row other than `except_address_id`.
     fn email_in_use(&mut self, email: &str, except_address_id: Option<i64>) -> Result<bool>;
+    /// Which of `emails` (single addresses, each compared as [`email_in_use`](Self::email_in_use)
+    /// compares) are used by an address row other than `except_address_id`, in their order, a
+    /// repeated one as often: one query, an index lookup per address, whatever the list's length.
+    fn emails_in_use<'e>(&mut self, emails: &[&'e str], except_address_id: Option<i64>) -> Result<Vec<&'e str>>;
     /// Writes a change of one user and its audit rows.
     fn apply(&mut self, change: &ChangeSet) -> Result<()>;
     /// Writes audit rows, all in one statement.

@@ -229,15 +229,21 @@ pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
 
 fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
     let manager = PgManager::new(url, options.timeout)?;
-    let first = r2d2::ManageConnection::connect(&manager)?;
-    first.runtime.block_on(migrate(&first.client))?;
+    let mut first = r2d2::ManageConnection::connect(&manager)?;
+    let from = first.runtime.block_on(migrate(&first.client))?;
+    // The rows the statements cannot compute, in the migration's transaction, which this commits.
+    let mut tx = PgTx { conn: &mut first, begun: true, pending: Vec::new(), cache: TxCache::default() };
+    schema::upgrade_rows(&mut tx, from)?;
+    tx.commit()?;
     drop(first);
     Ok(Pool::new(options, manager))
 }
 
 /// Creates or upgrades the schema under an advisory lock, so instances starting together do not
-/// race; a database already at this version is left alone (a routine start runs no DDL).
-async fn migrate(client: &Client) -> Result<()> {
+/// race; a database already at this version is left alone (a routine start runs no DDL). Leaves
+/// the migration's transaction open for [`schema::upgrade_rows`] and returns the version it
+/// found.
+async fn migrate(client: &Client) -> Result<i64> {
     client.batch_execute("BEGIN").await.map_err(err)?;
     client.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(err)?;
     let exists: bool =
@@ -261,7 +267,7 @@ async fn migrate(client: &Client) -> Result<()> {
             .await
             .map_err(err)?;
     }
-    client.batch_execute("COMMIT").await.map_err(err)
+    Ok(current)
 }
 
 impl Connection for PgConn {

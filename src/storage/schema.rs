@@ -5,7 +5,7 @@
 //! text in SQLite (which has no exact decimal type). Every table has a primary key (Galera needs
 //! one) and nothing relies on consecutive auto-increment values (TiDB).
 
-use super::sql::Dialect;
+use super::sql::{Dialect, SqlConn};
 
 /// Placeholder collation of MySQL-family tables (binary; see [`create_statements`]).
 pub const MYSQL_COLLATION: &str = "utf8mb4_bin";
@@ -17,7 +17,10 @@ pub const MYSQL_COLLATION: &str = "utf8mb4_bin";
 /// empty one); index on `audit_log.request_id`.
 /// 3: `audit_log.signed_with`; the `refusals` table (lockouts, refusals counted per window);
 /// SQLite never hands out a deleted user's or device's id again (`AUTOINCREMENT`).
-pub const VERSION: i64 = 3;
+/// 4: `address_emails`, every address of every `addresses.email` list in a row of its own, as the
+/// uniqueness rule compares them, so that whether an address is in use is an index lookup;
+/// filled from `addresses` on upgrade ([`upgrade_rows`]).
+pub const VERSION: i64 = 4;
 
 /// Tables whose ids must never be handed out again after a delete: audit rows and clients refer
 /// to them. PostgreSQL sequences and InnoDB's persistent counter (MariaDB 10.2.4+, MySQL 8) never
@@ -115,6 +118,13 @@ pub const INDEXES: &[(&str, &str, &str, &[Dialect])] = &[
     // request up (its commits are never lost in flight).
     (AUDIT_INDEX_V1.0, "audit_log", "target_id", &[Dialect::Sqlite]),
     AUDIT_INDEX,
+    // Whether an address is in use, by any address row but one (covering: no table lookup).
+    (
+        "index_address_emails_on_email_and_address_id",
+        "address_emails",
+        "email, address_id",
+        &[Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql],
+    ),
 ];
 
 /// The audit trail by target, and a request's rows by target and request id, which prove a
@@ -219,6 +229,14 @@ pub static TABLES: &[TableDef] = &[
             Column::text("fax", ""),
             Column::text_null("email"),
         ],
+    },
+    // Every address of every `addresses.email` list, as the uniqueness rule compares them
+    // (`values::email::addresses`), kept by the storage layer with every write of the list
+    // (`storage/address_emails.rs`). The unique key also finds an address row's entries.
+    TableDef {
+        name: "address_emails",
+        unique: &[&["address_id", "email"]],
+        columns: &[Column::id(), Column::int_required("address_id"), Column::text_required("email")],
     },
     TableDef {
         name: "taxes",
@@ -506,6 +524,19 @@ pub fn upgrade_statements(dialect: Dialect, from: i64) -> Vec<String> {
         }
     }
     out
+}
+
+/// What [`upgrade_statements`] cannot do: rows computed in Rust (SQL cannot split an e-mail list
+/// portably). Run it on a database whose recorded version was `from` after those statements,
+/// under the same migration lock and before recording [`VERSION`]: in the migration's transaction
+/// where DDL has one (SQLite, PostgreSQL), else in a transaction of its own (MariaDB/MySQL). It
+/// can run again after a crash midway.
+pub fn upgrade_rows(conn: &mut impl SqlConn, from: i64) -> super::Result<()> {
+    // 4: `address_emails` from `addresses` (a new database has no addresses).
+    if (1..4).contains(&from) {
+        super::address_emails::refill(conn)?;
+    }
+    Ok(())
 }
 
 /// SQLite cannot change a table's constraints in place: copy into a new table of the current

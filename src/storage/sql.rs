@@ -3,6 +3,7 @@
 //! [`Row`]s. The SQL below is written once, in the portable subset, with the few dialect
 //! differences spelled out where they occur.
 
+use super::address_emails;
 use super::{
     Account, AdminStore, AuditEntry, AuditEvent, AuditFilter, AuditKey, ChangeSet, GroupRights, Linked, Locks, Named,
     RefKind, Reference, RefusalFilter, RefusalRecord, RefusalRow, RefusalScope, RequestStore, Result, Row, StoreError,
@@ -403,25 +404,11 @@ impl<C: SqlConn> RequestStore for C {
     }
 
     fn email_in_use(&mut self, email: &str, except_address_id: Option<i64>) -> Result<bool> {
-        // A row may hold several addresses separated by `;`: find candidates, then compare exactly.
-        let pattern =
-            format!("%{}%", email.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let sql = match self.dialect() {
-            // MySQL's default LIKE escape is the backslash (and '\' would need doubling there).
-            Dialect::Mysql => "SELECT id, email FROM addresses WHERE LOWER(email) LIKE ?",
-            Dialect::Sqlite | Dialect::Postgres => {
-                "SELECT id, email FROM addresses WHERE LOWER(email) LIKE ? ESCAPE '\\'"
-            }
-        };
-        for row in self.fetch(sql, &[pattern.into()])? {
-            if int(&row, "id") == except_address_id {
-                continue;
-            }
-            if text(&row, "email").split(';').any(|e| e.trim().eq_ignore_ascii_case(email)) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(!address_emails::in_use(self, &[email], except_address_id)?.is_empty())
+    }
+
+    fn emails_in_use<'e>(&mut self, emails: &[&'e str], except_address_id: Option<i64>) -> Result<Vec<&'e str>> {
+        address_emails::in_use(self, emails, except_address_id)
     }
 
     fn apply(&mut self, change: &ChangeSet) -> Result<()> {
@@ -496,11 +483,17 @@ impl<C: SqlConn> AdminStore for C {
         };
         let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
         // An explicit id is the answer (MySQL reports no insert id for it).
-        if let Some(id) = values.iter().find(|(c, _)| *c == "id").and_then(|(_, v)| v.as_int()) {
-            self.execute(&sql, &args)?;
-            return Ok(id);
+        let id = match values.iter().find(|(c, _)| *c == "id").and_then(|(_, v)| v.as_int()) {
+            Some(id) => {
+                self.execute(&sql, &args)?;
+                id
+            }
+            None => self.insert(&sql, &args)?,
+        };
+        if table == Table::Addresses {
+            address_emails::written(self, id, values)?;
         }
-        self.insert(&sql, &args)
+        Ok(id)
     }
 
     fn update_row(&mut self, table: Table, id: i64, values: &[(&str, Value)]) -> Result<()> {
@@ -515,7 +508,11 @@ impl<C: SqlConn> AdminStore for C {
         let guard = if self.guards_writes() { IN_TRANSACTION } else { "" };
         let sql = format!("UPDATE {} SET {} WHERE id = ?{guard}", table.name(), sets.join(", "));
         let args: Vec<Value> = values.iter().map(|(_, v)| v.clone()).chain(std::iter::once(Value::Int(id))).collect();
-        self.defer(&sql, &args)
+        self.defer(&sql, &args)?;
+        if table == Table::Addresses {
+            address_emails::written(self, id, values)?;
+        }
+        Ok(())
     }
 
     fn set_setting(&mut self, owner_id: i64, name: &str, value: &str) -> Result<()> {
@@ -570,7 +567,13 @@ impl<C: SqlConn> AdminStore for C {
         let written = std::mem::take(&mut self.cache().written);
         *self.cache() = TxCache { written, ..TxCache::default() };
         self.cache().wrote();
-        self.batch(sql)
+        self.batch(sql)?;
+        // Scripts are trusted and rare: any that names the addresses (or their e-mail rows) may
+        // have changed a list, so every address's e-mail rows are made again.
+        if sql.to_ascii_lowercase().contains("address") {
+            address_emails::refill(self)?;
+        }
+        Ok(())
     }
 
     #[cfg(feature = "testing")]
@@ -634,7 +637,11 @@ impl<C: SqlConn> AdminStore for C {
         if table == Table::Users {
             self.cache().forget_users();
         }
-        Ok(self.execute(&format!("DELETE FROM {} WHERE id = ?", table.name()), &[id.into()])? > 0)
+        let deleted = self.execute(&format!("DELETE FROM {} WHERE id = ?", table.name()), &[id.into()])? > 0;
+        if deleted && table == Table::Addresses {
+            address_emails::forget(self, id)?;
+        }
+        Ok(deleted)
     }
 }
 

@@ -110,6 +110,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for stmt in schema::upgrade_statements(Dialect::Sqlite, version) {
         tx.execute_batch(&stmt).map_err(db_err)?;
     }
+    schema::upgrade_rows(&mut SqliteRepo { conn: &tx, cache: TxCache::default() }, version)?;
     tx.execute("INSERT OR IGNORE INTO schema_migrations (version) VALUES (?1)", [schema::VERSION]).map_err(db_err)?;
     tx.commit().map_err(db_err)
 }
@@ -215,7 +216,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
 
 /// [`AdminStore`] over the writer's connection, inside the current savepoint.
 pub struct SqliteRepo<'c> {
-    conn: &'c mut Connection,
+    conn: &'c Connection,
     cache: TxCache,
 }
 
