@@ -181,6 +181,21 @@ pub fn new_request_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// A duration in seconds as flags and configuration files give it: a plain decimal number
+/// (`5`, `0.25`), no sign, exponent, `inf` or `nan`, within `min..=max` seconds. Every duration
+/// an operator sets is read through this one rule, so a typo is refused at start with the range
+/// in the message instead of panicking (`Duration::from_secs_f64` panics on -1, NaN or 1e30).
+pub fn seconds(raw: &str, min: f64, max: f64) -> Result<std::time::Duration, String> {
+    let s = raw.trim();
+    let plain =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') && s.bytes().any(|b| b.is_ascii_digit());
+    let value = if plain { s.parse::<f64>().ok() } else { None };
+    match value {
+        Some(v) if (min..=max).contains(&v) => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(format!("give a number of seconds from {min} to {max}")),
+    }
+}
+
 /// Whether `c` may appear in an XML 1.0 document: answers are XML, so values are limited to
 /// what can be written back.
 pub fn is_xml_char(c: char) -> bool {
@@ -190,6 +205,18 @@ pub fn is_xml_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_are_plain_bounded_numbers() {
+        use std::time::Duration;
+        assert_eq!(seconds("5", 0.1, 60.0), Ok(Duration::from_secs(5)));
+        assert_eq!(seconds(" 0.25 ", 0.1, 60.0), Ok(Duration::from_millis(250)));
+        assert_eq!(seconds("60", 0.1, 60.0), Ok(Duration::from_secs(60)));
+        for bad in ["-1", "1e30", "nan", "NaN", "inf", "", ".", "5s", "0.05", "61", "1.2.3", "+5"] {
+            let e = seconds(bad, 0.1, 60.0).unwrap_err();
+            assert!(e.contains("from 0.1 to 60"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn whole_numbers_and_switches() {

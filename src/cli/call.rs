@@ -71,8 +71,9 @@ pub struct Opts {
     #[arg(long)]
     pub no_hash: bool,
     /// Seconds to wait for the whole answer.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "30",
+          value_parser = |s: &str| crate::values::seconds(s, 0.001, 86400.0))]
+    pub timeout: Duration,
     /// Also print the answer's status line and headers before the body.
     #[arg(short = 'i', long)]
     pub include: bool,
@@ -240,9 +241,6 @@ fn key(opts: &Opts) -> anyhow::Result<Option<String>> {
 /// Exit status (see [`crate::cli`]): 0 an answer without `<error>`; 1 an answer with `<error>`
 /// or an HTTP error status; 2 unusable arguments; 3 no answer.
 pub fn run(opts: Opts) -> anyhow::Result<()> {
-    if !(opts.timeout.is_finite() && opts.timeout > 0.0) {
-        return Err(usage("--timeout must be a positive number of seconds"));
-    }
     let key = key(&opts)?;
     let prepared = prepare(&opts, key.as_deref()).map_err(usage)?;
     if opts.dry_run {
@@ -265,7 +263,7 @@ fn error_chain(e: reqwest::Error) -> String {
 }
 
 async fn send(opts: &Opts, request: reqwest::Request) -> anyhow::Result<()> {
-    let timeout = Duration::from_secs_f64(opts.timeout);
+    let timeout = opts.timeout;
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -487,7 +485,7 @@ mod tests {
         let o = opts(SEED);
         assert_eq!(o.variant, HashVariant::Mor);
         assert!(!o.get && !o.dry_run && !o.no_hash && !o.include);
-        assert_eq!(o.timeout, 30.0);
+        assert_eq!(o.timeout, Duration::from_secs(30));
         // -u is required; so are the base URL and the method.
         assert!(Cli::try_parse_from(["call", "http://h", "user_details_update", "user_id=1"]).is_err());
         assert!(Cli::try_parse_from(["call", "-u", "admin"]).is_err());

@@ -22,8 +22,9 @@ pub struct Opts {
     /// Seconds a request waits for a database server that is unreachable or not ready (retrying on
     /// fresh connections) before it fails; also the time allowed to find out whether a commit
     /// whose answer was lost took effect.
-    #[arg(long, env = "MORAPI_DB_TIMEOUT", default_value_t = 5.0)]
-    pub db_timeout: f64,
+    #[arg(long, env = "MORAPI_DB_TIMEOUT", value_name = "SECONDS", default_value = "5",
+          value_parser = |s: &str| crate::values::seconds(s, 0.1, 3600.0))]
+    pub db_timeout: std::time::Duration,
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. Re-read on
     /// SIGHUP. Without it morapi serves plain HTTP and expects a TLS-terminating proxy in front.
     #[arg(long, env = "MORAPI_TLS_CERT", value_name = "FILE", requires = "tls_key")]
@@ -89,11 +90,7 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         _ => anyhow::bail!("--tls-cert and --tls-key go together: give both or neither"),
     };
     let trusted_proxies = opts.trusted_proxies.clone().unwrap_or_default();
-    let pool = PoolOptions {
-        max_connections: opts.db_pool_size,
-        timeout: std::time::Duration::from_secs_f64(opts.db_timeout),
-        ..PoolOptions::default()
-    };
+    let pool = PoolOptions { max_connections: opts.db_pool_size, timeout: opts.db_timeout, ..PoolOptions::default() };
     let db = opts.db.open_with(pool)?;
     if opts.demo {
         if demo::load(&db).await? {
