@@ -49,7 +49,8 @@ pub enum PageError {
     Internal,
     /// The database server cannot be reached: nothing was written.
     DatabaseUnavailable,
-    /// Conflicting transactions kept failing after retries: nothing was written.
+    /// Conflicting transactions kept failing after retries, or a lock held by another session
+    /// was not released within `--db-lock-timeout`: nothing was written.
     DatabaseBusy,
     /// The connection was lost after `COMMIT` was sent and the database stayed unreachable, so
     /// whether the change was applied is unknown: never claimed either way.

@@ -25,6 +25,15 @@ pub struct Opts {
     #[arg(long, env = "MORAPI_DB_TIMEOUT", value_name = "SECONDS", default_value = "5",
           value_parser = |s: &str| crate::values::seconds(s, 0.1, 3600.0))]
     pub db_timeout: std::time::Duration,
+    /// Seconds one statement waits for a lock another session holds (a row another transaction is
+    /// changing; on SQLite, the file's write lock held by another process) before the request is
+    /// rolled back and answered "Database is busy, nothing was changed; try again". Applied as
+    /// PostgreSQL's lock_timeout, MariaDB/MySQL's innodb_lock_wait_timeout and lock_wait_timeout
+    /// (whole seconds, rounded up), SQLite's busy timeout. Not retried: with --db-timeout, a
+    /// request that meets a held lock ends within about --db-timeout plus this.
+    #[arg(long, env = "MORAPI_DB_LOCK_TIMEOUT", value_name = "SECONDS", default_value = "2",
+          value_parser = |s: &str| crate::values::seconds(s, 0.1, 600.0))]
+    pub db_lock_timeout: std::time::Duration,
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. Re-read on
     /// SIGHUP. Without it morapi serves plain HTTP and expects a TLS-terminating proxy in front.
     #[arg(long, env = "MORAPI_TLS_CERT", value_name = "FILE", requires = "tls_key")]
@@ -90,7 +99,12 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         _ => anyhow::bail!("--tls-cert and --tls-key go together: give both or neither"),
     };
     let trusted_proxies = opts.trusted_proxies.clone().unwrap_or_default();
-    let pool = PoolOptions { max_connections: opts.db_pool_size, timeout: opts.db_timeout, ..PoolOptions::default() };
+    let pool = PoolOptions {
+        max_connections: opts.db_pool_size,
+        timeout: opts.db_timeout,
+        lock_timeout: opts.db_lock_timeout,
+        ..PoolOptions::default()
+    };
     let db = opts.db.open_with(pool)?;
     if opts.demo {
         if demo::load(&db).await? {

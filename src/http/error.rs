@@ -39,7 +39,7 @@ fn storage_answer(e: &StoreError) -> PageError {
     match e {
         StoreError::Unavailable(_) => PageError::DatabaseUnavailable,
         StoreError::CommitUnknown(_) => PageError::CommitUnknown,
-        StoreError::Conflict(_) => PageError::DatabaseBusy,
+        StoreError::Conflict(_) | StoreError::Busy(_) => PageError::DatabaseBusy,
         _ => PageError::Internal,
     }
 }

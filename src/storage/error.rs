@@ -11,6 +11,12 @@ pub enum StoreError {
     /// A deadlock, serialization failure or concurrent unique insert: worth another try.
     #[error("transaction conflict: {0}")]
     Conflict(String),
+    /// Waiting for a lock that another session held ran out (`--db-lock-timeout`: PostgreSQL's
+    /// `lock_timeout`, 55P03; MariaDB/MySQL's `innodb_lock_wait_timeout`, 1205; SQLite's busy
+    /// timeout, `SQLITE_BUSY`). The transaction was rolled back, so nothing was kept. Not retried:
+    /// the wait was the retry, and a second one would only double the time the client waits.
+    #[error("lock wait timed out: {0}")]
+    Busy(String),
     /// The database cannot be reached or cannot serve now (connection refused or lost, a Galera
     /// node not ready, a read-only standby). Raised only where nothing can have been committed, so
     /// the work may run again on a fresh connection.

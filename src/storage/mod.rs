@@ -62,7 +62,7 @@ impl Database {
     /// Opens (creating and migrating when needed) the database at `url`: `sqlite://PATH`,
     /// `postgres://…` or `mysql://…`. Anything else is refused, never a silent fallback; so is an
     /// engine this build left out, naming its cargo feature.
-    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_variables))]
     pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
         let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
         match scheme {
@@ -72,7 +72,7 @@ impl Database {
                 if path.is_empty() {
                     return Err(StoreError::Config("sqlite:// URL needs a file path, e.g. sqlite://morapi.db".into()));
                 }
-                Ok(Database::Sqlite(sqlite::SqliteStore::open(path)?))
+                Ok(Database::Sqlite(sqlite::SqliteStore::open(path, options.lock_timeout)?))
             }
             #[cfg(not(feature = "sqlite"))]
             "sqlite" => Err(left_out("SQLite", "sqlite", url)),

@@ -26,9 +26,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Server error codes worth a retry: deadlock (also Galera's certification failure and
-/// brute-force abort), lock wait timeout, duplicate key (a concurrent insert of the same unique
-/// value), TiDB write conflicts.
-const RETRYABLE: &[u16] = &[1213, 1205, 1062, 8002, 9007];
+/// brute-force abort), duplicate key (a concurrent insert of the same unique value), TiDB write
+/// conflicts.
+const RETRYABLE: &[u16] = &[1213, 1062, 8002, 9007];
+
+/// `ER_LOCK_WAIT_TIMEOUT`: a statement waited `innodb_lock_wait_timeout` (a row) or
+/// `lock_wait_timeout` (a table's metadata) for a lock another session holds. InnoDB rolls back
+/// only that statement, leaving the transaction open: the runner rolls the whole transaction back
+/// before answering [`StoreError::Busy`] (`pool::attempt`). A request's is not retried (it
+/// already waited); a migration statement's is, until the migration's own deadline.
+const LOCK_WAIT_TIMEOUT: u16 = 1205;
 
 /// Server error codes meaning this server cannot serve now, whatever the statement: a Galera
 /// node not ready or not in the primary component (1047), shutting down (1053), read-only, so not
@@ -134,7 +141,7 @@ fn connect_to(target: &Target) -> Result<MyConn> {
 /// (TLS and session settings included), outside any pool: for tools, tests and scratch
 /// databases.
 pub fn connect(url: &str) -> Result<MyConn> {
-    connect_to(&options(url, PoolOptions::default().timeout)?)
+    connect_to(&options(url, &PoolOptions::default())?)
 }
 
 /// A bare driver connection to the database of `url`: the URL's own options and its TLS
@@ -166,6 +173,7 @@ impl MyConn {
 
 fn err(e: mysql::Error) -> StoreError {
     match e {
+        mysql::Error::MySqlError(ref m) if m.code == LOCK_WAIT_TIMEOUT => StoreError::Busy(e.to_string()),
         mysql::Error::MySqlError(ref m) if RETRYABLE.contains(&m.code) => StoreError::Conflict(e.to_string()),
         mysql::Error::MySqlError(ref m) if NOT_READY.contains(&m.code) => StoreError::Unavailable(e.to_string()),
         mysql::Error::MySqlError(_) => StoreError::Database(e.to_string()),
@@ -176,14 +184,21 @@ fn err(e: mysql::Error) -> StoreError {
 /// The connection options of a URL. The URL's host is honoured: the driver's `prefer_socket`
 /// (switch to the server's Unix socket after connecting to a loopback address) is off unless the
 /// URL turns it on, so a local proxy or load balancer in front of the database is never bypassed.
-fn options(url: &str, timeout: Duration) -> Result<Target> {
+fn options(url: &str, pool: &PoolOptions) -> Result<Target> {
+    // Whole seconds only (rounded up, at least 1); row locks and metadata (table) locks alike,
+    // as PostgreSQL's `lock_timeout` bounds every lock.
+    let lock_wait = format!(
+        "SET SESSION innodb_lock_wait_timeout = {0}, lock_wait_timeout = {0}",
+        pool.lock_timeout_seconds()
+    );
     target(url, |builder| {
-        builder.tcp_connect_timeout(Some(timeout)).init(vec![
+        builder.tcp_connect_timeout(Some(pool.timeout)).init(vec![
             // The demo admin has id 0: an explicit 0 must not mean "next id".
             "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
             "SET NAMES utf8mb4",
             // Once per session, so that beginning a transaction costs no statement of its own.
             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            lock_wait.as_str(),
         ])
     })
 }
@@ -231,7 +246,7 @@ fn ssl_opts(tls: &Tls, from_url: Option<SslOpts>) -> Option<SslOpts> {
 
 /// Connects, migrates and returns the pool.
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyManager>>> {
-    let manager = MyManager { target: self::options(url, options.timeout)? };
+    let manager = MyManager { target: self::options(url, &options)? };
     let mut first = connect_to(&manager.target)?;
     migrate(&mut first)?;
     drop(first);
@@ -256,7 +271,8 @@ fn retried(conn: &mut mysql::Conn, sql: &str, deadline: Instant) -> Result<()> {
         match conn.query_drop(sql) {
             Ok(()) => return Ok(()),
             Err(mysql::Error::MySqlError(ref m))
-                if (RETRYABLE.contains(&m.code) || NOT_READY.contains(&m.code)) && Instant::now() < deadline =>
+                if (RETRYABLE.contains(&m.code) || NOT_READY.contains(&m.code) || m.code == LOCK_WAIT_TIMEOUT)
+                    && Instant::now() < deadline =>
             {
                 tracing::debug!(code = m.code, "migration statement conflicted, retrying");
                 std::thread::sleep(Duration::from_millis(50 + u64::from(rand::random::<u8>())));
@@ -719,8 +735,8 @@ mod tests {
 
     #[test]
     fn the_urls_host_is_honoured_unless_it_asks_for_the_socket() {
-        let timeout = std::time::Duration::from_secs(1);
-        let opts = |url: &str| super::options(url, timeout).map(|t| t.opts.get_prefer_socket()).ok();
+        let pool = super::PoolOptions::default();
+        let opts = |url: &str| super::options(url, &pool).map(|t| t.opts.get_prefer_socket()).ok();
         assert_eq!(opts("mysql://root@127.0.0.1:3306/test"), Some(false));
         assert_eq!(opts("mysql://root@localhost/test?prefer_socket=false"), Some(false));
         assert_eq!(opts("mysql://root@127.0.0.1:3306/test?prefer_socket=true"), Some(true));

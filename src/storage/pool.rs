@@ -5,26 +5,52 @@
 //! r2d2's own threads, retried in the background while the database is away) and closing the
 //! broken ones, all through each engine's `r2d2::ManageConnection`. This module adds the policy
 //! around it: an unreachable or unready database retried on fresh connections until
-//! `--db-timeout`; deadlocks and serialization failures retried with backoff; and a commit whose
-//! answer was lost settled from the audit trail, never guessed. No pause between tries holds a
-//! pooled connection: it goes back to the pool (or, broken, is closed) first.
+//! `--db-timeout`; deadlocks and serialization failures retried with backoff, also no later than
+//! `--db-timeout`; a lock wait that ran out (`--db-lock-timeout`) answered at once; and a commit
+//! whose answer was lost settled from the audit trail, never guessed. No pause between tries
+//! holds a pooled connection: it goes back to the pool (or, broken, is closed) first.
 
 use std::time::Duration;
 
-/// Pool size and timeouts (`morapi serve --db-pool-size`, `--db-timeout`).
+/// Pool size and timeouts (`morapi serve --db-pool-size`, `--db-timeout`, `--db-lock-timeout`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolOptions {
     pub max_connections: usize,
     /// How long a request may wait for the database to answer (connecting, retrying an
-    /// unavailable server, settling a lost commit); past it the request fails.
+    /// unavailable server or a conflict, settling a lost commit); past it the request fails.
     pub timeout: Duration,
     /// How often a deadlocked or conflicting transaction is tried again before giving up.
     pub retries: u32,
+    /// How long one statement waits for a lock another session holds (a row being changed by
+    /// another transaction, SQLite's write lock held by another process) before the transaction
+    /// is rolled back and answered [`StoreError::Busy`](super::StoreError::Busy). Every engine
+    /// applies it when it connects: PostgreSQL's `lock_timeout`, MariaDB/MySQL's
+    /// `innodb_lock_wait_timeout` (whole seconds, rounded up), SQLite's busy timeout.
+    pub lock_timeout: Duration,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { max_connections: 16, timeout: Duration::from_secs(5), retries: 5 }
+        PoolOptions {
+            max_connections: 16,
+            timeout: Duration::from_secs(5),
+            retries: 5,
+            lock_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl PoolOptions {
+    /// [`PoolOptions::lock_timeout`] in whole milliseconds, at least 1 (PostgreSQL reads 0 as
+    /// "wait forever").
+    pub fn lock_timeout_millis(&self) -> u64 {
+        u64::try_from(self.lock_timeout.as_micros().div_ceil(1000)).unwrap_or(u64::MAX).max(1)
+    }
+
+    /// [`PoolOptions::lock_timeout`] in whole seconds, rounded up, at least 1: MariaDB/MySQL's
+    /// `innodb_lock_wait_timeout` takes nothing finer (0.5 s waits 1 s there).
+    pub fn lock_timeout_seconds(&self) -> u64 {
+        self.lock_timeout_millis().div_ceil(1000)
     }
 }
 
@@ -162,6 +188,7 @@ mod runner {
             StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
             StoreError::Database(m) => StoreError::Database(m.clone()),
             StoreError::Config(m) => StoreError::Config(m.clone()),
+            StoreError::Busy(m) => StoreError::Busy(m.clone()),
             other => StoreError::Database(other.to_string()),
         }
     }
@@ -274,12 +301,18 @@ mod runner {
                         tracing::warn!(error = %cause, "the answer to COMMIT was lost; settling from the audit trail");
                         return self.settle(value, &written, cause);
                     }
-                    Err(Failure::Failed(StoreError::Conflict(e))) if conflicts < self.options.retries => {
+                    // Retried a few times, never past the deadline, so that a request ends within
+                    // --db-timeout plus at most one attempt's own lock waits.
+                    Err(Failure::Failed(StoreError::Conflict(e)))
+                        if conflicts < self.options.retries && Instant::now() < deadline =>
+                    {
                         conflicts += 1;
                         tracing::debug!(attempt = conflicts, error = %e, "transaction conflict, retrying");
                         let jitter = u64::from(rand::random::<u8>() % 8);
                         std::thread::sleep(Duration::from_millis((2u64 << conflicts.min(6)) + jitter));
                     }
+                    // A lock wait that ran out (`StoreError::Busy`) is not retried: it already
+                    // waited --db-lock-timeout; it ends below, like every other error.
                     // Nothing was committed: run the work again on a fresh connection. A pooled
                     // one that died while idle is replaced at once; otherwise wait a little first.
                     Err(Failure::Failed(StoreError::Unavailable(e))) => {
@@ -398,6 +431,9 @@ mod runner {
         use std::collections::VecDeque;
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+        /// The fake's SQLite busy timeout (its files are its own: nothing waits on them).
+        const LOCK_WAIT: Duration = Duration::from_secs(2);
+
         /// How the next attempt ends.
         #[derive(Clone, Copy)]
         enum Then {
@@ -426,7 +462,7 @@ mod runner {
             fn new(plan: &[Then]) -> Script {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path: Arc<str> = dir.path().join("pool.db").to_string_lossy().into();
-                connect(&path).expect("schema");
+                connect(&path, LOCK_WAIT).expect("schema");
                 Script {
                     path,
                     plan: Arc::new(Mutex::new(plan.iter().copied().collect())),
@@ -451,7 +487,7 @@ mod runner {
             }
 
             fn audited(&self, request_id: &str) -> bool {
-                let mut db = connect(&self.path).expect("open");
+                let mut db = connect(&self.path, LOCK_WAIT).expect("open");
                 let key = crate::storage::AuditKey { target_id: Some(123), request_id: request_id.into() };
                 SqliteRepo::over(&mut db).audited(&key).expect("read")
             }
@@ -465,7 +501,7 @@ mod runner {
                 if self.down.load(Ordering::SeqCst) {
                     return Err(self.refusal.lock().expect("refusal")());
                 }
-                Ok(Fake { db: connect(&self.path)?, script: self.clone(), health: Health::default() })
+                Ok(Fake { db: connect(&self.path, LOCK_WAIT)?, script: self.clone(), health: Health::default() })
             }
 
             fn is_valid(&self, _: &mut Fake) -> Result<()> {
@@ -528,6 +564,10 @@ mod runner {
 
         fn conflict() -> StoreError {
             StoreError::Conflict("deadlock".into())
+        }
+
+        fn busy() -> StoreError {
+            StoreError::Busy("canceling statement due to lock timeout".into())
         }
 
         fn broken() -> StoreError {
@@ -704,6 +744,30 @@ mod runner {
         }
 
         #[tokio::test]
+        async fn a_lock_wait_that_ran_out_is_answered_at_once() {
+            // It already waited --db-lock-timeout: a retry would only make the client wait again.
+            let script = Script::new(&[Then::Fail(busy), Then::Commit]);
+            let r = transact(script.pool(5_000), audited_change("b1")).await;
+            assert!(matches!(r, Err(StoreError::Busy(_))), "{r:?}");
+            assert_eq!(script.attempts.load(Ordering::SeqCst), 1);
+            assert!(!script.audited("b1"), "nothing was kept");
+        }
+
+        #[tokio::test]
+        async fn conflicts_are_not_retried_past_the_timeout() {
+            // Each attempt takes 150 ms before it conflicts; with a 200 ms timeout the second is
+            // the last, although five retries are allowed.
+            let script = Script::new(&[Then::Fail(conflict); 6]);
+            let r = transact(script.pool(200), |_| {
+                std::thread::sleep(Duration::from_millis(150));
+                Ok(Tx::Commit(()))
+            })
+            .await;
+            assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+            assert_eq!(script.attempts.load(Ordering::SeqCst), 2);
+        }
+
+        #[tokio::test]
         async fn a_lost_commit_that_took_effect_answers_as_committed() {
             let script = Script::new(&[Then::LostAfterCommit]);
             let r = transact(script.pool(5_000), audited_change("r2")).await;
@@ -756,5 +820,21 @@ mod runner {
             let r = transact(script.pool(5_000), |repo| Ok(Tx::Commit(repo.set_setting(0, "marker", "1")?))).await;
             assert!(matches!(r, Err(StoreError::CommitUnknown(_))), "{r:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PoolOptions;
+    use std::time::Duration;
+
+    #[test]
+    fn lock_timeouts_are_whole_units_rounded_up() {
+        let with = |ms| PoolOptions { lock_timeout: Duration::from_millis(ms), ..PoolOptions::default() };
+        assert_eq!((with(2_000).lock_timeout_millis(), with(2_000).lock_timeout_seconds()), (2_000, 2));
+        assert_eq!((with(100).lock_timeout_millis(), with(100).lock_timeout_seconds()), (100, 1));
+        assert_eq!((with(2_001).lock_timeout_millis(), with(2_001).lock_timeout_seconds()), (2_001, 3));
+        let tiny = PoolOptions { lock_timeout: Duration::from_nanos(1), ..PoolOptions::default() };
+        assert_eq!((tiny.lock_timeout_millis(), tiny.lock_timeout_seconds()), (1, 1), "never 0, which waits forever");
     }
 }

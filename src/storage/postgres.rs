@@ -37,6 +37,8 @@ pub struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
     health: Health,
+    /// What opens a transaction ([`PgManager::begin`]).
+    begin: Arc<str>,
 }
 
 /// Opens PostgreSQL connections for the pool (r2d2's `ManageConnection`).
@@ -46,17 +48,22 @@ pub struct PgManager {
     /// The connector and what the URL asked for; `None`: no TLS (`sslmode=disable`, or no
     /// `sslmode` at all), the same plain connection as before TLS existed here.
     tls: Option<(MakeRustls, Tls)>,
+    /// What opens each request's transaction: `BEGIN` with `SET LOCAL lock_timeout`, one
+    /// message, sent with the transaction's first statement, so bounding lock waits costs no
+    /// round trip. Per transaction rather than per session: it holds through a transaction-mode
+    /// PgBouncer, and the migration's wait for another instance's lock is left unbounded.
+    begin: Arc<str>,
 }
 
 impl PgManager {
     /// The manager of a URL: libpq's `sslmode` and `sslrootcert` taken out (storage/tls.rs),
     /// the rest parsed by tokio-postgres.
-    fn new(url: &str, timeout: std::time::Duration) -> Result<PgManager> {
+    fn new(url: &str, options: &PoolOptions) -> Result<PgManager> {
         let (rest, tls) = tls::split(url, &tls::POSTGRES)?;
         let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
             StoreError::Config(format!("invalid PostgreSQL URL: {}", super::redact_message(&e.to_string(), url)))
         })?;
-        config.connect_timeout(timeout);
+        config.connect_timeout(options.timeout);
         let tls = match tls {
             None => None,
             Some(t) if t.mode == Mode::Disable => {
@@ -69,7 +76,8 @@ impl PgManager {
                 Some((MakeRustls::new(&t)?, t))
             }
         };
-        Ok(PgManager { config, tls })
+        let begin = format!("BEGIN; SET LOCAL lock_timeout = {}", options.lock_timeout_millis()).into();
+        Ok(PgManager { config, tls, begin })
     }
 
     /// Connects; the connection's I/O comes back boxed, to be polled by the caller.
@@ -116,7 +124,8 @@ impl r2d2::ManageConnection for PgManager {
                 client
             }
         };
-        Ok(PgConn { runtime, client, statements: HashMap::new(), health: Health::default() })
+        let begin = self.begin.clone();
+        Ok(PgConn { runtime, client, statements: HashMap::new(), health: Health::default(), begin })
     }
 
     /// One round trip. The pool does not test connections before use (see `pool`), so r2d2
@@ -135,14 +144,14 @@ impl r2d2::ManageConnection for PgManager {
 /// (TLS included), outside any pool: for tools, tests and scratch databases. Blocks: call it off
 /// any async runtime.
 pub fn connect(url: &str) -> Result<PgConn> {
-    r2d2::ManageConnection::connect(&PgManager::new(url, PoolOptions::default().timeout)?)
+    r2d2::ManageConnection::connect(&PgManager::new(url, &PoolOptions::default())?)
 }
 
 /// A driver connection to the database of `url`, made as the pool makes its connections (TLS
 /// included), for code that uses tokio-postgres itself: spawn the returned [`Driving`] on the
 /// caller's runtime.
 pub async fn client(url: &str) -> Result<(Client, Driving)> {
-    PgManager::new(url, PoolOptions::default().timeout)?.client().await
+    PgManager::new(url, &PoolOptions::default())?.client().await
 }
 
 impl PgConn {
@@ -190,6 +199,9 @@ fn err(e: tokio_postgres::Error) -> StoreError {
         None => e.to_string(),
     };
     match e.code() {
+        // `lock_timeout` ran out (55P03): the statement failed, so the transaction is aborted
+        // and rolls back; nothing was kept.
+        Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => StoreError::Busy(message),
         Some(c) if conflict(c) => StoreError::Conflict(message),
         Some(c) if not_ready(c) => StoreError::Unavailable(message),
         Some(_) => StoreError::Database(message),
@@ -228,7 +240,7 @@ pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
 }
 
 fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
-    let manager = PgManager::new(url, options.timeout)?;
+    let manager = PgManager::new(url, &options)?;
     let mut first = r2d2::ManageConnection::connect(&manager)?;
     let from = first.runtime.block_on(migrate(&first.client))?;
     // The rows the statements cannot compute, in the migration's transaction, which this commits.
@@ -368,7 +380,8 @@ impl PgTx<'_> {
         let client = &self.conn.client;
         let mut futures: Vec<Boxed<'_, Answer>> = Vec::with_capacity(bound.len() + 2);
         if begin {
-            futures.push(Box::pin(async move { client.batch_execute("BEGIN").await.map(|()| Answer::Count(0)) }));
+            let opening = self.conn.begin.clone();
+            futures.push(Box::pin(async move { client.batch_execute(&opening).await.map(|()| Answer::Count(0)) }));
         }
         for (stmt, boxed, want) in &bound {
             futures.push(Box::pin(async move {

@@ -79,18 +79,42 @@ impl Drop for WriterThread {
     }
 }
 
+/// How long opening waits for another process's write lock (another instance migrating, a
+/// backup): longer than a request's `--db-lock-timeout`, as starting is rare and a migration may
+/// take a while.
+const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite's error as a [`StoreError`]: the write lock still held by another connection when the
+/// busy timeout ran out (`SQLITE_BUSY`, or `SQLITE_LOCKED` within one process) is
+/// [`StoreError::Busy`].
 fn db_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Busy(e.to_string())
+        }
+        _ => StoreError::Database(e.to_string()),
+    }
 }
 
-/// Opens a connection with the settings every morapi connection uses, and migrates.
-pub fn connect(path: &str) -> Result<Connection> {
+/// The same failure again, for each job of a batch that it ended.
+fn again(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Busy(m) => StoreError::Busy(m.clone()),
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+/// Opens a connection with the settings every morapi connection uses, and migrates. Once open,
+/// a statement waits at most `lock_timeout` for a write lock another process holds (SQLite's
+/// busy timeout, `--db-lock-timeout`).
+pub fn connect(path: &str, lock_timeout: Duration) -> Result<Connection> {
     let mut conn = Connection::open(path).map_err(db_err)?;
-    conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
+    conn.busy_timeout(OPEN_BUSY_TIMEOUT.max(lock_timeout)).map_err(db_err)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(512);
     migrate(&mut conn)?;
+    conn.busy_timeout(lock_timeout).map_err(db_err)?;
     Ok(conn)
 }
 
@@ -116,8 +140,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 impl SqliteStore {
-    pub fn open(path: &str) -> Result<Self> {
-        let conn = connect(path)?;
+    /// The writer of the database file at `path`; `lock_timeout` bounds each wait for another
+    /// process's write lock (see [`connect`]).
+    pub fn open(path: &str, lock_timeout: Duration) -> Result<Self> {
+        let conn = connect(path, lock_timeout)?;
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         let thread = std::thread::Builder::new()
             .name("morapi-sqlite-writer".into())
@@ -154,10 +180,12 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
 
 /// Runs jobs in one transaction, each in a savepoint; answers after the commit.
 fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
+    // Waits at most the busy timeout for another process's write lock; past it, every job of
+    // the batch is answered busy, having changed nothing.
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let err = db_err(e);
         for job in batch {
-            job.fail(StoreError::Database(err.to_string()));
+            job.fail(again(&err));
         }
         return;
     }
@@ -165,12 +193,12 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
     let mut broken: Option<StoreError> = None;
     for job in batch {
         if let Some(err) = &broken {
-            job.fail(StoreError::Database(err.to_string()));
+            job.fail(again(err));
             continue;
         }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             let err = db_err(e);
-            job.fail(StoreError::Database(err.to_string()));
+            job.fail(again(&err));
             broken = Some(err);
             continue;
         }
@@ -209,7 +237,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
     for (keep, deliver) in delivered {
         match (&committed, keep) {
             (Ok(()), _) | (Err(_), false) => deliver(Ok(())),
-            (Err(e), true) => deliver(Err(StoreError::Database(e.to_string()))),
+            (Err(e), true) => deliver(Err(again(e))),
         }
     }
 }
