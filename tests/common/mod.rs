@@ -81,6 +81,17 @@ impl TestApp {
         Self::start(self.url.clone(), None, dir).await
     }
 
+    /// A server with the demo dataset on a fresh database opened with `options` (e.g. short
+    /// --db-timeout and --db-lock-timeout); dropped afterwards like [`TestApp::spawn`]'s.
+    pub async fn spawn_with(options: morapi::storage::PoolOptions) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, scratch) = test_database_url(&dir);
+        let db = Database::open_with(&url, options).expect("database opens");
+        let app = Self::start_on(db, url, scratch, dir).await;
+        assert!(demo::load(&app.db).await.expect("demo loads"));
+        app
+    }
+
     /// A server on a database the test opened itself (e.g. with special pool options).
     pub async fn serve(db: Database) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");

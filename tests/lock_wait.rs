@@ -1,0 +1,160 @@
+//! Waiting for a lock another session holds is bounded by `--db-lock-timeout` on every engine and
+//! answered "Database is busy, nothing was changed; try again", with nothing changed; once the
+//! lock is released the same update succeeds. Runs on the engine of `MORAPI_TEST_DATABASE`
+//! (SQLite by default, where the other session holds the file's write lock).
+
+mod common;
+use common::*;
+use morapi::storage::{AdminStore, Database, PoolOptions, StoreError, Table, Tx};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const BUSY: &str = "Database is busy, nothing was changed; try again";
+const GET: &str = "/billing/api/user_details_get";
+
+/// Generous: a lock wait of 1 s must be answered long before this, never hang.
+const ANSWERED_WITHIN: Duration = Duration::from_secs(30);
+
+/// A server whose lock waits last 1 s and database waits 2 s, on one connection: a transaction
+/// left open by mistake on it would be seen by the next request.
+async fn app() -> TestApp {
+    TestApp::spawn_with(PoolOptions {
+        max_connections: 1,
+        timeout: Duration::from_secs(2),
+        lock_timeout: Duration::from_secs(1),
+        ..PoolOptions::default()
+    })
+    .await
+}
+
+/// Another session holding locks: `lock` runs in a transaction on a database handle of its own
+/// (its own connection; on SQLite its own writer, which holds the file's write lock), which then
+/// waits, locks held, until released, and rolls back.
+struct Holder {
+    release: std::sync::mpsc::Sender<()>,
+    done: tokio::task::JoinHandle<Result<(), StoreError>>,
+}
+
+impl Holder {
+    async fn start(url: &str, lock: fn(&mut dyn AdminStore) -> Result<(), StoreError>) -> Holder {
+        let db = Database::open(url).expect("the holder opens the database");
+        let (held, is_held) = tokio::sync::oneshot::channel();
+        let held = Mutex::new(Some(held));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let done = tokio::spawn(async move {
+            db.administer(move |repo| {
+                lock(repo)?;
+                if let Some(held) = held.lock().expect("held").take() {
+                    let _ = held.send(());
+                }
+                // Until released, or the test ended (the sender dropped).
+                let _ = released.lock().expect("released").recv();
+                Ok(Tx::Rollback(()))
+            })
+            .await
+        });
+        tokio::time::timeout(ANSWERED_WITHIN, is_held).await.expect("the lock is taken in time").expect("holder runs");
+        Holder { release, done }
+    }
+
+    async fn release(self) {
+        let _ = self.release.send(());
+        let ended = tokio::time::timeout(ANSWERED_WITHIN, self.done).await.expect("the holder ends").expect("join");
+        assert!(ended.is_ok(), "the holder's transaction: {ended:?}");
+    }
+}
+
+/// Locks user 123's row as an update of it does (`SELECT … FOR UPDATE`).
+fn lock_user_123(repo: &mut dyn AdminStore) -> Result<(), StoreError> {
+    repo.user_for_update(123)?.expect("user 123");
+    Ok(())
+}
+
+/// Changes user 123's address row (id 1) without committing: its row lock is held.
+fn lock_address_of_123(repo: &mut dyn AdminStore) -> Result<(), StoreError> {
+    repo.update_row(Table::Addresses, 1, &[("city", "Held".into())])?;
+    // A read sends the held-back write.
+    repo.row(Table::Addresses, 1)?.expect("address 1");
+    Ok(())
+}
+
+fn is_sqlite(app: &TestApp) -> bool {
+    app.url.starts_with("sqlite")
+}
+
+/// Sends `update` and returns its answer and how long it took; fails if it is not answered in
+/// [`ANSWERED_WITHIN`].
+async fn timed_update(app: &TestApp, pairs: &[(&str, &str)]) -> (String, Duration) {
+    let started = Instant::now();
+    let body = tokio::time::timeout(ANSWERED_WITHIN, app.update(pairs)).await.expect("answered, not hung");
+    (body, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_of_a_locked_user_is_answered_busy_changes_nothing_and_succeeds_once_released() {
+    let app = app().await;
+    let before = app.state().await;
+    let holder = Holder::start(&app.url, lock_user_123).await;
+
+    let (body, took) = timed_update(&app, &[("user_id", "123"), ("u0", "LT-1")]).await;
+    assert_eq!(body, page_error(BUSY, &[]));
+    assert!(took >= Duration::from_millis(500), "it waited for the lock first ({took:?})");
+
+    // Reads: PostgreSQL and MariaDB read the last committed row without waiting for its lock
+    // (MVCC). On SQLite every request goes through the one writer, which needs the file's write
+    // lock: a read waits and is answered busy like an update.
+    let hash = sign_pairs(&[("user_id", "123")], ADMIN_KEY);
+    let read = tokio::time::timeout(
+        ANSWERED_WITHIN,
+        app.post_form(GET, &[("user_id", "123"), ("u", "admin"), ("hash", &hash)]),
+    )
+    .await
+    .expect("answered, not hung");
+    if is_sqlite(&app) {
+        assert_eq!(read.body, page_error(BUSY, &[]));
+    } else {
+        assert!(read.body.contains("<userid>123</userid>"), "{}", read.body);
+        // Only the locked row waits: another user is updated meanwhile.
+        assert_eq!(app.update(&[("user_id", "789"), ("u0", "LT-789")]).await, updated());
+        assert_eq!(app.col(789, "vat_number").await, "LT-789");
+        app.update(&[("user_id", "789"), ("u0", "")]).await;
+    }
+
+    holder.release().await;
+    let after = app.state().await;
+    if is_sqlite(&app) {
+        assert_eq!(after, before, "nothing was changed");
+    } else {
+        // User 789 was changed and changed back: two audit rows more, nothing else.
+        assert_eq!(after.replace("change audit rows=2\n", "change audit rows=0\n"), before, "nothing else changed");
+    }
+    assert!(!app.changes().await.iter().any(|e| e.new_value.as_deref() == Some("LT-1")), "no audit row of it");
+
+    assert_eq!(app.update(&[("user_id", "123"), ("u0", "LT-1")]).await, updated());
+    assert_eq!(app.col(123, "vat_number").await, "LT-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_met_after_the_first_write_rolls_the_whole_update_back() {
+    // The update writes user 123's row, then waits for the lock on the address row. MariaDB
+    // rolls back only the statement that timed out: the rest must be rolled back too, before the
+    // answer and before the connection (the only one) serves again.
+    let app = app().await;
+    let before = app.state().await;
+    let holder = Holder::start(&app.url, lock_address_of_123).await;
+
+    let pairs = [("user_id", "123"), ("u0", "LT-2"), ("a1", "Kaunas")];
+    let (body, _) = timed_update(&app, &pairs).await;
+    assert_eq!(body, page_error(BUSY, &[]));
+
+    holder.release().await;
+    assert_eq!(app.state().await, before, "nothing was changed, not even the user row");
+    assert_eq!(app.changes().await.len(), 0);
+
+    assert_eq!(app.update(&pairs).await, updated());
+    assert_eq!(app.col(123, "vat_number").await, "LT-2");
+    let address = app.row(Table::Addresses, 1).await.expect("address 1");
+    assert_eq!(morapi::storage::text(&address, "city"), "Kaunas");
+    assert_eq!(app.changes().await.len(), 2, "one audit row per changed field");
+}
