@@ -187,10 +187,8 @@ fn err(e: mysql::Error) -> StoreError {
 fn options(url: &str, pool: &PoolOptions) -> Result<Target> {
     // Whole seconds only (rounded up, at least 1); row locks and metadata (table) locks alike,
     // as PostgreSQL's `lock_timeout` bounds every lock.
-    let lock_wait = format!(
-        "SET SESSION innodb_lock_wait_timeout = {0}, lock_wait_timeout = {0}",
-        pool.lock_timeout_seconds()
-    );
+    let lock_wait =
+        format!("SET SESSION innodb_lock_wait_timeout = {0}, lock_wait_timeout = {0}", pool.lock_timeout_seconds());
     target(url, |builder| {
         builder.tcp_connect_timeout(Some(pool.timeout)).init(vec![
             // The demo admin has id 0: an explicit 0 must not mean "next id".
