@@ -678,7 +678,12 @@ mod runner {
             // in the pool, where the second transaction, started at the first's sixth try, finds
             // it: if a pause held the connection, it would never be idle while the first runs.
             let script = Script::new(&[]);
-            let options = PoolOptions { max_connections: 1, timeout: Duration::from_secs(5), retries: 8 };
+            let options = PoolOptions {
+                max_connections: 1,
+                timeout: Duration::from_secs(5),
+                retries: 8,
+                ..PoolOptions::default()
+            };
             let pool = Pool::new(options, script.clone());
             let log = Arc::new(Mutex::new(Vec::new()));
             let sixth = Arc::new(tokio::sync::Notify::new());
