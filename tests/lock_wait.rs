@@ -164,3 +164,23 @@ async fn a_lock_met_after_the_first_write_rolls_the_whole_update_back() {
     assert_eq!(morapi::storage::text(&tax, "tax2_enabled"), "1");
     assert_eq!(app.changes().await.len(), 3, "one audit row per changed field");
 }
+
+#[test]
+fn the_flag_refuses_values_that_would_not_bound_the_wait_and_defaults_as_the_pool_does() {
+    for bad in ["0", "-1", "nan", "1e30", "601", "2s"] {
+        let out = std::process::Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", "sqlite://unused.db"])
+            .arg(format!("--db-lock-timeout={bad}"))
+            .env_remove("MORAPI_DB_LOCK_TIMEOUT")
+            .output()
+            .expect("run morapi");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad} accepted");
+        assert!(stderr.contains("give a number of seconds from 0.1 to 600"), "{bad}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{bad}: {stderr}");
+    }
+    let help = std::process::Command::new(BIN).args(["serve", "--help"]).output().expect("run morapi");
+    let help = String::from_utf8_lossy(&help.stdout);
+    let default = PoolOptions::default().lock_timeout.as_secs_f64();
+    assert!(help.contains(&format!("[env: MORAPI_DB_LOCK_TIMEOUT=] [default: {default}]")), "{help}");
+}
