@@ -20,6 +20,7 @@
 pub mod audit;
 #[cfg(feature = "client")]
 pub mod call;
+pub mod config;
 pub mod db;
 pub mod docs;
 pub mod groups;
@@ -67,16 +68,25 @@ pub enum Command {
     Lockouts(lockouts::Opts),
     /// Print the settings or the parameter table as Markdown (README.md's tables come from here).
     Docs(docs::Opts),
+    /// Print serve's effective configuration (secrets masked) and where each value comes from;
+    /// --sample: a commented config file with every key.
+    Config(config::Opts),
 }
 
 /// The whole command line: the commands above plus one per record kind (`records::KINDS`).
 pub fn command() -> clap::Command {
-    Cli::command().subcommands(records::commands())
+    config::boolish_env(Cli::command().subcommands(records::commands()))
 }
 
 pub fn main() -> ExitCode {
     let matches = command().get_matches();
-    run::finish(&label(&matches), dispatch(&matches))
+    let label = label(&matches);
+    // `serve` and `config` take the settings of `--config FILE` that no flag or variable gives.
+    let result = config::layer(matches, std::env::args_os().collect()).and_then(|layered| {
+        db::check(&layered.matches)?;
+        dispatch(&layered)
+    });
+    run::finish(&label, result)
 }
 
 /// What a command's error messages start with: `morapi NAME`, `morapi KIND ACTION` for a record
@@ -91,7 +101,8 @@ fn label(matches: &ArgMatches) -> String {
     }
 }
 
-fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
+fn dispatch(layered: &config::Layered) -> anyhow::Result<()> {
+    let matches = &layered.matches;
     if let Some((name, sub)) = matches.subcommand()
         && let Some(result) = records::run(name, sub)
     {
@@ -113,6 +124,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Settings(opts) => settings::run(opts),
         Command::Lockouts(opts) => lockouts::run(opts),
         Command::Docs(opts) => docs::run(opts),
+        Command::Config(opts) => config::run(opts, layered),
     }
 }
 
