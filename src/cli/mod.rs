@@ -1,7 +1,9 @@
 //! The command line. One file per subcommand: its options and its `run`, which returns
 //! `anyhow::Result<()>` and prints its own output. Shared parts are leaf modules that import no
-//! command: `db` (the `--database` flag, one transaction helper), `run` (the async runtime, exit
-//! statuses) and `output` (tables, JSON, prompts).
+//! command: `db` (the `--database` / `--database-file` flags, one transaction helper), `run` (the
+//! async runtime, exit statuses) and `output` (tables, JSON, prompts). `config` takes serve's
+//! settings from `--config FILE` before any command runs, and makes every boolean flag read from
+//! the environment take `1`/`0` as well as `true`/`false`.
 //!
 //! Exit status, the same for every command (mapped in one place, [`run::status`]):
 //! * 0: done;
@@ -10,7 +12,8 @@
 //!   answered with an error;
 //! * 2: the command line itself is unusable: clap's own errors, and the checks clap cannot make
 //!   of how arguments are written or combined ([`run::Usage`]: `NAME=VALUE` pairs, URLs,
-//!   `--timeout`, `--since` after `--until`, no key for `call`);
+//!   `--timeout`, `--since` after `--until`, no key for `call`; a config file or a database URL
+//!   file that cannot be read or used);
 //! * 3: `call` only: no answer came (connection, TLS, timeout).
 //!
 //! Every command that changes the database writes its audit rows in the same transaction
