@@ -213,6 +213,9 @@ fn bad_config_files_are_refused_at_start_naming_the_file_and_the_key() {
     assert!(stderr(&out).contains("line 1") && !stderr(&out).contains("s3cret"), "{}", stderr(&out));
 }
 
+/// Arguments and environment that `morapi` refuses, and what its message says.
+type Refusal<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
 #[test]
 fn the_database_url_is_read_from_a_file_and_its_password_never_shown() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -248,7 +251,7 @@ fn the_database_url_is_read_from_a_file_and_its_password_never_shown() {
     // administration command alike.
     let empty = write(d, "empty", " \n");
     let missing = d.join("missing").display().to_string();
-    let refusals: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    let refusals: Vec<Refusal> = vec![
         (vec!["--database-file", &secret_url, "--database", "sqlite://a.db"], vec![], "both name the database"),
         (
             vec![],

@@ -262,8 +262,8 @@ impl Kind {
         let bare = format!("v = {raw}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
         match (self, bare) {
             (Kind::Flag { .. } | Kind::Bool, Some(toml::Value::Boolean(_)))
-            | (Kind::Integer, Some(toml::Value::Integer(_)))
-            | (Kind::Float, Some(toml::Value::Float(_))) => raw.to_string(),
+            | (Kind::Integer | Kind::Other, Some(toml::Value::Integer(_)))
+            | (Kind::Float | Kind::Other, Some(toml::Value::Float(_))) => raw.to_string(),
             // A whole number of a float setting written as one (`5.0`, not `5`).
             (Kind::Float, Some(toml::Value::Integer(_))) => format!("{raw}.0"),
             _ => toml::Value::String(raw.to_string()).to_string(),
@@ -506,6 +506,10 @@ mod tests {
         assert_eq!(Kind::Text.render("127.0.0.1:8080"), "\"127.0.0.1:8080\"");
         assert_eq!(Kind::Text.render("16"), "\"16\"");
         assert_eq!(Kind::Integer.render("FILE"), "\"FILE\"");
+        // A parser of the flag's own takes numbers too: a number stays one.
+        assert_eq!(Kind::Other.render("30"), "30");
+        assert_eq!(Kind::Other.render("30s"), "\"30s\"");
+        assert_eq!(Kind::Other.render("true"), "\"true\"");
         assert_eq!(Kind::Text.render("a \"b\"\\"), r#"'a "b"\'"#);
     }
 
