@@ -1,4 +1,4 @@
-//! What every database command shares: the `--database` flag, the `--actor` of the commands that
+//! What every database command shares: the `--database` / `--database-file` flags, the `--actor` of the commands that
 //! change something (their audit rows say who), one transaction helper, and the owner check of
 //! users and settings.
 
@@ -6,15 +6,123 @@ use super::run::Usage;
 use crate::domain::audit::{Actor, CLI_PREFIX};
 use crate::domain::{User, UserType};
 use crate::storage::{AdminStore, Database, PoolOptions, StoreError, Tx, redact, redact_message};
+use std::path::PathBuf;
 
-/// The `--database` flag (or `MORAPI_DATABASE`), flattened into every command that opens one.
-#[derive(Debug, Clone, clap::Args)]
-// No `about` from the doc comment: it would replace the about of the command it is added to.
-#[command(about = None, long_about = None)]
+/// The database a command opens: `--database URL` (`MORAPI_DATABASE`), or `--database-file FILE`
+/// (`MORAPI_DATABASE_FILE`), whose contents are the URL, so that the password need not be on a
+/// command line or in the environment (systemd's `LoadCredential=`). Flattened into every command
+/// that opens a database; both arguments are global. Built by hand rather than derived because
+/// which of the two wins depends on where each was given ([`resolve`]).
+#[derive(Debug, Clone)]
 pub struct DbArgs {
-    /// Database URL: sqlite://PATH, postgres://… or mysql://…
-    #[arg(long, global = true, env = "MORAPI_DATABASE", hide_env_values = true, default_value = "sqlite://morapi.db")]
+    /// The URL, read from the file when the file wins.
     pub database: String,
+}
+
+/// The argument ids of the two ways to name the database, which exclude each other.
+pub const DATABASE: &str = "database";
+pub const DATABASE_FILE: &str = "database_file";
+
+impl clap::Args for DbArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        use clap::{Arg, value_parser};
+        cmd.arg(
+            Arg::new(DATABASE)
+                .long("database")
+                .global(true)
+                .env("MORAPI_DATABASE")
+                .hide_env_values(true)
+                .value_name("URL")
+                .default_value("sqlite://morapi.db")
+                .help("Database URL: sqlite://PATH, postgres://… or mysql://…"),
+        )
+        .arg(
+            Arg::new(DATABASE_FILE)
+                .long("database-file")
+                .global(true)
+                .env("MORAPI_DATABASE_FILE")
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf))
+                .help(
+                    "Read the database URL from this file (white space around it ignored), e.g. a systemd \
+                     credential; instead of --database",
+                ),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for DbArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let url = resolve(matches)
+            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n")))?;
+        Ok(DbArgs { database: url.url })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+/// The database URL a command line names, and the file it was read from, if it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    pub url: String,
+    pub file: Option<PathBuf>,
+}
+
+/// Which of `--database` and `--database-file` names the database: the one given at the higher
+/// level (flag > environment > default; the config file's values come in as flags only when
+/// neither is given above it, see `config`). Both at the same level is refused rather than
+/// guessed.
+pub fn resolve(matches: &clap::ArgMatches) -> Result<DatabaseUrl, String> {
+    let url = matches.get_one::<String>(DATABASE).cloned().unwrap_or_default();
+    let (url_level, file_level) = (matches.value_source(DATABASE), matches.value_source(DATABASE_FILE));
+    match matches.get_one::<PathBuf>(DATABASE_FILE) {
+        Some(path) if file_level > url_level => Ok(DatabaseUrl { url: read_url(path)?, file: Some(path.clone()) }),
+        Some(_) if file_level == url_level => Err(match url_level {
+            Some(clap::parser::ValueSource::EnvVariable) => {
+                "MORAPI_DATABASE and MORAPI_DATABASE_FILE are both set: keep one".to_string()
+            }
+            _ => "--database and --database-file both name the database: give one".to_string(),
+        }),
+        _ => Ok(DatabaseUrl { url, file: None }),
+    }
+}
+
+/// Checks, before any command runs, how its command line names the database (when the command
+/// opens one), so that an unreadable `--database-file` is a usage error like any other, whichever
+/// command it is given to. Global arguments reach every level below the one that defines them;
+/// the first level that knows them is asked.
+pub fn check(matches: &clap::ArgMatches) -> Result<(), Usage> {
+    let mut level = matches;
+    loop {
+        if level.try_get_one::<String>(DATABASE).is_ok() {
+            return resolve(level).map(drop).map_err(Usage);
+        }
+        match level.subcommand() {
+            Some((_, sub)) => level = sub,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The URL held by `path`, without the white space around it (the newline editors and `echo` add).
+fn read_url(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the database URL from {}: {e}", path.display()))?;
+    let url = text.trim();
+    if url.is_empty() {
+        return Err(format!("the database URL file {} is empty", path.display()));
+    }
+    if url.contains(['\n', '\r']) {
+        return Err(format!("the database URL file {} holds more than one line", path.display()));
+    }
+    Ok(url.to_string())
 }
 
 impl DbArgs {

@@ -1,7 +1,9 @@
 //! The command line. One file per subcommand: its options and its `run`, which returns
 //! `anyhow::Result<()>` and prints its own output. Shared parts are leaf modules that import no
-//! command: `db` (the `--database` flag, one transaction helper), `run` (the async runtime, exit
-//! statuses) and `output` (tables, JSON, prompts).
+//! command: `db` (the `--database` / `--database-file` flags, one transaction helper), `run` (the
+//! async runtime, exit statuses) and `output` (tables, JSON, prompts). `config` takes serve's
+//! settings from `--config FILE` before any command runs, and makes every boolean flag read from
+//! the environment take `1`/`0` as well as `true`/`false`.
 //!
 //! Exit status, the same for every command (mapped in one place, [`run::status`]):
 //! * 0: done;
@@ -10,7 +12,8 @@
 //!   answered with an error;
 //! * 2: the command line itself is unusable: clap's own errors, and the checks clap cannot make
 //!   of how arguments are written or combined ([`run::Usage`]: `NAME=VALUE` pairs, URLs,
-//!   `--timeout`, `--since` after `--until`, no key for `call`);
+//!   `--timeout`, `--since` after `--until`, no key for `call`; a config file or a database URL
+//!   file that cannot be read or used);
 //! * 3: `call` only: no answer came (connection, TLS, timeout).
 //!
 //! Every command that changes the database writes its audit rows in the same transaction
@@ -20,6 +23,7 @@
 pub mod audit;
 #[cfg(feature = "client")]
 pub mod call;
+pub mod config;
 pub mod db;
 pub mod docs;
 pub mod groups;
@@ -67,16 +71,25 @@ pub enum Command {
     Lockouts(lockouts::Opts),
     /// Print the settings or the parameter table as Markdown (README.md's tables come from here).
     Docs(docs::Opts),
+    /// Print serve's effective configuration (secrets masked) and where each value comes from;
+    /// --sample: a commented config file with every key.
+    Config(config::Opts),
 }
 
 /// The whole command line: the commands above plus one per record kind (`records::KINDS`).
 pub fn command() -> clap::Command {
-    Cli::command().subcommands(records::commands())
+    config::boolish_env(Cli::command().subcommands(records::commands()))
 }
 
 pub fn main() -> ExitCode {
     let matches = command().get_matches();
-    run::finish(&label(&matches), dispatch(&matches))
+    let label = label(&matches);
+    // `serve` and `config` take the settings of `--config FILE` that no flag or variable gives.
+    let result = config::layer(matches, std::env::args_os().collect()).and_then(|layered| {
+        db::check(&layered.matches)?;
+        dispatch(&layered)
+    });
+    run::finish(&label, result)
 }
 
 /// What a command's error messages start with: `morapi NAME`, `morapi KIND ACTION` for a record
@@ -91,7 +104,8 @@ fn label(matches: &ArgMatches) -> String {
     }
 }
 
-fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
+fn dispatch(layered: &config::Layered) -> anyhow::Result<()> {
+    let matches = &layered.matches;
     if let Some((name, sub)) = matches.subcommand()
         && let Some(result) = records::run(name, sub)
     {
@@ -113,6 +127,7 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Settings(opts) => settings::run(opts),
         Command::Lockouts(opts) => lockouts::run(opts),
         Command::Docs(opts) => docs::run(opts),
+        Command::Config(opts) => config::run(opts, layered),
     }
 }
 

@@ -46,6 +46,10 @@ pub struct Opts {
     /// client for the audit trail. From any other peer those headers are ignored. Default: none.
     #[arg(long, env = "MORAPI_TRUSTED_PROXIES", value_name = "CIDR,...", value_parser = TrustedProxies::parse)]
     pub trusted_proxies: Option<TrustedProxies>,
+    /// Read settings from this TOML file: keys are the long flags in snake_case (db_pool_size =
+    /// 16); flags and environment variables override it. `morapi config --sample` prints one.
+    #[arg(long, env = "MORAPI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Logs to stderr at `RUST_LOG`'s levels (default `info`), except that the database drivers and
