@@ -18,14 +18,17 @@
 //! actor id, client `local`, the command as the endpoint, one request id per command.
 
 pub mod audit;
+pub mod backup;
 #[cfg(feature = "client")]
 pub mod call;
+pub mod completions;
 pub mod db;
 pub mod docs;
 pub mod groups;
 pub mod hash;
 pub mod init;
 pub mod lockouts;
+pub mod man;
 pub mod migrate;
 pub mod output;
 pub mod records;
@@ -67,6 +70,12 @@ pub enum Command {
     Lockouts(lockouts::Opts),
     /// Print the settings or the parameter table as Markdown (README.md's tables come from here).
     Docs(docs::Opts),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(completions::Opts),
+    /// Print the manual page in roff (--out-dir: write one page per command).
+    Man(man::Opts),
+    /// Copy a SQLite database to a file, consistently, while servers use it.
+    Backup(backup::Opts),
 }
 
 /// The whole command line: the commands above plus one per record kind (`records::KINDS`).
@@ -113,6 +122,9 @@ fn dispatch(matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Settings(opts) => settings::run(opts),
         Command::Lockouts(opts) => lockouts::run(opts),
         Command::Docs(opts) => docs::run(opts),
+        Command::Completions(opts) => completions::run(opts),
+        Command::Man(opts) => man::run(opts),
+        Command::Backup(opts) => backup::run(opts),
     }
 }
 
