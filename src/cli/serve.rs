@@ -112,6 +112,17 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         crate::server::reload_on_hangup(tls.clone())?;
         tracing::info!(cert = %tls.cert_path().display(), key = %tls.key_path().display(), "serving HTTPS (SIGHUP reloads the certificate)");
     } else {
+        // `systemctl reload` sends SIGHUP whatever the configuration; without a certificate there
+        // is nothing to reload, and the signal's default action would end the server.
+        #[cfg(unix)]
+        {
+            let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: serving plain HTTP, there is no certificate to reload");
+                }
+            });
+        }
         tracing::warn!(
             "serving plain HTTP: passwords and API hashes cross the network readable; put a TLS-terminating \
              proxy in front (or use --tls-cert and --tls-key)"
