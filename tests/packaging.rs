@@ -146,3 +146,44 @@ fn a_plain_http_server_survives_a_reload() {
     assert_eq!(health(), Some(200));
     assert_eq!(stop_server(server).code(), Some(0), "it stops cleanly afterwards");
 }
+
+/// A `1.N[.P]` version as numbers, for comparing.
+fn rust_version(v: &str) -> Vec<u32> {
+    let mut parts: Vec<u32> = v.split('.').map(|p| p.parse().unwrap_or_else(|_| panic!("a version: {v}"))).collect();
+    parts.resize(3, 0);
+    parts
+}
+
+/// `rust-version` in Cargo.toml is no older than what any locked dependency declares it needs,
+/// so a toolchain it admits builds the lockfile as committed (`cargo build --locked`).
+#[test]
+fn rust_version_covers_every_locked_dependency() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked", "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .output()
+        .expect("cargo metadata");
+    let meta: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("metadata JSON");
+    let ours = meta["packages"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "morapi"))
+        .and_then(|p| p["rust_version"].as_str())
+        .expect("Cargo.toml declares rust-version");
+    let locked: std::collections::HashSet<&str> =
+        meta["resolve"]["nodes"].as_array().expect("resolve").iter().filter_map(|n| n["id"].as_str()).collect();
+    let newer: Vec<String> = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter(|p| p["id"].as_str().is_some_and(|id| locked.contains(id)))
+        .filter_map(|p| Some((p["name"].as_str()?, p["version"].as_str()?, p["rust_version"].as_str()?)))
+        .filter(|(_, _, needs)| rust_version(needs) > rust_version(ours))
+        .map(|(name, version, needs)| format!("{name} {version} needs Rust {needs}"))
+        .collect();
+    assert!(
+        newer.is_empty(),
+        "rust-version is {ours}, but: {newer:?}; raise it, or `cargo update -p NAME` (the resolver then picks \
+         versions for {ours})"
+    );
+}
