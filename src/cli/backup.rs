@@ -7,8 +7,8 @@ use crate::storage::{Engine, redact};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Restore: stop morapi, replace the database file with the copy, delete the \
-    database's -wal and -shm files, start morapi.")]
+#[command(after_help = "Restore: stop morapi, delete the database's -wal and -shm files, put the copy \
+    in place of the database file, start morapi.")]
 pub struct Opts {
     #[command(flatten)]
     pub db: DbArgs,
