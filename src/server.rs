@@ -65,15 +65,18 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
 
 /// Reloads the TLS certificate and key on every SIGHUP, for as long as the process runs (a
 /// renewed certificate is picked up without a restart). A reload that fails is logged and the
-/// current certificate stays. Needs a Tokio runtime; the handler is installed before it returns.
+/// current certificate stays. Without TLS the signal is only logged: `systemctl reload` sends it
+/// whatever the configuration, and its default action would end the server. Needs a Tokio
+/// runtime; the handler is installed before it returns.
 #[cfg(unix)]
-pub fn reload_on_hangup(tls: Tls) -> std::io::Result<()> {
+pub fn reload_on_hangup(tls: Option<Tls>) -> std::io::Result<()> {
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
-            match tls.reload() {
-                Ok(()) => tracing::info!(cert = %tls.cert_path().display(), "TLS certificate reloaded"),
-                Err(e) => tracing::error!("TLS certificate not reloaded, the current one stays in use: {e}"),
+            match tls.as_ref().map(|tls| (tls, tls.reload())) {
+                None => tracing::info!("SIGHUP: serving plain HTTP, there is no certificate to reload"),
+                Some((tls, Ok(()))) => tracing::info!(cert = %tls.cert_path().display(), "TLS certificate reloaded"),
+                Some((_, Err(e))) => tracing::error!("TLS certificate not reloaded, the current one stays in use: {e}"),
             }
         }
     });

@@ -21,8 +21,10 @@
 //! actor id, client `local`, the command as the endpoint, one request id per command.
 
 pub mod audit;
+pub mod backup;
 #[cfg(feature = "client")]
 pub mod call;
+pub mod completions;
 pub mod config;
 pub mod db;
 pub mod docs;
@@ -30,6 +32,7 @@ pub mod groups;
 pub mod hash;
 pub mod init;
 pub mod lockouts;
+pub mod man;
 pub mod migrate;
 pub mod output;
 pub mod records;
@@ -74,6 +77,12 @@ pub enum Command {
     /// Print serve's effective configuration (secrets masked) and where each value comes from;
     /// --sample: a commented config file with every key.
     Config(config::Opts),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(completions::Opts),
+    /// Print the manual page in roff (--out-dir: write one page per command).
+    Man(man::Opts),
+    /// Copy a SQLite database to a file, consistently, while servers use it.
+    Backup(backup::Opts),
 }
 
 /// The whole command line: the commands above plus one per record kind (`records::KINDS`).
@@ -128,6 +137,9 @@ fn dispatch(layered: &config::Layered) -> anyhow::Result<()> {
         Command::Lockouts(opts) => lockouts::run(opts),
         Command::Docs(opts) => docs::run(opts),
         Command::Config(opts) => config::run(opts, layered),
+        Command::Completions(opts) => completions::run(opts),
+        Command::Man(opts) => man::run(opts),
+        Command::Backup(opts) => backup::run(opts),
     }
 }
 

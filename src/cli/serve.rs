@@ -122,9 +122,9 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr()?;
     let shutdown = crate::server::shutdown_signal()?;
+    #[cfg(unix)]
+    crate::server::reload_on_hangup(tls.clone())?;
     if let Some(tls) = &tls {
-        #[cfg(unix)]
-        crate::server::reload_on_hangup(tls.clone())?;
         tracing::info!(cert = %tls.cert_path().display(), key = %tls.key_path().display(), "serving HTTPS (SIGHUP reloads the certificate)");
     } else {
         tracing::warn!(

@@ -8,6 +8,8 @@
 //! of the domain: only the shared value rules ([`crate::values`]).
 
 mod address_emails;
+#[cfg(feature = "sqlite")]
+pub mod backup;
 pub mod demo;
 mod error;
 pub mod model;
@@ -31,6 +33,31 @@ pub use pool::PoolOptions;
 pub use error::{Result, StoreError};
 pub use model::*;
 pub use port::{AdminStore, RequestStore, Tx};
+
+/// The engines a database URL can name, by its scheme, whether or not this build has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Engine {
+    /// The engine `url` names (`sqlite://`, `postgres://`/`postgresql://`, `mysql://`/`mariadb://`).
+    pub fn of(url: &str) -> Option<Engine> {
+        match url.split_once("://")?.0 {
+            "sqlite" => Some(Engine::Sqlite),
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            "mysql" | "mariadb" => Some(Engine::Mysql),
+            _ => None,
+        }
+    }
+}
+
+/// The file path of a `sqlite://PATH` URL (`None` for any other engine).
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+}
 
 /// A database chosen from its URL. Each variant exists only with its engine's cargo feature.
 #[derive(Clone)]
@@ -64,30 +91,29 @@ impl Database {
     /// engine this build left out, naming its cargo feature.
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_variables))]
     pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
-        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
-        match scheme {
+        match Engine::of(url) {
             #[cfg(feature = "sqlite")]
-            "sqlite" => {
-                let path = &url["sqlite://".len()..];
+            Some(Engine::Sqlite) => {
+                let path = sqlite_path(url).unwrap_or_default();
                 if path.is_empty() {
                     return Err(StoreError::Config("sqlite:// URL needs a file path, e.g. sqlite://morapi.db".into()));
                 }
                 Ok(Database::Sqlite(sqlite::SqliteStore::open(path, options.lock_timeout)?))
             }
             #[cfg(not(feature = "sqlite"))]
-            "sqlite" => Err(left_out("SQLite", "sqlite", url)),
+            Some(Engine::Sqlite) => Err(left_out("SQLite", "sqlite", url)),
             #[cfg(feature = "postgres")]
-            "postgres" | "postgresql" => Ok(Database::Postgres(postgres::open(url, options)?)),
+            Some(Engine::Postgres) => Ok(Database::Postgres(postgres::open(url, options)?)),
             #[cfg(not(feature = "postgres"))]
-            "postgres" | "postgresql" => Err(left_out("PostgreSQL", "postgres", url)),
+            Some(Engine::Postgres) => Err(left_out("PostgreSQL", "postgres", url)),
             #[cfg(feature = "mysql")]
-            "mysql" | "mariadb" => {
+            Some(Engine::Mysql) => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
                 Ok(Database::Mysql(mysql::open(&url, options)?))
             }
             #[cfg(not(feature = "mysql"))]
-            "mysql" | "mariadb" => Err(left_out("MariaDB/MySQL", "mysql", url)),
-            _ => Err(StoreError::Config(format!(
+            Some(Engine::Mysql) => Err(left_out("MariaDB/MySQL", "mysql", url)),
+            None => Err(StoreError::Config(format!(
                 "unsupported database URL {:?}: use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
                 redact(url)
             ))),
