@@ -2,7 +2,7 @@
 
 use super::db::DbArgs;
 use crate::http::client::TrustedProxies;
-use crate::storage::{PoolOptions, demo};
+use crate::storage::{PoolOptions, demo, schema};
 use crate::tls::Tls;
 use std::path::PathBuf;
 
@@ -36,6 +36,11 @@ pub struct Opts {
     /// client for the audit trail. From any other peer those headers are ignored. Default: none.
     #[arg(long, env = "MORAPI_TRUSTED_PROXIES", value_name = "CIDR,...", value_parser = TrustedProxies::parse)]
     pub trusted_proxies: Option<TrustedProxies>,
+    /// Bring an older database schema to this morapi's version before serving (as `morapi
+    /// migrate` does; needs a database role that may change the schema). Without it, an older
+    /// schema is refused and nothing is changed; an empty database is created either way.
+    #[arg(long, env = "MORAPI_MIGRATE")]
+    pub migrate: bool,
 }
 
 /// Logs to stderr at `RUST_LOG`'s levels (default `info`), except that the database drivers and
@@ -92,6 +97,7 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
     let pool = PoolOptions {
         max_connections: opts.db_pool_size,
         timeout: std::time::Duration::from_secs_f64(opts.db_timeout),
+        schema: if opts.migrate { schema::Policy::Upgrade } else { schema::Policy::Current },
         ..PoolOptions::default()
     };
     let db = opts.db.open_with(pool)?;

@@ -52,18 +52,20 @@ fn left_out(engine: &str, feature: &str, url: &str) -> StoreError {
     ))
 }
 
-impl Database {
-    /// Opens (creating and migrating when needed) the database at `url` with default pool
-    /// options.
-    pub fn open(url: &str) -> Result<Self> {
-        Self::open_with(url, PoolOptions::default())
-    }
+/// Where a URL leads: the engine and what it needs, checked once for every use of a URL.
+enum Target<'u> {
+    #[cfg(feature = "sqlite")]
+    Sqlite(&'u str),
+    #[cfg(feature = "postgres")]
+    Postgres(&'u str),
+    #[cfg(feature = "mysql")]
+    Mysql(String),
+}
 
-    /// Opens (creating and migrating when needed) the database at `url`: `sqlite://PATH`,
-    /// `postgres://…` or `mysql://…`. Anything else is refused, never a silent fallback; so is an
-    /// engine this build left out, naming its cargo feature.
-    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
-    pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
+impl<'u> Target<'u> {
+    /// `sqlite://PATH`, `postgres://…` or `mysql://…`. Anything else is refused, never a silent
+    /// fallback; so is an engine this build left out, naming its cargo feature.
+    fn of(url: &'u str) -> Result<Self> {
         let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
         match scheme {
             #[cfg(feature = "sqlite")]
@@ -72,25 +74,68 @@ impl Database {
                 if path.is_empty() {
                     return Err(StoreError::Config("sqlite:// URL needs a file path, e.g. sqlite://morapi.db".into()));
                 }
-                Ok(Database::Sqlite(sqlite::SqliteStore::open(path)?))
+                Ok(Target::Sqlite(path))
             }
             #[cfg(not(feature = "sqlite"))]
             "sqlite" => Err(left_out("SQLite", "sqlite", url)),
             #[cfg(feature = "postgres")]
-            "postgres" | "postgresql" => Ok(Database::Postgres(postgres::open(url, options)?)),
+            "postgres" | "postgresql" => Ok(Target::Postgres(url)),
             #[cfg(not(feature = "postgres"))]
             "postgres" | "postgresql" => Err(left_out("PostgreSQL", "postgres", url)),
             #[cfg(feature = "mysql")]
-            "mysql" | "mariadb" => {
-                let url = url.replacen("mariadb://", "mysql://", 1);
-                Ok(Database::Mysql(mysql::open(&url, options)?))
-            }
+            "mysql" | "mariadb" => Ok(Target::Mysql(url.replacen("mariadb://", "mysql://", 1))),
             #[cfg(not(feature = "mysql"))]
             "mysql" | "mariadb" => Err(left_out("MariaDB/MySQL", "mysql", url)),
             _ => Err(StoreError::Config(format!(
                 "unsupported database URL {:?}: use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
                 redact(url)
             ))),
+        }
+    }
+}
+
+impl Database {
+    /// Opens the database at `url` with default pool options: an empty database gets the
+    /// schema, an older or newer one is refused ([`schema::Policy::Current`]).
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, PoolOptions::default())
+    }
+
+    /// Opens the database at `url` (`sqlite://PATH`, `postgres://…` or `mysql://…`, see
+    /// [`Target`]), doing to its schema what `options.schema` allows ([`schema::Policy`]).
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
+    pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
+        match Target::of(url)? {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(path) => {
+                let (store, report) = sqlite::SqliteStore::open(path, options.schema)?;
+                schema::log(&report);
+                Ok(Database::Sqlite(store))
+            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => Ok(Database::Postgres(postgres::open(url, options)?)),
+            #[cfg(feature = "mysql")]
+            Target::Mysql(url) => Ok(Database::Mysql(mysql::open(&url, options)?)),
+        }
+    }
+
+    /// Applies `policy` to the schema of the database at `url` on one connection, without
+    /// opening a pool or a writer, and says what it found and did (`morapi migrate`).
+    /// [`schema::Policy::Inspect`] changes nothing, not even a missing SQLite file.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
+    pub fn migrate(url: &str, options: PoolOptions, policy: schema::Policy) -> Result<schema::Report> {
+        match Target::of(url)? {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(path) => {
+                if policy == schema::Policy::Inspect && !std::path::Path::new(path).exists() {
+                    return Ok(schema::Report { found: schema::Found::Empty, applied: Vec::new() });
+                }
+                sqlite::connect_with(path, policy).map(|(_, report)| report)
+            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => postgres::migrate_only(url, options, policy),
+            #[cfg(feature = "mysql")]
+            Target::Mysql(url) => mysql::migrate_only(&url, options, policy),
         }
     }
 

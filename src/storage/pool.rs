@@ -20,11 +20,18 @@ pub struct PoolOptions {
     pub timeout: Duration,
     /// How often a deadlocked or conflicting transaction is tried again before giving up.
     pub retries: u32,
+    /// What opening may do to the schema (every engine, SQLite included).
+    pub schema: super::schema::Policy,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { max_connections: 16, timeout: Duration::from_secs(5), retries: 5 }
+        PoolOptions {
+            max_connections: 16,
+            timeout: Duration::from_secs(5),
+            retries: 5,
+            schema: super::schema::Policy::Current,
+        }
     }
 }
 
@@ -638,7 +645,12 @@ mod runner {
             // in the pool, where the second transaction, started at the first's sixth try, finds
             // it: if a pause held the connection, it would never be idle while the first runs.
             let script = Script::new(&[]);
-            let options = PoolOptions { max_connections: 1, timeout: Duration::from_secs(5), retries: 8 };
+            let options = PoolOptions {
+                max_connections: 1,
+                timeout: Duration::from_secs(5),
+                retries: 8,
+                ..PoolOptions::default()
+            };
             let pool = Pool::new(options, script.clone());
             let log = Arc::new(Mutex::new(Vec::new()));
             let sixth = Arc::new(tokio::sync::Notify::new());
