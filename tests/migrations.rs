@@ -134,7 +134,8 @@ struct Server {
 
 impl Server {
     /// Starts `morapi serve` on port 0 with `args` and `env`: the server once it listens, or its
-    /// stderr when it exited instead.
+    /// stderr when it exited instead. [`Server::stop`] waits for it, which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
     fn start(url: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
