@@ -406,3 +406,44 @@ fn a_role_with_only_dml_rights_serves_a_current_schema_and_is_refused_an_older_o
     assert!(taken.contains("is already used"), "{taken}");
     assert_quiet(&server.stop());
 }
+
+/// Instances starting together (as scripts/galera-test starts them, one per node) take turns
+/// under the migration lock: on an empty database one creates the schema, on a version-1 one
+/// with --migrate one upgrades it, and every instance comes up and serves.
+#[test]
+fn instances_starting_together_all_come_up() {
+    for version_1 in [false, true] {
+        let db = Db::new();
+        let args: &[&str] = if version_1 {
+            db.make_version_1();
+            &["--migrate"]
+        } else {
+            &[]
+        };
+        let starting: Vec<_> = (0..3)
+            .map(|_| {
+                let url = db.url.clone();
+                std::thread::spawn(move || Server::start(&url, args, &[]))
+            })
+            .collect();
+        let servers: Vec<Server> = starting
+            .into_iter()
+            .map(|s| s.join().expect("thread").unwrap_or_else(|log| panic!("an instance did not come up: {log}")))
+            .collect();
+        if !version_1 {
+            let url = db.url.clone();
+            runtime().block_on(async move {
+                assert!(demo::load(&Database::open(&url).expect("opens")).await.expect("demo loads"));
+            });
+        }
+        for s in &servers {
+            assert_eq!(s.update(&[("user_id", "123"), ("u15", "0")]), updated());
+        }
+        let logs: Vec<String> = servers.into_iter().map(Server::stop).collect();
+        let did = |what: &str| logs.iter().filter(|l| l.contains(what)).count();
+        assert_eq!(did("database schema "), 1, "exactly one instance changed the schema: {logs:?}");
+        logs.iter().for_each(|l| assert_quiet(l));
+        let (status, _) = ok(&db.url, &["migrate", "--status"]);
+        assert!(status.contains("pending: none"), "{status}");
+    }
+}

@@ -53,19 +53,19 @@ fn left_out(engine: &str, feature: &str, url: &str) -> StoreError {
 }
 
 /// Where a URL leads: the engine and what it needs, checked once for every use of a URL.
-enum Target<'u> {
+enum Target {
     #[cfg(feature = "sqlite")]
-    Sqlite(&'u str),
+    Sqlite(String),
     #[cfg(feature = "postgres")]
-    Postgres(&'u str),
+    Postgres(String),
     #[cfg(feature = "mysql")]
     Mysql(String),
 }
 
-impl<'u> Target<'u> {
+impl Target {
     /// `sqlite://PATH`, `postgres://…` or `mysql://…`. Anything else is refused, never a silent
     /// fallback; so is an engine this build left out, naming its cargo feature.
-    fn of(url: &'u str) -> Result<Self> {
+    fn of(url: &str) -> Result<Self> {
         let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
         match scheme {
             #[cfg(feature = "sqlite")]
@@ -74,12 +74,12 @@ impl<'u> Target<'u> {
                 if path.is_empty() {
                     return Err(StoreError::Config("sqlite:// URL needs a file path, e.g. sqlite://morapi.db".into()));
                 }
-                Ok(Target::Sqlite(path))
+                Ok(Target::Sqlite(path.to_string()))
             }
             #[cfg(not(feature = "sqlite"))]
             "sqlite" => Err(left_out("SQLite", "sqlite", url)),
             #[cfg(feature = "postgres")]
-            "postgres" | "postgresql" => Ok(Target::Postgres(url)),
+            "postgres" | "postgresql" => Ok(Target::Postgres(url.to_string())),
             #[cfg(not(feature = "postgres"))]
             "postgres" | "postgresql" => Err(left_out("PostgreSQL", "postgres", url)),
             #[cfg(feature = "mysql")]
@@ -108,12 +108,12 @@ impl Database {
         match Target::of(url)? {
             #[cfg(feature = "sqlite")]
             Target::Sqlite(path) => {
-                let (store, report) = sqlite::SqliteStore::open(path, options.schema)?;
+                let (store, report) = sqlite::SqliteStore::open(&path, options.schema)?;
                 schema::log(&report);
                 Ok(Database::Sqlite(store))
             }
             #[cfg(feature = "postgres")]
-            Target::Postgres(url) => Ok(Database::Postgres(postgres::open(url, options)?)),
+            Target::Postgres(url) => Ok(Database::Postgres(postgres::open(&url, options)?)),
             #[cfg(feature = "mysql")]
             Target::Mysql(url) => Ok(Database::Mysql(mysql::open(&url, options)?)),
         }
@@ -127,13 +127,13 @@ impl Database {
         match Target::of(url)? {
             #[cfg(feature = "sqlite")]
             Target::Sqlite(path) => {
-                if policy == schema::Policy::Inspect && !std::path::Path::new(path).exists() {
+                if policy == schema::Policy::Inspect && !std::path::Path::new(&path).exists() {
                     return Ok(schema::Report { found: schema::Found::Empty, applied: Vec::new() });
                 }
-                sqlite::connect_with(path, policy).map(|(_, report)| report)
+                sqlite::connect_with(&path, policy).map(|(_, report)| report)
             }
             #[cfg(feature = "postgres")]
-            Target::Postgres(url) => postgres::migrate_only(url, options, policy),
+            Target::Postgres(url) => postgres::migrate_only(&url, options, policy),
             #[cfg(feature = "mysql")]
             Target::Mysql(url) => mysql::migrate_only(&url, options, policy),
         }
