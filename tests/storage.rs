@@ -256,13 +256,20 @@ fn make_version_1(url: &str) {
     raw(url, &statements);
 }
 
+/// Opens the database at `url` as `morapi migrate` or `serve --migrate` do: an older schema is
+/// brought to the current version.
+fn upgrade(url: &str) -> morapi::storage::Result<Database> {
+    let options = morapi::storage::PoolOptions { schema: schema::Policy::Upgrade, ..Default::default() };
+    Database::open_with(url, options)
+}
+
 /// Checks that the database at `url` has the shape of a fresh one (`fresh`), kept the version-1
 /// rows with their ids, and now keeps NULL apart from the empty string.
 async fn assert_upgraded(url: &str, fresh: &[String]) {
     assert_eq!(audit_log_shape(url), fresh, "audit_log after the upgrade is audit_log of a fresh database");
     let ids = format!("SELECT {} FROM audit_log ORDER BY audit_log.id", as_text(url, "id"));
     assert_eq!(raw(url, std::slice::from_ref(&ids)), ["7", "9"]);
-    let db = Database::open(url).expect("the upgraded database opens");
+    let db = Database::open(url).expect("the upgraded database opens without --migrate");
     let kept = read(&db, |r| r.audit_entries()).await;
     let values: Vec<_> = kept.iter().map(|e| (e.old_value.as_deref(), e.new_value.as_deref())).collect();
     assert_eq!(values, [(Some(""), Some("first")), (Some(""), Some("Incorrect hash"))]);
@@ -668,7 +675,7 @@ mod suite {
             ),
         ] {
             version_3(made);
-            let db = Database::open(&s.url).expect("a version-3 database opens");
+            let db = upgrade(&s.url).expect("a version-3 database opens");
             assert_eq!(raw(&s.url, std::slice::from_ref(&version)), [schema::VERSION.to_string()], "{case}");
             assert_eq!(all_address_emails(&s.url), fresh, "{case}");
             for e in ["MULTI@example.com", "second@example.org", "john@example.com", "alice@example.com"] {
@@ -877,17 +884,22 @@ mod suite {
         assert!(schema::upgrade_statements(dialect(&s.url), schema::VERSION).is_empty());
         // Twice: a migration that stopped midway (MySQL's DDL is not transactional) runs again.
         let mut twice = [statements.clone(), statements].concat();
+        // Recorded, as the migration records each version after its statements.
+        twice.push(format!("INSERT INTO schema_migrations (version) VALUES ({})", schema::VERSION));
         twice.push("SELECT 'done'".into());
         raw(&s.url, &twice);
         assert_upgraded(&s.url, &fresh).await;
     }
 
-    /// Opening a version-1 database upgrades it and records the version (on PostgreSQL and
-    /// MariaDB/MySQL once their migrations run [`schema::upgrade_statements`]).
+    /// Opening a version-1 database is refused; opening it with the upgrade policy upgrades it and
+    /// records the version.
     pub async fn opening_a_version_1_database_upgrades_it(s: Store) {
         let fresh = audit_log_shape(&s.url);
         make_version_1(&s.url);
-        drop(Database::open(&s.url).expect("a version-1 database opens"));
+        let refused = Database::open(&s.url).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("the database has schema version 1; this morapi needs"), "{refused}");
+        assert!(refused.contains("run `morapi migrate`"), "{refused}");
+        drop(upgrade(&s.url).expect("a version-1 database opens"));
         let version = format!("SELECT {} FROM schema_migrations", as_text(&s.url, "MAX(version)"));
         assert_eq!(raw(&s.url, &[version]), [schema::VERSION.to_string()]);
         assert_upgraded(&s.url, &fresh).await;
@@ -909,7 +921,8 @@ mod suite {
             ],
         );
         assert_ne!(audit_log_shape(&s.url), fresh, "version 2 differs");
-        drop(Database::open(&s.url).expect("a version-2 database opens"));
+        assert!(Database::open(&s.url).is_err(), "an older schema is refused without the upgrade policy");
+        drop(upgrade(&s.url).expect("a version-2 database opens"));
         let version = format!("SELECT {} FROM schema_migrations", as_text(&s.url, "MAX(version)"));
         assert_eq!(raw(&s.url, &[version]), [schema::VERSION.to_string()]);
         assert_eq!(audit_log_shape(&s.url), fresh);

@@ -64,7 +64,7 @@ pub enum Command {
     Call(call::Opts),
     /// Create a database with its admin and a new API secret key.
     Init(init::Opts),
-    /// Create or update the database schema (every start does it too).
+    /// Bring the database schema to this morapi's version (--status: only show it).
     Migrate(migrate::Opts),
     /// Billing users: add, list, show, passwd, set (owner, group), delete.
     User(user::Opts),

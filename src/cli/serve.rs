@@ -2,7 +2,7 @@
 
 use super::db::DbArgs;
 use crate::http::client::TrustedProxies;
-use crate::storage::{PoolOptions, demo};
+use crate::storage::{PoolOptions, demo, schema};
 use crate::tls::Tls;
 use std::path::PathBuf;
 
@@ -50,6 +50,11 @@ pub struct Opts {
     /// 16); flags and environment variables override it. `morapi config --sample` prints one.
     #[arg(long, env = "MORAPI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Bring an older database schema to this morapi's version before serving (as `morapi
+    /// migrate` does; needs a database role that may change the schema). Without it, an older
+    /// schema is refused and nothing is changed; an empty database is created either way.
+    #[arg(long, env = "MORAPI_MIGRATE")]
+    pub migrate: bool,
 }
 
 /// Logs to stderr at `RUST_LOG`'s levels (default `info`), except that the database drivers and
@@ -107,6 +112,7 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
         max_connections: opts.db_pool_size,
         timeout: opts.db_timeout,
         lock_timeout: opts.db_lock_timeout,
+        schema: if opts.migrate { schema::Policy::Upgrade } else { schema::Policy::Current },
         ..PoolOptions::default()
     };
     let db = opts.db.open_with(pool)?;

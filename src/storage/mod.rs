@@ -79,18 +79,21 @@ fn left_out(engine: &str, feature: &str, url: &str) -> StoreError {
     ))
 }
 
-impl Database {
-    /// Opens (creating and migrating when needed) the database at `url` with default pool
-    /// options.
-    pub fn open(url: &str) -> Result<Self> {
-        Self::open_with(url, PoolOptions::default())
-    }
+/// Where a URL leads: the engine and what it needs, checked once for every use of a URL.
+enum Target {
+    #[cfg(feature = "sqlite")]
+    Sqlite(String),
+    #[cfg(feature = "postgres")]
+    Postgres(String),
+    #[cfg(feature = "mysql")]
+    Mysql(String),
+}
 
-    /// Opens (creating and migrating when needed) the database at `url`: `sqlite://PATH`,
-    /// `postgres://…` or `mysql://…`. Anything else is refused, never a silent fallback; so is an
-    /// engine this build left out, naming its cargo feature.
-    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_variables))]
-    pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
+impl Target {
+    /// `sqlite://PATH`, `postgres://…` or `mysql://…` ([`Engine::of`]). Anything else is
+    /// refused, never a silent fallback; so is an engine this build left out, naming its cargo
+    /// feature.
+    fn of(url: &str) -> Result<Self> {
         match Engine::of(url) {
             #[cfg(feature = "sqlite")]
             Some(Engine::Sqlite) => {
@@ -98,25 +101,68 @@ impl Database {
                 if path.is_empty() {
                     return Err(StoreError::Config("sqlite:// URL needs a file path, e.g. sqlite://morapi.db".into()));
                 }
-                Ok(Database::Sqlite(sqlite::SqliteStore::open(path, options.lock_timeout)?))
+                Ok(Target::Sqlite(path.to_string()))
             }
             #[cfg(not(feature = "sqlite"))]
             Some(Engine::Sqlite) => Err(left_out("SQLite", "sqlite", url)),
             #[cfg(feature = "postgres")]
-            Some(Engine::Postgres) => Ok(Database::Postgres(postgres::open(url, options)?)),
+            Some(Engine::Postgres) => Ok(Target::Postgres(url.to_string())),
             #[cfg(not(feature = "postgres"))]
             Some(Engine::Postgres) => Err(left_out("PostgreSQL", "postgres", url)),
             #[cfg(feature = "mysql")]
-            Some(Engine::Mysql) => {
-                let url = url.replacen("mariadb://", "mysql://", 1);
-                Ok(Database::Mysql(mysql::open(&url, options)?))
-            }
+            Some(Engine::Mysql) => Ok(Target::Mysql(url.replacen("mariadb://", "mysql://", 1))),
             #[cfg(not(feature = "mysql"))]
             Some(Engine::Mysql) => Err(left_out("MariaDB/MySQL", "mysql", url)),
             None => Err(StoreError::Config(format!(
                 "unsupported database URL {:?}: use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
                 redact(url)
             ))),
+        }
+    }
+}
+
+impl Database {
+    /// Opens the database at `url` with default pool options: an empty database gets the
+    /// schema, an older or newer one is refused ([`schema::Policy::Current`]).
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, PoolOptions::default())
+    }
+
+    /// Opens the database at `url` (`sqlite://PATH`, `postgres://…` or `mysql://…`, see
+    /// [`Target`]), doing to its schema what `options.schema` allows ([`schema::Policy`]).
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
+    pub fn open_with(url: &str, options: PoolOptions) -> Result<Self> {
+        match Target::of(url)? {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(path) => {
+                let (store, report) = sqlite::SqliteStore::open(&path, options.schema, options.lock_timeout)?;
+                schema::log(&report);
+                Ok(Database::Sqlite(store))
+            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => Ok(Database::Postgres(postgres::open(&url, options)?)),
+            #[cfg(feature = "mysql")]
+            Target::Mysql(url) => Ok(Database::Mysql(mysql::open(&url, options)?)),
+        }
+    }
+
+    /// Applies `policy` to the schema of the database at `url` on one connection, without
+    /// opening a pool or a writer, and says what it found and did (`morapi migrate`).
+    /// [`schema::Policy::Inspect`] changes nothing, not even a missing SQLite file.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_variables))]
+    pub fn migrate(url: &str, options: PoolOptions, policy: schema::Policy) -> Result<schema::Report> {
+        match Target::of(url)? {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(path) => {
+                if policy == schema::Policy::Inspect && !std::path::Path::new(&path).exists() {
+                    return Ok(schema::Report { found: schema::Found::Empty, applied: Vec::new() });
+                }
+                sqlite::connect_with(&path, policy, options.lock_timeout).map(|(_, report)| report)
+            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => postgres::migrate_only(&url, options, policy),
+            #[cfg(feature = "mysql")]
+            Target::Mysql(url) => mysql::migrate_only(&url, options, policy),
         }
     }
 

@@ -242,21 +242,28 @@ fn ssl_opts(tls: &Tls, from_url: Option<SslOpts>) -> Option<SslOpts> {
     }
 }
 
-/// Connects, migrates and returns the pool.
+/// Connects, applies the open policy (`options.schema`) and returns the pool.
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<MyManager>>> {
     let manager = MyManager { target: self::options(url, &options)? };
     let mut first = connect_to(&manager.target)?;
-    migrate(&mut first)?;
+    let report = migrate(&mut first, options.schema)?;
+    schema::log(&report);
     drop(first);
     Ok(Pool::new(options, manager))
 }
 
-/// The schema version recorded in the database (0 when it has no schema yet).
-fn schema_version(conn: &mut mysql::Conn) -> Result<i64> {
+/// Applies `policy` to the schema of the database at `url` on one connection of its own, and
+/// says what it found and did (`morapi migrate`).
+pub fn migrate_only(url: &str, options: PoolOptions, policy: schema::Policy) -> Result<schema::Report> {
+    migrate(&mut connect_to(&self::options(url, &options)?)?, policy)
+}
+
+/// The schema version recorded in the database. Needs only SELECT on `schema_migrations`.
+fn found(conn: &mut mysql::Conn) -> Result<schema::Found> {
     match conn.query_first::<Option<i64>, _>("SELECT MAX(version) FROM schema_migrations") {
-        Ok(v) => Ok(v.flatten().unwrap_or(0)),
+        Ok(v) => Ok(schema::Found::recorded(v.flatten())),
         // 1146: no such table.
-        Err(mysql::Error::MySqlError(ref m)) if m.code == 1146 => Ok(0),
+        Err(mysql::Error::MySqlError(ref m)) if m.code == 1146 => Ok(schema::Found::Empty),
         Err(e) => Err(err(e)),
     }
 }
@@ -280,19 +287,19 @@ fn retried(conn: &mut mysql::Conn, sql: &str, deadline: Instant) -> Result<()> {
     }
 }
 
-/// Creates or upgrades the schema; a database already at this version is left alone, so a
-/// routine start runs no DDL. Instances starting together may do so on different Galera nodes,
-/// where `GET_LOCK` is per node: the lock is a row of `schema_lock` instead, taken by a committed
-/// write, which Galera certifies across the cluster (of two instances taking it at once, one
-/// commit fails and that instance waits). A lock left by a crashed instance expires after a
-/// minute. Every step is idempotent and retried on conflict.
-fn migrate(my: &mut MyConn) -> Result<()> {
-    let conn = &mut my.conn;
-    let recorded = schema_version(conn)?;
-    schema::refuse_newer(recorded)?;
-    if recorded == schema::VERSION {
-        return Ok(());
+/// Applies the open policy. A current schema is only read: no lock, no DDL, so a user with
+/// SELECT/INSERT/UPDATE/DELETE only can start. Otherwise the schema is created or upgraded under
+/// a lock. Instances starting together may do so on different Galera nodes, where `GET_LOCK` is
+/// per node: the lock is a row of `schema_lock` instead, taken by a committed write, which Galera
+/// certifies across the cluster (of two instances taking it at once, one commit fails and that
+/// instance waits). A lock left by a crashed instance expires after a minute. Every step is
+/// idempotent and retried on conflict.
+fn migrate(my: &mut MyConn, policy: schema::Policy) -> Result<schema::Report> {
+    let seen = found(&mut my.conn)?;
+    if schema::plan(seen, policy)? == schema::Plan::Nothing {
+        return Ok(schema::Report { found: seen, applied: Vec::new() });
     }
+    let conn = &mut my.conn;
     let deadline = Instant::now() + MIGRATION_WAIT;
     retried(
         conn,
@@ -318,21 +325,22 @@ fn migrate(my: &mut MyConn) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let result = create_schema(my, deadline);
+    let result = locked(my, policy, deadline);
     let release = render("DELETE FROM schema_lock WHERE id = 1 AND holder = ?", std::slice::from_ref(&holder))?;
     let released = retried(&mut my.conn, &release, deadline);
-    result.and(released)
+    result.and_then(|report| released.map(|()| report))
 }
 
-/// The migration's steps, under the lock.
-fn create_schema(my: &mut MyConn, deadline: Instant) -> Result<()> {
-    let conn = &mut my.conn;
-    let recorded = schema_version(conn)?;
-    if recorded >= schema::VERSION {
-        return Ok(());
+/// The migration's steps, under the lock: the plan made again (another instance may have
+/// carried it out meanwhile), then carried out.
+fn locked(my: &mut MyConn, policy: schema::Policy, deadline: Instant) -> Result<schema::Report> {
+    let seen = found(&mut my.conn)?;
+    let plan = schema::plan(seen, policy)?;
+    if plan == schema::Plan::Nothing {
+        return Ok(schema::Report { found: seen, applied: Vec::new() });
     }
     // Binary and NO PAD, so `john ` and `john` are different usernames, as on other engines.
-    let version: Option<String> = conn.query_first("SELECT VERSION()").map_err(err)?;
+    let version: Option<String> = my.conn.query_first("SELECT VERSION()").map_err(err)?;
     let version = version.unwrap_or_default();
     let collation = if version.contains("MariaDB") {
         "utf8mb4_nopad_bin"
@@ -341,31 +349,43 @@ fn create_schema(my: &mut MyConn, deadline: Instant) -> Result<()> {
     } else {
         schema::MYSQL_COLLATION
     };
-    let upgrades = schema::upgrade_statements(Dialect::Mysql, recorded);
-    for stmt in schema::create_statements(Dialect::Mysql).into_iter().chain(upgrades) {
-        retried(conn, &stmt.replace(schema::MYSQL_COLLATION, collation), deadline)?;
-    }
-    upgrade_rows(my, recorded, deadline)?;
-    let record = render("INSERT IGNORE INTO schema_migrations (version) VALUES (?)", &[Value::Int(schema::VERSION)])?;
-    retried(&mut my.conn, &record, deadline)
+    let applied = schema::apply(&mut Migrating { my, collation, deadline }, plan)?;
+    Ok(schema::Report { found: seen, applied })
 }
 
-/// The rows the migration's statements cannot compute ([`schema::upgrade_rows`]), in a
-/// transaction of their own (DDL commits at once here), again while it conflicts (Galera) until
-/// `deadline`.
-fn upgrade_rows(my: &mut MyConn, from: i64, deadline: Instant) -> Result<()> {
-    loop {
-        let mut repo = MyRepo { conn: my, begun: false, pending: Vec::new(), cache: TxCache::default() };
-        let done = schema::upgrade_rows(&mut repo, from).and_then(|()| repo.commit());
-        if done.is_err() {
-            let _ = repo.rollback();
-        }
-        match done {
-            Err(StoreError::Conflict(e)) if Instant::now() < deadline => {
-                tracing::debug!(error = %e, "migration rows conflicted, retrying");
-                std::thread::sleep(Duration::from_millis(50 + u64::from(rand::random::<u8>())));
+/// A migration under the `schema_lock` row: each statement on its own (DDL commits at once),
+/// retried on conflict until `deadline`.
+struct Migrating<'a> {
+    my: &'a mut MyConn,
+    /// The exact-comparing collation this server has, for [`schema::MYSQL_COLLATION`].
+    collation: &'static str,
+    deadline: Instant,
+}
+
+impl schema::Migrator for Migrating<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    fn step(&mut self, sql: &str) -> Result<()> {
+        retried(&mut self.my.conn, &sql.replace(schema::MYSQL_COLLATION, self.collation), self.deadline)
+    }
+
+    /// In a transaction of its own, again while it conflicts (Galera) until the deadline.
+    fn rows(&mut self, rows: fn(&mut dyn SqlConn) -> Result<()>) -> Result<()> {
+        loop {
+            let mut repo = MyRepo { conn: &mut *self.my, begun: false, pending: Vec::new(), cache: TxCache::default() };
+            let done = rows(&mut repo).and_then(|()| repo.commit());
+            if done.is_err() {
+                let _ = repo.rollback();
             }
-            other => return other,
+            match done {
+                Err(StoreError::Conflict(e)) if Instant::now() < self.deadline => {
+                    tracing::debug!(error = %e, "migration rows conflicted, retrying");
+                    std::thread::sleep(Duration::from_millis(50 + u64::from(rand::random::<u8>())));
+                }
+                other => return other,
+            }
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct PoolOptions {
     /// applies it when it connects: PostgreSQL's `lock_timeout`, MariaDB/MySQL's
     /// `innodb_lock_wait_timeout` (whole seconds, rounded up), SQLite's busy timeout.
     pub lock_timeout: Duration,
+    /// What opening may do to the schema (every engine, SQLite included).
+    pub schema: super::schema::Policy,
 }
 
 impl Default for PoolOptions {
@@ -36,6 +38,7 @@ impl Default for PoolOptions {
             timeout: Duration::from_secs(5),
             retries: 5,
             lock_timeout: Duration::from_secs(2),
+            schema: super::schema::Policy::Current,
         }
     }
 }

@@ -229,57 +229,88 @@ fn not_ready(c: &SqlState) -> bool {
         || c.code().starts_with("08")
 }
 
-/// Connects, migrates and returns the pool. Runs on its own thread: a connection blocks on its
-/// private runtime, which must not happen on an async worker.
+/// Connects, applies the open policy (`options.schema`) and returns the pool. Runs on its own
+/// thread: a connection blocks on its private runtime, which must not happen on an async worker.
 pub fn open(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
-    std::thread::scope(|s| {
-        s.spawn(|| open_blocking(url, options))
-            .join()
-            .unwrap_or_else(|_| Err(StoreError::Database("PostgreSQL connection thread panicked".into())))
+    off_runtime(|| {
+        let manager = PgManager::new(url, &options)?;
+        let mut first = r2d2::ManageConnection::connect(&manager)?;
+        let report = migrate(&mut first, options.schema)?;
+        schema::log(&report);
+        drop(first);
+        Ok(Pool::new(options, manager))
     })
 }
 
-fn open_blocking(url: &str, options: PoolOptions) -> Result<Arc<Pool<PgManager>>> {
-    let manager = PgManager::new(url, &options)?;
-    let mut first = r2d2::ManageConnection::connect(&manager)?;
-    let from = first.runtime.block_on(migrate(&first.client))?;
-    // The rows the statements cannot compute, in the migration's transaction, which this commits.
-    let mut tx = PgTx { conn: &mut first, begun: true, pending: Vec::new(), cache: TxCache::default() };
-    schema::upgrade_rows(&mut tx, from)?;
-    tx.commit()?;
-    drop(first);
-    Ok(Pool::new(options, manager))
+/// Applies `policy` to the schema of the database at `url` on one connection of its own, and
+/// says what it found and did (`morapi migrate`).
+pub fn migrate_only(url: &str, options: PoolOptions, policy: schema::Policy) -> Result<schema::Report> {
+    off_runtime(|| migrate(&mut r2d2::ManageConnection::connect(&PgManager::new(url, &options)?)?, policy))
 }
 
-/// Creates or upgrades the schema under an advisory lock, so instances starting together do not
-/// race; a database already at this version is left alone (a routine start runs no DDL). Leaves
-/// the migration's transaction open for [`schema::upgrade_rows`] and returns the version it
-/// found.
-async fn migrate(client: &Client) -> Result<i64> {
-    client.batch_execute("BEGIN").await.map_err(err)?;
-    client.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(err)?;
+/// Runs `f` on a thread of its own (see [`open`]).
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    std::thread::scope(|s| {
+        s.spawn(f).join().unwrap_or_else(|_| Err(StoreError::Database("PostgreSQL connection thread panicked".into())))
+    })
+}
+
+/// The recorded schema version. Needs only SELECT on `schema_migrations`.
+async fn found(client: &Client) -> Result<schema::Found> {
     let exists: bool =
         client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await.map_err(err)?.get(0);
-    let current: i64 = if exists {
-        client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await.map_err(err)?.get(0)
-    } else {
-        0
-    };
-    schema::refuse_newer(current)?;
-    if current < schema::VERSION {
-        let upgrades = schema::upgrade_statements(Dialect::Postgres, current);
-        for stmt in schema::create_statements(Dialect::Postgres).into_iter().chain(upgrades) {
-            client.batch_execute(&stmt).await.map_err(err)?;
-        }
-        client
-            .execute(
-                "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING",
-                &[&schema::VERSION],
-            )
-            .await
-            .map_err(err)?;
+    if !exists {
+        return Ok(schema::Found::Empty);
     }
-    Ok(current)
+    let max: Option<i64> =
+        client.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await.map_err(err)?.get(0);
+    Ok(schema::Found::recorded(max))
+}
+
+/// Applies the open policy. A current schema is only read: no lock, no DDL, so a role with
+/// SELECT/INSERT/UPDATE/DELETE only can start. Otherwise, in one transaction under an advisory
+/// lock (instances starting together take turns), the plan is made again and carried out; the
+/// `IF [NOT] EXISTS` of the statements say nothing (`client_min_messages`), so no NOTICE reaches
+/// the log.
+fn migrate(conn: &mut PgConn, policy: schema::Policy) -> Result<schema::Report> {
+    let seen = conn.runtime.block_on(found(&conn.client))?;
+    if schema::plan(seen, policy)? == schema::Plan::Nothing {
+        return Ok(schema::Report { found: seen, applied: Vec::new() });
+    }
+    let locked = conn.runtime.block_on(async {
+        conn.client.batch_execute("BEGIN; SET LOCAL client_min_messages = warning").await.map_err(err)?;
+        conn.client.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(err)?;
+        found(&conn.client).await
+    });
+    let outcome = locked.and_then(|seen| {
+        let plan = schema::plan(seen, policy)?;
+        let mut tx = PgTx { conn: &mut *conn, begun: true, pending: Vec::new(), cache: TxCache::default() };
+        let applied = schema::apply(&mut tx, plan)?;
+        tx.commit()?;
+        Ok(schema::Report { found: seen, applied })
+    });
+    if outcome.is_err() {
+        let _ = conn.runtime.block_on(conn.client.batch_execute("ROLLBACK"));
+    }
+    outcome
+}
+
+/// A migration in the migration's transaction, which [`migrate`] began.
+impl schema::Migrator for PgTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn step(&mut self, sql: &str) -> Result<()> {
+        self.run(&[], false)?;
+        let client = &self.conn.client;
+        self.conn.runtime.block_on(client.batch_execute(sql)).map_err(err)
+    }
+
+    fn rows(&mut self, rows: fn(&mut dyn SqlConn) -> Result<()>) -> Result<()> {
+        rows(self)?;
+        self.run(&[], false).map(drop)
+    }
 }
 
 impl Connection for PgConn {

@@ -104,52 +104,90 @@ fn again(e: &StoreError) -> StoreError {
     }
 }
 
-/// Opens a connection with the settings every morapi connection uses, and migrates. Once open,
-/// a statement waits at most `lock_timeout` for a write lock another process holds (SQLite's
-/// busy timeout, `--db-lock-timeout`).
+/// Opens a connection with the settings every morapi connection uses; creates the schema of an
+/// empty database, refuses an older or newer one ([`schema::Policy::Current`]). Once open, a
+/// statement waits at most `lock_timeout` for a write lock another process holds (SQLite's busy
+/// timeout, `--db-lock-timeout`).
 pub fn connect(path: &str, lock_timeout: Duration) -> Result<Connection> {
+    connect_with(path, schema::Policy::Current, lock_timeout).map(|(conn, _)| conn)
+}
+
+/// [`connect`] with an open policy; also says what the migration found and did.
+pub fn connect_with(path: &str, policy: schema::Policy, lock_timeout: Duration) -> Result<(Connection, schema::Report)> {
     let mut conn = Connection::open(path).map_err(db_err)?;
     conn.busy_timeout(OPEN_BUSY_TIMEOUT.max(lock_timeout)).map_err(db_err)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(512);
-    migrate(&mut conn)?;
+    let report = migrate(&mut conn, policy)?;
     conn.busy_timeout(lock_timeout).map_err(db_err)?;
-    Ok(conn)
+    Ok((conn, report))
 }
 
-/// Creates the schema, or brings an existing one to [`schema::VERSION`], in one transaction:
-/// instances opening the same file together take turns, and a failed upgrade leaves nothing.
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-    let existing: i64 = tx
-        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'", [], |r| r.get(0))
+/// What the file's schema is. Version 1 recorded no version on SQLite: a schema that is there
+/// without one is version 1.
+fn found(conn: &Connection) -> Result<schema::Found> {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('audit_log', 'schema_migrations')")
+        .and_then(|mut q| q.query_map([], |r| r.get(0))?.collect())
         .map_err(db_err)?;
-    tx.execute_batch(&schema::script(Dialect::Sqlite)).map_err(db_err)?;
-    let recorded: Option<i64> =
-        tx.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0)).map_err(db_err)?;
-    // Version 1 recorded no version on SQLite: a schema that was there without one is version 1.
-    let version = recorded.unwrap_or(if existing > 0 { 1 } else { schema::VERSION });
-    schema::refuse_newer(version)?;
-    for stmt in schema::upgrade_statements(Dialect::Sqlite, version) {
-        tx.execute_batch(&stmt).map_err(db_err)?;
+    let recorded: Option<i64> = if tables.iter().any(|t| t == "schema_migrations") {
+        conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0)).map_err(db_err)?
+    } else {
+        None
+    };
+    Ok(match recorded {
+        None if tables.iter().any(|t| t == "audit_log") => schema::Found::At(1),
+        recorded => schema::Found::recorded(recorded),
+    })
+}
+
+/// Applies the open policy. A current schema is only read (no write lock, no DDL); otherwise
+/// the plan is made again and carried out in one `BEGIN IMMEDIATE` transaction: instances
+/// opening the same file together take turns, and a failed upgrade leaves nothing.
+fn migrate(conn: &mut Connection, policy: schema::Policy) -> Result<schema::Report> {
+    let seen = found(conn)?;
+    if schema::plan(seen, policy)? == schema::Plan::Nothing {
+        return Ok(schema::Report { found: seen, applied: Vec::new() });
     }
-    schema::upgrade_rows(&mut SqliteRepo { conn: &tx, cache: TxCache::default() }, version)?;
-    tx.execute("INSERT OR IGNORE INTO schema_migrations (version) VALUES (?1)", [schema::VERSION]).map_err(db_err)?;
-    tx.commit().map_err(db_err)
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    let seen = found(&tx)?;
+    let plan = schema::plan(seen, policy)?;
+    let applied = schema::apply(&mut Migrating { conn: &tx }, plan)?;
+    tx.commit().map_err(db_err)?;
+    Ok(schema::Report { found: seen, applied })
+}
+
+/// A migration inside the migration's transaction.
+struct Migrating<'c> {
+    conn: &'c Connection,
+}
+
+impl schema::Migrator for Migrating<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn step(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(db_err)
+    }
+
+    fn rows(&mut self, rows: fn(&mut dyn SqlConn) -> Result<()>) -> Result<()> {
+        rows(&mut SqliteRepo { conn: self.conn, cache: TxCache::default() })
+    }
 }
 
 impl SqliteStore {
-    /// The writer of the database file at `path`; `lock_timeout` bounds each wait for another
-    /// process's write lock (see [`connect`]).
-    pub fn open(path: &str, lock_timeout: Duration) -> Result<Self> {
-        let conn = connect(path, lock_timeout)?;
+    /// The writer of the database file at `path`, opened under the open policy (see
+    /// [`connect_with`]); `lock_timeout` bounds each wait for another process's write lock.
+    pub fn open(path: &str, policy: schema::Policy, lock_timeout: Duration) -> Result<(Self, schema::Report)> {
+        let (conn, report) = connect_with(path, policy, lock_timeout)?;
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         let thread = std::thread::Builder::new()
             .name("morapi-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        Ok(SqliteStore { jobs: tx, _thread: Arc::new(WriterThread(Mutex::new(Some(thread)))) })
+        Ok((SqliteStore { jobs: tx, _thread: Arc::new(WriterThread(Mutex::new(Some(thread)))) }, report))
     }
 
     pub async fn transact<T, F>(&self, f: F) -> Result<T>
