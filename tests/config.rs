@@ -177,7 +177,7 @@ fn bad_config_files_are_refused_at_start_naming_the_file_and_the_key() {
         ("db_pool_size = -3\n", &["db_pool_size = -3", "invalid digit"]),
         ("listen = 8080\n", &["listen", "expected a string"]),
         ("demo = 1\n", &["demo", "expected true or false"]),
-        ("db_timeout = \"soon\"\n", &["db_timeout", "expected a number"]),
+        ("db_timeout = \"soon\"\n", &["db_timeout", "give a number of seconds"]),
         ("[server]\nlisten = \"x\"\n", &["unknown key `server`"]),
         ("listen = 127.0.0.1:0\n", &["line 1", "not valid TOML"]),
         ("config = \"other.toml\"\n", &["config", "cannot name another"]),

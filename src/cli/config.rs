@@ -494,7 +494,8 @@ mod tests {
         assert_eq!(kind("listen"), Kind::Text);
         assert_eq!(kind("demo"), Kind::Flag { sets: true });
         assert_eq!(kind("db_pool_size"), Kind::Integer);
-        assert_eq!(kind("db_timeout"), Kind::Float);
+        assert_eq!(kind("db_pool_size"), Kind::Integer);
+        assert_eq!(kind("db_timeout"), Kind::Other);
         assert_eq!(kind("trusted_proxies"), Kind::Other);
     }
 
