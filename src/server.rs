@@ -255,7 +255,7 @@ impl Connection {
                 () = clock.changed.notified() => {}
                 () = sleep_until(deadline) => {
                     if clock.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
-                        tracing::debug!(%peer, "connection closed: idle or head too slow");
+                        tracing::debug!(%peer, "connection closed: idle, head too slow, or timed out");
                         return;
                     }
                 }
@@ -285,6 +285,11 @@ struct Clock {
 const WAITING: u8 = 0;
 const HEAD: u8 = 1;
 const BUSY: u8 = 2;
+/// An answer said `Connection: close` while the request was still being read elsewhere (a request
+/// timeout): the library would keep reading its body, so the connection is closed shortly after
+/// the answer was handed over (the grace lets it reach the socket).
+const CLOSING: u8 = 3;
+const CLOSING_GRACE: Duration = Duration::from_secs(1);
 
 impl Clock {
     fn new() -> Clock {
@@ -307,6 +312,7 @@ impl Clock {
         let allowed = match self.phase.load(Ordering::Acquire) {
             WAITING => limits.idle_timeout,
             HEAD => limits.header_timeout,
+            CLOSING => CLOSING_GRACE,
             _ => return None,
         };
         Some(self.origin + Duration::from_millis(self.since.load(Ordering::Relaxed)) + allowed)
@@ -386,23 +392,28 @@ async fn answer(
             tracing::error!(%peer, "request task failed: {e}");
             crate::http::Error::Failed(crate::domain::Failure::Internal(e.to_string())).into_response()
         }
-        Err(_) => progress.timed_out().into_response(),
+        Err(_) => {
+            let response = progress.timed_out().into_response();
+            return Ok(response.map(|body| Body::new(Sent { body, clock, then: CLOSING, done: OnceLock::new() })));
+        }
     };
-    Ok(response.map(|body| Body::new(Sent { body, clock, done: OnceLock::new() })))
+    Ok(response.map(|body| Body::new(Sent { body, clock, then: WAITING, done: OnceLock::new() })))
 }
 
 /// An answer's body that tells the connection's clock when it has been sent (or dropped), so
-/// that the idle timeout counts from the end of the answer.
+/// that the idle timeout counts from the end of the answer (or the connection is closed).
 struct Sent {
     body: Body,
     clock: Arc<Clock>,
+    /// The phase after the answer: waiting for the next request, or closing.
+    then: u8,
     done: OnceLock<()>,
 }
 
 impl Sent {
     fn finish(&self) {
         if self.done.set(()).is_ok() {
-            self.clock.enter(WAITING);
+            self.clock.enter(self.then);
         }
     }
 }

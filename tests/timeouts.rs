@@ -247,3 +247,57 @@ fn numeric_flags_out_of_range_are_refused_at_start() {
         assert!(stderr.contains("from ") || stderr.contains(" in "), "{flag}={value} names no range: {stderr}");
     }
 }
+
+#[tokio::test]
+async fn a_request_timeout_while_reading_says_nothing_was_changed() {
+    let app = TestApp::spawn().await;
+    let server = serve(&app, Limits { request_timeout: Duration::from_millis(500), ..patient() }).await;
+    let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
+    let head = format!("POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nu=admin", common::UPDATE);
+    tcp.write_all(head.as_bytes()).await.expect("write");
+    let answer = read_to_close(&mut tcp, Duration::from_secs(10)).await.expect("answered and closed");
+    assert_eq!(status(&answer), 408, "{answer}");
+    assert!(answer.contains("<error>Request timed out, nothing was changed</error>"), "{answer}");
+}
+
+/// The whole-request timeout never makes morapi lie: when it passes while a change is with the
+/// database (here waiting for SQLite's write lock, which another connection holds), the answer
+/// says the change may have been applied, and the change is not cancelled: it lands once the
+/// lock is released.
+#[tokio::test]
+async fn a_request_timeout_during_a_change_says_it_may_apply_and_the_change_still_lands() {
+    let app = TestApp::spawn().await;
+    let Some(path) = app.url.strip_prefix("sqlite://") else {
+        eprintln!("holds SQLite's write lock: runs on SQLite only");
+        return;
+    };
+    let server = serve(&app, Limits { request_timeout: Duration::from_millis(500), ..patient() }).await;
+    let lock = rusqlite::Connection::open(path).expect("open the database file");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
+    let pairs = [("user_id", "123"), ("u0", "LT-TIMEOUT-1")];
+    let hash = common::sign_pairs(&pairs, common::ADMIN_KEY);
+    let mut all = pairs.to_vec();
+    all.extend([("u", "admin"), ("hash", hash.as_str())]);
+    let answer = reqwest::Client::new()
+        .post(format!("http://{}{}", server.addr, common::UPDATE))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(common::form(&all))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(answer.status(), 503);
+    let body = answer.text().await.expect("body");
+    assert!(body.contains("<error>Request timed out; the change may have been applied</error>"), "{body}");
+    assert!(!body.contains("nothing was changed"), "{body}");
+    lock.execute_batch("ROLLBACK").expect("release the lock");
+    drop(lock);
+    let mut landed = false;
+    for _ in 0..100 {
+        if app.col(123, "vat_number").await == "LT-TIMEOUT-1" {
+            landed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(landed, "the change was cancelled by the request timeout");
+}
