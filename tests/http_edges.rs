@@ -180,19 +180,25 @@ async fn malformed_api_requests_get_the_xml_envelope() {
     }
 }
 
-/// What the HTTP library still answers itself, before any route: heads it cannot parse. These
-/// get a bare status and are closed; documented in the README (they are not API requests at all).
+/// What the HTTP library still answers itself, before any route: heads it cannot parse or hold.
+/// These get a bare status and are closed; the README lists them (they are not API requests and
+/// never touch the database).
 #[tokio::test]
 async fn unparseable_heads_are_refused_by_the_library_and_closed() {
     let app = TestApp::spawn().await;
-    for raw in [
-        "GARBAGE\r\n\r\n".to_string(),
-        format!("GET {GET} HTTP/9.9\r\n\r\n"),
-        format!("GET {GET} HTTP/1.1\r\nBad Header\r\n\r\n"),
-        format!("GET {GET} HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
+    let many_headers: String = (0..101).map(|i| format!("X-{i}: 1\r\n")).collect();
+    for (raw, expected) in [
+        ("GARBAGE\r\n\r\n".to_string(), 400),
+        (format!("GET {GET} HTTP/9.9\r\n\r\n"), 400),
+        (format!("GET {GET} HTTP/1.1\r\nBad Header\r\n\r\n"), 400),
+        (format!("GET {GET} HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"), 400),
+        (format!("GET {GET} HTTP/1.1\r\n{many_headers}\r\n"), 431),
+        (format!("GET {GET}?{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000)), 414),
     ] {
-        let answer = exchange(&app, raw.as_bytes(), false).await;
-        assert!(answer.is_empty() || (400..500).contains(&status(&answer)), "{raw:?}: {answer}");
+        let (answer, closed) = exchange_and_close(&app, raw.as_bytes(), false, true).await;
+        let shown = raw.chars().take(60).collect::<String>();
+        assert_eq!(status(&answer), expected, "{shown:?}: {answer}");
+        assert!(closed, "{shown:?} left open");
     }
     // The server is unharmed.
     assert_eq!(app.get(&format!("{GET}?u=admin")).await.status, 200);
