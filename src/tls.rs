@@ -6,15 +6,13 @@
 //! Handshakes run in their own tasks with a time limit, so a slow or silent client never holds up
 //! the others, and a plain-HTTP request sent to the TLS port gets a short `400` saying so.
 
-use axum::serve::Listener;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::crypto::{CryptoProvider, ring};
 use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
@@ -103,10 +101,11 @@ impl Tls {
         &self.inner.key
     }
 
-    /// A listener that accepts TCP connections on `tcp` and hands on those whose handshake
-    /// succeeded.
-    pub fn listener(&self, tcp: TcpListener) -> TlsListener {
-        TlsListener { tcp, acceptor: TlsAcceptor::from(self.inner.config.clone()), handshakes: JoinSet::new() }
+    /// Runs the TLS handshake of one accepted connection, within its own time limit; `None` when
+    /// it failed or took too long (logged at debug). The server loop calls it inside the
+    /// connection's task, holding one of the `--max-connections` slots.
+    pub async fn handshake(&self, tcp: TcpStream, peer: SocketAddr) -> Option<TlsStream<TcpStream>> {
+        handshake(TlsAcceptor::from(self.inner.config.clone()), tcp, peer).await
     }
 }
 
@@ -135,61 +134,9 @@ fn certified_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<C
     })
 }
 
-/// The TLS side of `axum::serve`: accepts TCP connections and yields them once their handshake
-/// is done. Handshakes run concurrently in tasks owned by the listener, so they end with it.
-pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr)>>,
-}
-
-impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            tokio::select! {
-                Some(done) = self.handshakes.join_next() => {
-                    if let Ok(Some(connection)) = done {
-                        return connection;
-                    }
-                }
-                accepted = self.tcp.accept() => match accepted {
-                    Ok((tcp, peer)) => {
-                        self.handshakes.spawn(handshake(self.acceptor.clone(), tcp, peer));
-                    }
-                    Err(e) => accept_error(e).await,
-                },
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
-}
-
-/// As axum's own TCP listener does: a connection that died before it was accepted is nothing;
-/// anything else (out of file descriptors) is logged and retried after a pause.
-async fn accept_error(e: io::Error) {
-    if matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!("accept error: {e}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-}
-
 /// One connection's handshake; `None` when it failed (logged at debug: a failed handshake is the
 /// client's business, and scanners make many).
-async fn handshake(
-    acceptor: TlsAcceptor,
-    tcp: TcpStream,
-    peer: SocketAddr,
-) -> Option<(TlsStream<TcpStream>, SocketAddr)> {
+async fn handshake(acceptor: TlsAcceptor, tcp: TcpStream, peer: SocketAddr) -> Option<TlsStream<TcpStream>> {
     let attempt = async {
         let mut first = [0u8; 1];
         // A TLS connection starts with a handshake record (0x16); a letter is an HTTP method.
@@ -200,7 +147,7 @@ async fn handshake(
         acceptor.accept(tcp).await
     };
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, attempt).await {
-        Ok(Ok(stream)) => Some((stream, peer)),
+        Ok(Ok(stream)) => Some(stream),
         Ok(Err(error)) => {
             tracing::debug!(%peer, %error, "TLS handshake failed");
             None

@@ -367,3 +367,31 @@ fn tls_flags_come_in_pairs_and_name_unusable_files() {
     assert!(err.contains("holds no certificate") && err.contains(&k), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A TLS handshake in progress holds one of the `--max-connections` slots: with a cap of one, a
+/// client that connects and sends nothing keeps the next one waiting until it goes away (or the
+/// handshake's own time limit passes).
+#[tokio::test]
+async fn pending_handshakes_count_against_the_connection_cap() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let cert = write_cert(dir.path());
+    let tls = Tls::load(&cert.cert, &cert.key).expect("load");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let limits = morapi::server::Limits { max_connections: 1, ..morapi::server::Limits::DEFAULT };
+    let options = Options { tls: Some(tls), limits, ..Options::default() };
+    let (_stop, rx) = oneshot::channel::<()>();
+    tokio::spawn(serve_with(listener, app.db.clone(), options, async {
+        let _ = rx.await;
+    }));
+    let silent = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = client_trusting(&cert);
+    let url = format!("https://127.0.0.1:{port}/health");
+    let waiting = tokio::time::timeout(Duration::from_secs(2), client.get(&url).send()).await;
+    assert!(waiting.is_err(), "answered while a pending handshake held the only slot");
+    drop(silent);
+    let answer = client.get(&url).send().await.expect("answered once the slot is free");
+    assert_eq!(answer.status(), 200);
+}

@@ -446,25 +446,27 @@ async fn broken_json_and_json_that_is_not_an_object_are_refused() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn a_body_of_exactly_64_kib_is_accepted() {
+async fn a_body_of_exactly_the_limit_is_accepted() {
     let app = TestApp::spawn().await;
     let base = signed_query("admin", ADMIN_KEY, &[("user_id", "123"), ("u15", "1")]);
-    let pad = 64 * 1024 - base.len() - "&pad=".len();
+    let limit = *morapi::http::limits::MAX_BODY;
+    let pad = limit - base.len() - "&pad=".len();
     let body = format!("{base}&pad={}", "x".repeat(pad));
-    assert_eq!(body.len(), 64 * 1024);
+    assert_eq!(body.len(), limit);
     let r = app.post_raw(UPDATE, "application/x-www-form-urlencoded", body).await;
     assert_xml(&r, &updated());
     assert_eq!(app.col(123, "blocked").await, "1");
 }
 
 #[tokio::test]
-async fn a_body_over_64_kib_answers_413_and_writes_nothing() {
+async fn a_body_over_the_limit_answers_413_and_writes_nothing() {
     let app = TestApp::spawn().await;
     let before = app.state().await;
     let base = signed_query("admin", ADMIN_KEY, &[("user_id", "123"), ("u15", "1")]);
-    let pad = 64 * 1024 + 1 - base.len() - "&pad=".len();
+    let limit = *morapi::http::limits::MAX_BODY;
+    let pad = limit + 1 - base.len() - "&pad=".len();
     let body = format!("{base}&pad={}", "x".repeat(pad));
-    assert_eq!(body.len(), 64 * 1024 + 1);
+    assert_eq!(body.len(), limit + 1);
     let r = app.post_raw(UPDATE, "application/x-www-form-urlencoded", body).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.content_type, XML);
@@ -583,8 +585,13 @@ async fn every_answer_carries_a_request_id_that_the_audit_trail_repeats() {
         let resp = send(&app, method, path).await;
         assert!(resp.headers().get("x-request-id").is_some(), "{path}");
     }
-    let resp =
-        app.client.post(format!("{}{UPDATE}", app.base)).body(vec![b'x'; 64 * 1024 + 1]).send().await.expect("request");
+    let resp = app
+        .client
+        .post(format!("{}{UPDATE}", app.base))
+        .body(vec![b'x'; *morapi::http::limits::MAX_BODY + 1])
+        .send()
+        .await
+        .expect("request");
     assert_eq!(resp.status().as_u16(), 413);
     assert!(resp.headers().get("x-request-id").is_some());
 }

@@ -15,6 +15,16 @@ pub enum GateError {
     /// Not a MOR string: HTTP-level refusals (wrong verb, oversized body) still answer in XML.
     MethodNotAllowed,
     BodyTooLarge,
+    /// The body broke off or was malformed (bad chunked encoding, the client went away).
+    BodyNotRead,
+    /// The body did not arrive within `--body-timeout`.
+    BodyTimedOut,
+    /// The request line and headers exceed `--max-header-bytes`.
+    HeadersTooLarge,
+    /// The request target alone exceeds `--max-header-bytes`.
+    UriTooLong,
+    /// `--request-timeout` passed before the method started: nothing was done.
+    TimedOut,
 }
 
 impl GateError {
@@ -27,6 +37,11 @@ impl GateError {
             GateError::NoSuchApi => "There is no such API",
             GateError::MethodNotAllowed => "Method Not Allowed",
             GateError::BodyTooLarge => "Request body is too large",
+            GateError::BodyNotRead => "Request body could not be read",
+            GateError::BodyTimedOut => "Request body was not received in time, nothing was changed",
+            GateError::HeadersTooLarge => "Request headers are too large",
+            GateError::UriTooLong => "Request URI is too long",
+            GateError::TimedOut => "Request timed out, nothing was changed",
         }
     }
 }
@@ -55,6 +70,11 @@ pub enum PageError {
     /// The connection was lost after `COMMIT` was sent and the database stayed unreachable, so
     /// whether the change was applied is unknown: never claimed either way.
     CommitUnknown,
+    /// `--request-timeout` passed while a change was with the database: its transaction runs on
+    /// to its own end (bounded by the database timeouts), so it may still commit.
+    TimedOutMayApply,
+    /// `--request-timeout` passed while a read method was with the database.
+    TimedOutRead,
 }
 
 impl PageError {
@@ -74,6 +94,8 @@ impl PageError {
             PageError::DatabaseUnavailable => "Database is unavailable, nothing was changed",
             PageError::DatabaseBusy => "Database is busy, nothing was changed; try again",
             PageError::CommitUnknown => "Database connection lost; the change may have been applied",
+            PageError::TimedOutMayApply => "Request timed out; the change may have been applied",
+            PageError::TimedOutRead => "Request timed out",
         }
     }
 }

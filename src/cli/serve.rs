@@ -5,6 +5,7 @@ use crate::http::client::TrustedProxies;
 use crate::storage::{PoolOptions, demo, schema};
 use crate::tls::Tls;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
@@ -16,9 +17,10 @@ pub struct Opts {
     /// Load the demo dataset when the database has no users yet.
     #[arg(long, env = "MORAPI_DEMO")]
     pub demo: bool,
-    /// Most connections to a database server (PostgreSQL, MariaDB/MySQL).
-    #[arg(long, env = "MORAPI_DB_POOL_SIZE", default_value_t = 16)]
-    pub db_pool_size: usize,
+    /// Most connections to a database server (PostgreSQL, MariaDB/MySQL), 1 to 1000.
+    #[arg(long, env = "MORAPI_DB_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
     /// Seconds a request waits for a database server that is unreachable or not ready (retrying on
     /// fresh connections) before it fails; also the time allowed to find out whether a commit
     /// whose answer was lost took effect.
@@ -55,6 +57,66 @@ pub struct Opts {
     /// schema is refused and nothing is changed; an empty database is created either way.
     #[arg(long, env = "MORAPI_MIGRATE")]
     pub migrate: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The server's timeouts and caps (`server::Limits`): each bounded, so that a typo is refused at
+/// start (clap exits with status 2 and names the allowed range) instead of panicking or
+/// disabling a limit. The defaults must match `Limits::DEFAULT` (a test below checks).
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// Seconds a client has to send a whole request head (request line and headers), counted from
+    /// its first byte. A client that stops half-way is disconnected.
+    #[arg(long, env = "MORAPI_HEADER_TIMEOUT", value_name = "SECONDS", default_value = "10",
+          value_parser = |s: &str| crate::values::seconds(s, 0.1, 3600.0))]
+    pub header_timeout: Duration,
+    /// Seconds a connection may wait for its next request (or its first) before it is closed.
+    #[arg(long, env = "MORAPI_IDLE_TIMEOUT", value_name = "SECONDS", default_value = "60",
+          value_parser = |s: &str| crate::values::seconds(s, 0.1, 86400.0))]
+    pub idle_timeout: Duration,
+    /// Seconds a client has to send a request body, counted from the end of the head; a body
+    /// still arriving then is answered 408 in XML and nothing is changed.
+    #[arg(long, env = "MORAPI_BODY_TIMEOUT", value_name = "SECONDS", default_value = "30",
+          value_parser = |s: &str| crate::values::seconds(s, 0.1, 3600.0))]
+    pub body_timeout: Duration,
+    /// Seconds from the end of a request head to its answer. Storage work is never cut off: when
+    /// this passes after a change went to the database, the answer says it may have been
+    /// applied. Keep it above --db-timeout and the lock-wait limit so that it rarely fires.
+    #[arg(long, env = "MORAPI_REQUEST_TIMEOUT", value_name = "SECONDS", default_value = "60",
+          value_parser = |s: &str| crate::values::seconds(s, 0.1, 86400.0))]
+    pub request_timeout: Duration,
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C; then the server exits
+    /// and closes what is still open (0 exits at once).
+    #[arg(long, env = "MORAPI_SHUTDOWN_TIMEOUT", value_name = "SECONDS", default_value = "30",
+          value_parser = |s: &str| crate::values::seconds(s, 0.0, 3600.0))]
+    pub shutdown_timeout: Duration,
+    /// Most client connections open at once (TLS handshakes included), 1 to 100000. Each takes a
+    /// file descriptor: keep this plus --db-pool-size plus about 64 below the process's file limit
+    /// (`ulimit -n`, systemd's LimitNOFILE; 1024 unless raised). Above the cap, new connections
+    /// wait in the listen queue until a slot frees.
+    #[arg(long, env = "MORAPI_MAX_CONNECTIONS", value_name = "N", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+    /// Most bytes of a request line and headers, 8192 to 1048576; a larger head under /api/ is
+    /// answered 431 (a longer URI alone 414) in XML.
+    #[arg(long, env = "MORAPI_MAX_HEADER_BYTES", value_name = "BYTES", default_value_t = 32768,
+          value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
+    pub max_header_bytes: u32,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> crate::server::Limits {
+        crate::server::Limits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            request_timeout: self.request_timeout,
+            shutdown_timeout: self.shutdown_timeout,
+            max_connections: self.max_connections as usize,
+            max_header_bytes: self.max_header_bytes as usize,
+        }
+    }
 }
 
 /// Logs to stderr at `RUST_LOG`'s levels (default `info`), except that the database drivers and
@@ -109,7 +171,7 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
     };
     let trusted_proxies = opts.trusted_proxies.clone().unwrap_or_default();
     let pool = PoolOptions {
-        max_connections: opts.db_pool_size,
+        max_connections: opts.db_pool_size as usize,
         timeout: opts.db_timeout,
         lock_timeout: opts.db_lock_timeout,
         schema: if opts.migrate { schema::Policy::Upgrade } else { schema::Policy::Current },
@@ -143,8 +205,26 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("morapi: listening on {scheme}://{addr}, database {}", opts.db.shown());
-    let options = crate::server::Options { tls, trusted_proxies };
+    let options = crate::server::Options { tls, trusted_proxies, limits: opts.limits.limits() };
     crate::server::serve_with(listener, db, options, shutdown).await?;
     println!("morapi: stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        opts: Opts,
+    }
+
+    #[test]
+    fn limit_defaults_are_the_servers() {
+        let cli = Cli::try_parse_from(["morapi"]).map_err(|e| e.to_string());
+        assert_eq!(cli.map(|c| c.opts.limits.limits()), Ok(crate::server::Limits::DEFAULT));
+    }
 }

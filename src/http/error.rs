@@ -16,7 +16,22 @@ pub enum Error {
     NotFound,
     /// A verb other than GET and POST.
     MethodNotAllowed,
+    /// The body is larger than [`super::limits::MAX_BODY`].
     BodyTooLarge,
+    /// The body broke off or was malformed.
+    BodyNotRead,
+    /// The body did not arrive within `--body-timeout`.
+    BodyTimedOut,
+    HeadersTooLarge,
+    UriTooLong,
+    /// `--request-timeout` passed before the method started.
+    TimedOut,
+    /// `--request-timeout` passed while a read method was running.
+    TimedOutRead,
+    /// `--request-timeout` passed while a change was with the database (it may still commit).
+    TimedOutMayApply,
+    /// `--request-timeout` passed on a path outside the API (answered in plain text).
+    TimedOutOther,
     /// The method refused, or storage failed under it.
     Failed(Failure),
 }
@@ -53,6 +68,26 @@ pub fn refusal_document(r: &Refusal) -> String {
     }
 }
 
+impl Error {
+    /// Whether the connection is closed after this answer (said in `Connection: close`, and the
+    /// HTTP library then closes it): the body was not read to its end, or not in time, so what
+    /// follows on the connection cannot be trusted to be the next request.
+    fn closes_connection(&self) -> bool {
+        matches!(
+            self,
+            Error::BodyTooLarge
+                | Error::BodyNotRead
+                | Error::BodyTimedOut
+                | Error::HeadersTooLarge
+                | Error::UriTooLong
+                | Error::TimedOut
+                | Error::TimedOutRead
+                | Error::TimedOutMayApply
+                | Error::TimedOutOther
+        )
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, body) = match &self {
@@ -61,6 +96,26 @@ impl IntoResponse for Error {
                 (StatusCode::METHOD_NOT_ALLOWED, xml::status_error(GateError::MethodNotAllowed.text()))
             }
             Error::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, xml::status_error(GateError::BodyTooLarge.text())),
+            Error::BodyNotRead => (StatusCode::BAD_REQUEST, xml::status_error(GateError::BodyNotRead.text())),
+            Error::BodyTimedOut => (StatusCode::REQUEST_TIMEOUT, xml::status_error(GateError::BodyTimedOut.text())),
+            Error::HeadersTooLarge => {
+                (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, xml::status_error(GateError::HeadersTooLarge.text()))
+            }
+            Error::UriTooLong => (StatusCode::URI_TOO_LONG, xml::status_error(GateError::UriTooLong.text())),
+            Error::TimedOut => (StatusCode::REQUEST_TIMEOUT, xml::status_error(GateError::TimedOut.text())),
+            Error::TimedOutRead => {
+                tracing::warn!("request timed out while the method was running");
+                (StatusCode::SERVICE_UNAVAILABLE, xml::page_error(PageError::TimedOutRead.text(), &[]))
+            }
+            Error::TimedOutMayApply => {
+                tracing::warn!("request timed out while its change was with the database; it may still commit");
+                (StatusCode::SERVICE_UNAVAILABLE, xml::page_error(PageError::TimedOutMayApply.text(), &[]))
+            }
+            Error::TimedOutOther => {
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, "request timed out\n").into_response();
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            }
             Error::Failed(Failure::Refused(r)) => {
                 tracing::debug!(refusal = ?r, "request refused");
                 (StatusCode::OK, refusal_document(r))
@@ -77,6 +132,9 @@ impl IntoResponse for Error {
         let mut response = xml::response(status, body);
         if matches!(self, Error::MethodNotAllowed) {
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        }
+        if self.closes_connection() {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

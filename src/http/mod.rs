@@ -4,6 +4,7 @@
 pub mod body;
 pub mod client;
 mod error;
+pub mod limits;
 mod render;
 pub mod xml;
 
@@ -22,9 +23,6 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use tracing::Instrument;
-
-/// Largest accepted request body.
-pub const MAX_BODY: usize = 64 * 1024;
 
 /// Shared by all requests.
 #[derive(Clone)]
@@ -66,6 +64,8 @@ async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
 }
 
 async fn handle(state: AppState, peer: SocketAddr, req: Request, request_id: String) -> Result<Response, Error> {
+    let progress = limits::api_request(&req);
+    limits::check_head(&req)?;
     let path = req.uri().path().to_string();
     let name = method_name(&path).ok_or(Error::NotFound)?.to_string();
     let span = tracing::Span::current();
@@ -80,12 +80,15 @@ async fn handle(state: AppState, peer: SocketAddr, req: Request, request_id: Str
     let client_addr = client::client_addr(peer.ip(), &state.proxies, req.headers()).to_string();
     let query = req.uri().query().map(str::to_string);
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY).await.map_err(|_| Error::BodyTooLarge)?;
+    let bytes = limits::read_body(req).await?;
     let params = body::collect(query.as_deref(), content_type.as_deref(), bytes)
         .await
         .map_err(|e| Refusal::Page { error: method.bad_request(), messages: vec![e.0] })?;
     span.record("actor", params.get("u").unwrap_or_default());
     let info = RequestInfo { request_id, client_addr, endpoint: name, is_get };
+    if let Some(progress) = &progress {
+        progress.method_started(method == ApiMethod::UserDetailsUpdate);
+    }
     let answer: Answer = match method {
         ApiMethod::UserDetailsUpdate => update::serve(&state.db, UpdateRequest { params, info }).await?,
         ApiMethod::UserDetailsGet => read::serve(&state.db, ReadRequest { params, info }, Shape::Details).await?,
