@@ -16,6 +16,9 @@ pub struct Options {
     pub tls: Option<Tls>,
     /// Proxies whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    /// `/metrics` has a listener of its own (`--metrics-listen`, [`crate::http::probes::serve_metrics`]),
+    /// so this one does not serve it.
+    pub metrics_elsewhere: bool,
 }
 
 /// Serves the API over plain HTTP on `listener` until `shutdown` resolves; in-flight requests
@@ -35,7 +38,7 @@ pub async fn serve_with(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(AppState { db, proxies: options.trusted_proxies });
+    let app = router(AppState { db, proxies: options.trusted_proxies, metrics: !options.metrics_elsewhere });
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     match options.tls {
         None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
