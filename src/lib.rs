@@ -19,6 +19,7 @@ pub mod read;
 pub mod server;
 pub mod settings;
 pub mod storage;
+pub mod telemetry;
 pub mod tls;
 pub mod update;
 pub mod values;

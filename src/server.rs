@@ -99,6 +99,9 @@ pub struct Options {
     pub trusted_proxies: TrustedProxies,
     /// Timeouts and caps.
     pub limits: Limits,
+    /// `/metrics` has a listener of its own (`--metrics-listen`, [`serve_metrics`]),
+    /// so this one does not serve it.
+    pub metrics_elsewhere: bool,
 }
 
 /// Serves the API over plain HTTP on `listener` until `shutdown` resolves; in-flight requests
@@ -118,8 +121,18 @@ pub async fn serve_with(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let app = router(AppState { db, proxies: options.trusted_proxies });
+    let app = router(AppState { db, proxies: options.trusted_proxies, metrics: !options.metrics_elsewhere });
     serve_router(listener, app, options.tls, options.limits, shutdown).await
+}
+
+/// Serves `/metrics` alone on `listener` (`--metrics-listen`: scrapes need not face the internet
+/// with the API), under the same limits as the API's listener.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_router(listener, crate::http::probes::metrics_router(), None, limits, shutdown).await
 }
 
 /// Serves any `Router` (the API, or another listener's routes) with the limits above. Requests

@@ -196,6 +196,18 @@ pub fn seconds(raw: &str, min: f64, max: f64) -> Result<std::time::Duration, Str
     }
 }
 
+/// The longest `X-Request-Id` of a client's that morapi keeps.
+pub const CLIENT_REQUEST_ID_MAX: usize = 128;
+
+/// A client's own request id (`X-Request-Id`), when it is sane enough to log and echo: 1 to
+/// [`CLIENT_REQUEST_ID_MAX`] characters of `A-Z a-z 0-9 . _ : -` (UUIDs, trace ids). Anything else
+/// is ignored. It never replaces [`new_request_id`]'s id in the audit rows: a client may send the
+/// same id twice, and storage proves a lost commit by that id (docs/decisions.md, "Operations").
+pub fn client_request_id(raw: &str) -> Option<&str> {
+    let sane = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+    (!raw.is_empty() && raw.len() <= CLIENT_REQUEST_ID_MAX && raw.bytes().all(sane)).then_some(raw)
+}
+
 /// Whether `c` may appear in an XML 1.0 document: answers are XML, so values are limited to
 /// what can be written back.
 pub fn is_xml_char(c: char) -> bool {
@@ -284,6 +296,16 @@ mod tests {
         let t = AuditTime(DateTime::from_timestamp(1_700_000_000, 5_000).unwrap_or_default());
         assert_eq!(t.stored(), "2023-11-14T22:13:20.000005Z");
         assert_eq!(new_request_id().len(), 16);
+    }
+
+    #[test]
+    fn client_request_ids() {
+        for sane in ["a", "0f8e-4c2a:trace_1.2", "550e8400-e29b-41d4-a716-446655440000", &"x".repeat(128)] {
+            assert_eq!(client_request_id(sane), Some(sane));
+        }
+        for insane in ["", "a b", "a\nb", "é", "x=1", "a\"b", &"x".repeat(129)] {
+            assert_eq!(client_request_id(insane), None, "{insane:?}");
+        }
     }
 
     #[test]

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&str] = &[
     // Shared value rules and the request's parameter map: import nothing of the crate.
     "values",
-    "params",  // Storage: the port and its one SQL implementation.
-    "storage", // The domain: knowledge as data, settings, passwords, entities, the gate and the methods.
+    "params",
+    // The metric names and the recorder: imports nothing of the crate; every layer measures.
+    "telemetry", // Storage: the port and its one SQL implementation.
+    "storage",   // The domain: knowledge as data, settings, passwords, entities, the gate and the methods.
     "catalogue",
     "settings",
     "password",

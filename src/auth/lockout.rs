@@ -8,6 +8,7 @@
 
 use crate::settings::Setting;
 use crate::storage::{AuditEntry, AuditEvent, Locks, RefusalRecord, RefusalRow, RefusalScope, RequestStore, Result};
+use crate::telemetry;
 use crate::values::AuditTime;
 use sha1::{Digest, Sha1};
 use std::collections::HashSet;
@@ -123,6 +124,9 @@ fn lock(
         return Ok(());
     }
     tracing::warn!(client = r.client_addr, name = key.1, scope = key.2.stored(), until, "lockout started");
+    // Counted when started, in the transaction that records it: a transaction retried after a
+    // conflict may count one twice, which a rate over it does not notice.
+    metrics::counter!(telemetry::LOCKOUTS).increment(1);
     store.insert_audit(&[AuditEntry {
         created_at: r.at.stored(),
         request_id: r.request_id.to_string(),

@@ -57,6 +57,14 @@ pub struct Opts {
     /// schema is refused and nothing is changed; an empty database is created either way.
     #[arg(long, env = "MORAPI_MIGRATE")]
     pub migrate: bool,
+    /// How log lines are written to stderr: `text` (one readable line each) or `json` (one JSON
+    /// object per line, for a log collector). Levels come from RUST_LOG (default `info`).
+    #[arg(long, env = "MORAPI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Serve /metrics (Prometheus) on this address of its own, e.g. 127.0.0.1:9090, and not on
+    /// --listen, so that it need not face the internet. Default: /metrics on --listen.
+    #[arg(long, env = "MORAPI_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -119,12 +127,21 @@ impl LimitArgs {
     }
 }
 
-/// Logs to stderr at `RUST_LOG`'s levels (default `info`), except that the database drivers and
-/// the HTTP and TLS libraries never log below `info`, whatever `RUST_LOG` says, even when it names
-/// them: at `debug` tokio-postgres logs every statement with its parameter values, and a batch
-/// with its text, which puts password hashes, e-mail addresses and API keys in the log. The
-/// others are capped as well so that no future version of them can do the same.
-pub fn init_tracing() {
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to stderr at `RUST_LOG`'s levels (default `info`), in `format`, except that the database
+/// drivers and the HTTP and TLS libraries never log below `info`, whatever `RUST_LOG` says, even
+/// when it names them: at `debug` tokio-postgres logs every statement with its parameter values,
+/// and a batch with its text, which puts password hashes, e-mail addresses and API keys in the
+/// log. The others are capped as well so that no future version of them can do the same. Colour
+/// only when stderr is a terminal (and `NO_COLOR` is not set): a file or a journal gets none.
+pub fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -146,14 +163,24 @@ pub fn init_tracing() {
     let caps = CAPPED
         .iter()
         .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).finish().with(caps).try_init();
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => {
+            let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            fmt.with_ansi(ansi).finish().with(caps).try_init()
+        }
+        // An event's fields at the top level; the request span's (request id, method, actor)
+        // under "span".
+        LogFormat::Json => {
+            fmt.json().flatten_event(true).with_current_span(true).with_span_list(false).finish().with(caps).try_init()
+        }
+    };
 }
 
 /// Serves until SIGTERM or Ctrl-C, on a multi-threaded runtime of its own (requests run in
 /// parallel; the other commands need one thread).
 pub fn run(opts: Opts) -> anyhow::Result<()> {
-    init_tracing();
+    init_tracing(opts.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -205,7 +232,25 @@ async fn run_server(opts: Opts) -> anyhow::Result<()> {
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("morapi: listening on {scheme}://{addr}, database {}", opts.db.shown());
-    let options = crate::server::Options { tls, trusted_proxies, limits: opts.limits.limits() };
+    if let Some(metrics) = &opts.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(metrics)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {metrics} (--metrics-listen): {e}"))?;
+        println!("morapi: metrics on http://{}/metrics", listener.local_addr()?);
+        // Ends with the process: a scrape has nothing to finish.
+        let limits = opts.limits.limits();
+        tokio::spawn(async move {
+            if let Err(e) = crate::server::serve_metrics(listener, limits, std::future::pending()).await {
+                tracing::error!("the metrics listener stopped: {e}");
+            }
+        });
+    }
+    let options = crate::server::Options {
+        tls,
+        trusted_proxies,
+        limits: opts.limits.limits(),
+        metrics_elsewhere: opts.metrics_listen.is_some(),
+    };
     crate::server::serve_with(listener, db, options, shutdown).await?;
     println!("morapi: stopped");
     Ok(())

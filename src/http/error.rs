@@ -50,7 +50,7 @@ impl From<Refusal> for Error {
 
 /// What a client is told when storage fails: nothing was written, except when the commit's
 /// outcome could not be established, which the answer then says.
-fn storage_answer(e: &StoreError) -> PageError {
+pub(super) fn storage_answer(e: &StoreError) -> PageError {
     match e {
         StoreError::Unavailable(_) => PageError::DatabaseUnavailable,
         StoreError::CommitUnknown(_) => PageError::CommitUnknown,
@@ -116,10 +116,8 @@ impl IntoResponse for Error {
                 response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
                 return response;
             }
-            Error::Failed(Failure::Refused(r)) => {
-                tracing::debug!(refusal = ?r, "request refused");
-                (StatusCode::OK, refusal_document(r))
-            }
+            // The request log says it (its messages can quote the parameters' values).
+            Error::Failed(Failure::Refused(r)) => (StatusCode::OK, refusal_document(r)),
             Error::Failed(Failure::Store(e)) => {
                 tracing::error!(error = %e, "request failed in storage");
                 (StatusCode::OK, xml::page_error(storage_answer(e).text(), &[]))

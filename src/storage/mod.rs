@@ -196,6 +196,25 @@ impl Database {
         }
     }
 
+    /// The longest [`Database::ready`] waits for an answer: a readiness probe must get one
+    /// before its own timeout, whatever `--db-timeout` says (the shorter of the two applies).
+    pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+    /// Whether the database serves now (`/ready`): one real round trip, within
+    /// [`Database::READY_TIMEOUT`]. PostgreSQL and MariaDB: `SELECT 1` (a ping) on a pooled
+    /// connection; SQLite: a read in a transaction of the writer thread, on the file it opened.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_variables))]
+    pub async fn ready(&self) -> Result<()> {
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(ref s) => s.ready(Self::READY_TIMEOUT).await,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(ref p) => pool::ready(p.clone(), Self::READY_TIMEOUT).await,
+            #[cfg(feature = "mysql")]
+            Database::Mysql(ref p) => pool::ready(p.clone(), Self::READY_TIMEOUT).await,
+        }
+    }
+
     /// Which engine this is, for messages.
     pub fn engine(&self) -> &'static str {
         match *self {

@@ -65,6 +65,7 @@ pub use runner::*;
 mod runner {
     use super::PoolOptions;
     use crate::storage::{AdminStore, Result, StoreError, Tx, Written};
+    use crate::telemetry;
     use r2d2::ManageConnection;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
@@ -210,9 +211,23 @@ mod runner {
         }
     }
 
+    /// Also keeps the pool's gauges (`/metrics`) from r2d2's events.
     impl r2d2::HandleEvent for Recorder {
         fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
             self.0.lock().1 = None;
+            metrics::gauge!(telemetry::DB_POOL_OPEN).increment(1.0);
+        }
+
+        fn handle_release(&self, _: r2d2::event::ReleaseEvent) {
+            metrics::gauge!(telemetry::DB_POOL_OPEN).decrement(1.0);
+        }
+
+        fn handle_checkout(&self, _: r2d2::event::CheckoutEvent) {
+            metrics::gauge!(telemetry::DB_POOL_IN_USE).increment(1.0);
+        }
+
+        fn handle_checkin(&self, _: r2d2::event::CheckinEvent) {
+            metrics::gauge!(telemetry::DB_POOL_IN_USE).decrement(1.0);
         }
     }
 
@@ -273,11 +288,26 @@ mod runner {
             }
             let seen = self.failures.count();
             let wait = deadline.saturating_duration_since(Instant::now());
-            connections.get_timeout(wait).map_err(|_| {
+            let waiting = metrics::gauge!(telemetry::DB_POOL_WAITING);
+            waiting.increment(1.0);
+            let conn = connections.get_timeout(wait);
+            waiting.decrement(1.0);
+            conn.map_err(|_| {
                 self.failures
                     .since(seen)
                     .unwrap_or_else(|| StoreError::Unavailable("no database connection became free in time".into()))
             })
+        }
+
+        /// One round trip on a pooled connection (`/ready`), by `deadline`. A connection that
+        /// fails it is not used again.
+        fn ping(&self, deadline: Instant) -> Result<()> {
+            let mut conn = self.checkout(deadline)?;
+            let answered = self.manager.is_valid(&mut conn);
+            if answered.is_err() {
+                conn.health().broken = true;
+            }
+            answered
         }
 
         /// Runs `f` to its end: see [`transact`].
@@ -302,6 +332,7 @@ mod runner {
                     Ok(value) => return Ok(value),
                     Err(Failure::CommitLost { value, written, cause }) => {
                         tracing::warn!(error = %cause, "the answer to COMMIT was lost; settling from the audit trail");
+                        metrics::counter!(telemetry::DB_RETRIES, "reason" => "commit_lost").increment(1);
                         return self.settle(value, &written, cause);
                     }
                     // Retried a few times, never past the deadline, so that a request ends within
@@ -310,6 +341,7 @@ mod runner {
                         if conflicts < self.options.retries && Instant::now() < deadline =>
                     {
                         conflicts += 1;
+                        metrics::counter!(telemetry::DB_RETRIES, "reason" => "conflict").increment(1);
                         tracing::debug!(attempt = conflicts, error = %e, "transaction conflict, retrying");
                         let jitter = u64::from(rand::random::<u8>() % 8);
                         std::thread::sleep(Duration::from_millis((2u64 << conflicts.min(6)) + jitter));
@@ -322,6 +354,7 @@ mod runner {
                         if !reused {
                             pause.before_retry(deadline).ok_or(StoreError::Unavailable(e))?;
                         }
+                        metrics::counter!(telemetry::DB_RETRIES, "reason" => "unavailable").increment(1);
                     }
                     Err(Failure::Failed(e)) => return Err(e),
                 }
@@ -421,6 +454,19 @@ mod runner {
         F: Fn(&mut dyn AdminStore) -> Result<Tx<T>> + Send + 'static,
     {
         tokio::task::spawn_blocking(move || pool.run(&f))
+            .await
+            .map_err(|e| StoreError::Database(format!("storage task failed: {e}")))?
+    }
+
+    /// Whether the database answers a round trip on a pooled connection within `timeout` (or
+    /// the pool's own timeout, when shorter); off the async threads.
+    pub async fn ready<M>(pool: Arc<Pool<M>>, timeout: Duration) -> Result<()>
+    where
+        M: ManageConnection<Error = StoreError> + Clone,
+        M::Connection: Connection,
+    {
+        let deadline = Instant::now() + timeout.min(pool.options.timeout);
+        tokio::task::spawn_blocking(move || pool.ping(deadline))
             .await
             .map_err(|e| StoreError::Database(format!("storage task failed: {e}")))?
     }

@@ -192,12 +192,26 @@ fn tls_err(e: tokio_postgres::Error, tls: &Tls) -> StoreError {
     err(e)
 }
 
+/// What the driver's error says, with its cause: the driver's own words for a server's error are
+/// only "db error", and for a failed connection only "error connecting to server". A server's
+/// error is its severity, message and SQLSTATE (`ERROR: permission denied for schema public
+/// (SQLSTATE 42501)`); its DETAIL is left out, as it can quote the row's values (`Key
+/// (email)=(…) already exists`). Anything else is the driver's words and each cause after them.
+fn message(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {} (SQLSTATE {})", db.severity(), db.message(), db.code().code());
+    }
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        message = format!("{message}: {c}");
+        cause = c.source();
+    }
+    message
+}
+
 fn err(e: tokio_postgres::Error) -> StoreError {
-    // The driver's own words for a server's error are only "db error": the server's are added.
-    let message = match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => e.to_string(),
-    };
+    let message = message(&e);
     match e.code() {
         // `lock_timeout` ran out (55P03): the statement failed, so the transaction is aborted
         // and rolls back; nothing was kept.
@@ -473,7 +487,7 @@ fn commit_error(e: tokio_postgres::Error, at_commit: Option<bool>) -> StoreError
     match (at_commit, e.code()) {
         (None, _) | (Some(false), Some(_)) => err(e),
         (Some(true), Some(c)) if conflict(c) => err(e),
-        (Some(_), _) => StoreError::CommitUnknown(e.to_string()),
+        (Some(_), _) => StoreError::CommitUnknown(message(&e)),
     }
 }
 
@@ -515,7 +529,7 @@ fn arg(v: &Value, ty: &Type) -> Result<Box<dyn ToSql + Sync>> {
 /// A column of a result row as a [`Value`].
 fn column(row: &tokio_postgres::Row, i: usize) -> Result<Value> {
     let ty = row.columns()[i].type_().clone();
-    let get_err = |e: tokio_postgres::Error| StoreError::Database(e.to_string());
+    let get_err = |e: tokio_postgres::Error| StoreError::Database(message(&e));
     Ok(match ty {
         Type::INT2 => row.try_get::<_, Option<i16>>(i).map_err(get_err)?.map(i64::from).map_or(Value::Null, Value::Int),
         Type::INT4 => row.try_get::<_, Option<i32>>(i).map_err(get_err)?.map(i64::from).map_or(Value::Null, Value::Int),

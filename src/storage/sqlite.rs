@@ -8,6 +8,7 @@
 use super::schema;
 use super::sql::{Dialect, SqlConn, TxCache};
 use super::{AdminStore, Result, Row, StoreError, Tx, Value};
+use crate::telemetry;
 use rusqlite::{Connection, TransactionBehavior, params_from_iter, types::ValueRef};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -57,11 +58,68 @@ where
     }
 }
 
+/// A round trip through the writer thread (`/ready`): the schema version read in the writer's
+/// transaction, which also proves that a transaction can begin.
+struct Ping(tokio::sync::oneshot::Sender<Result<()>>);
+
+impl Job for Ping {
+    fn run(self: Box<Self>, repo: &mut SqliteRepo<'_>) -> Tx<Deliver> {
+        let read = repo.conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |_| Ok(())).map_err(db_err);
+        let reply = self.0;
+        Tx::Rollback(Box::new(move |_| {
+            let _ = reply.send(read);
+        }))
+    }
+
+    fn fail(self: Box<Self>, err: StoreError) {
+        let _ = self.0.send(Err(err));
+    }
+}
+
 /// Handle to the writer thread. Cloning shares the thread.
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: mpsc::Sender<Box<dyn Job>>,
     _thread: Arc<WriterThread>,
+    file: Arc<Opened>,
+}
+
+/// The database file as opened. A file deleted or replaced under a running server is one that
+/// its writes no longer reach (they go to the unlinked file), which readiness reports.
+struct Opened {
+    path: std::path::PathBuf,
+    /// Device and inode (on Unix); `None` when the path names no file (`:memory:`).
+    id: Option<(u64, u64)>,
+}
+
+impl Opened {
+    fn id(path: &std::path::Path) -> Option<(u64, u64)> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some((meta.dev(), meta.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            Some((0, u64::from(meta.is_file())))
+        }
+    }
+
+    /// Why the file at the path is no longer the one open, if it is not.
+    fn moved(&self) -> Option<StoreError> {
+        let opened = self.id?;
+        let shown = self.path.display();
+        match Self::id(&self.path) {
+            None => Some(StoreError::Unavailable(format!(
+                "the database file {shown} is gone (deleted or moved while morapi runs)"
+            ))),
+            Some(now) if now != opened => Some(StoreError::Unavailable(format!(
+                "the database file {shown} was replaced while morapi runs; restart morapi to use it"
+            ))),
+            Some(_) => None,
+        }
+    }
 }
 
 /// Joins the writer when the last handle is dropped, so the database is closed cleanly.
@@ -187,7 +245,27 @@ impl SqliteStore {
             .name("morapi-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        Ok((SqliteStore { jobs: tx, _thread: Arc::new(WriterThread(Mutex::new(Some(thread)))) }, report))
+        let path = std::path::PathBuf::from(path);
+        let file = Arc::new(Opened { id: Opened::id(&path), path });
+        Ok((SqliteStore { jobs: tx, _thread: Arc::new(WriterThread(Mutex::new(Some(thread)))), file }, report))
+    }
+
+    /// Whether the database serves now (`/ready`): the file is still the one open, and the
+    /// writer thread begins a transaction and reads from it within `timeout`.
+    pub async fn ready(&self, timeout: Duration) -> Result<()> {
+        if let Some(moved) = self.file.moved() {
+            return Err(moved);
+        }
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.jobs.send(Box::new(Ping(reply))).map_err(|_| StoreError::WriterGone)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(StoreError::WriterGone),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the database writer did not answer within {} s (a long transaction, or a lock held by another process)",
+                timeout.as_secs_f64()
+            ))),
+        }
     }
 
     pub async fn transact<T, F>(&self, f: F) -> Result<T>
@@ -212,6 +290,7 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
+        metrics::histogram!(telemetry::SQLITE_BATCH).record(batch.len() as f64);
         run_batch(&mut conn, batch);
     }
 }
