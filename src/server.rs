@@ -146,6 +146,7 @@ pub async fn serve_router(
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut connections = JoinSet::new();
     let mut backoff = Backoff::default();
     tokio::pin!(shutdown);
@@ -167,10 +168,18 @@ pub async fn serve_router(
         };
         backoff.reset();
         while connections.try_join_next().is_some() {}
-        let connection = Connection { peer, app: app.clone(), limits, watcher: graceful.watcher(), _slot: slot };
+        let connection = Connection {
+            peer,
+            app: app.clone(),
+            limits,
+            watcher: graceful.watcher(),
+            stopping: stopping.clone(),
+            _slot: slot,
+        };
         connections.spawn(connection.run(tcp, tls.clone()));
     }
     drop(listener);
+    let _ = stop.send(true);
     let open = graceful.count();
     if open > 0 {
         tracing::info!(open, timeout = ?limits.shutdown_timeout, "waiting for in-flight requests");
@@ -225,6 +234,8 @@ struct Connection {
     app: Router,
     limits: Limits,
     watcher: Watcher,
+    /// Becomes `true` when the server stops: a TLS handshake still under way is then dropped.
+    stopping: tokio::sync::watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -234,7 +245,13 @@ impl Connection {
         match tls {
             None => self.drive(tcp).await,
             Some(tls) => {
-                if let Some(stream) = tls.handshake(tcp, self.peer).await {
+                // A handshake carries no request yet: shutdown does not wait for it.
+                let mut stopping = self.stopping.clone();
+                let stream = tokio::select! {
+                    stream = tls.handshake(tcp, self.peer) => stream,
+                    _ = stopping.wait_for(|stop| *stop) => None,
+                };
+                if let Some(stream) = stream {
                     self.drive(stream).await;
                 }
             }
@@ -242,7 +259,7 @@ impl Connection {
     }
 
     async fn drive<I: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, io: I) {
-        let Connection { peer, app, limits, watcher, _slot } = self;
+        let Connection { peer, app, limits, watcher, stopping: _, _slot } = self;
         let clock = Arc::new(Clock::new());
         let io = TokioIo::new(Watched { io, clock: clock.clone() });
         let service_clock = clock.clone();

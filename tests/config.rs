@@ -174,7 +174,7 @@ fn bad_config_files_are_refused_at_start_naming_the_file_and_the_key() {
         ("lisen = \"127.0.0.1:0\"\n", &["unknown key `lisen`", "listen"]),
         ("db-pool-size = 3\n", &["`db-pool-size`", "snake_case", "db_pool_size"]),
         ("db_pool_size = \"3\"\n", &["db_pool_size", "expected an integer"]),
-        ("db_pool_size = -3\n", &["db_pool_size = -3", "invalid digit"]),
+        ("db_pool_size = -3\n", &["db_pool_size = -3", "not in 1..=1000"]),
         ("listen = 8080\n", &["listen", "expected a string"]),
         ("demo = 1\n", &["demo", "expected true or false"]),
         ("db_timeout = \"soon\"\n", &["db_timeout", "give a number of seconds"]),

@@ -171,7 +171,11 @@ pub fn connect(path: &str, lock_timeout: Duration) -> Result<Connection> {
 }
 
 /// [`connect`] with an open policy; also says what the migration found and did.
-pub fn connect_with(path: &str, policy: schema::Policy, lock_timeout: Duration) -> Result<(Connection, schema::Report)> {
+pub fn connect_with(
+    path: &str,
+    policy: schema::Policy,
+    lock_timeout: Duration,
+) -> Result<(Connection, schema::Report)> {
     let mut conn = Connection::open(path).map_err(db_err)?;
     conn.busy_timeout(OPEN_BUSY_TIMEOUT.max(lock_timeout)).map_err(db_err)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
