@@ -1,5 +1,5 @@
 //! Settings per owner (0 = admin/global, or a reseller id), stored in `conflines`
-//! (behaviour.md §7). Names are the project's; meanings are MOR's (mor-reference §5.1).
+//! (docs/contract.md §8). Names are the project's; meanings are MOR's.
 //!
 //! Every setting is one row of the `settings!` table below: its name, default, scope, kind and meaning.
 //! Validation ([`Setting::check`]), typed reads ([`Setting::flag`], [`Setting::int`]), the CLI's

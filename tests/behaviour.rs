@@ -1,12 +1,12 @@
-//! Behaviour of `user_details_update`: the behaviour vectors of mor-reference §15.2 (B1–B28)
-//! adapted to behaviour.md and docs/decisions.md, every error string of the seed, and the field
-//! semantics of behaviour.md §5.
+//! Behaviour of `user_details_update`: MOR's behaviour vectors B1–B28 (docs/contract.md §11)
+//! adapted to docs/contract.md and docs/decisions.md, every error string of the seed, and the field
+//! semantics of docs/contract.md §5.4.
 //!
 //! B29 (`test=1` with `XML_API_Extension` rendering the answer inline as XML) is not a test here:
 //! morapi has no `XML_API_Extension` setting, always answers `text/xml; charset=utf-8` inline and
 //! ignores `test` (see tests/wire.rs, which checks that `test=1` is accepted and ignored).
 //!
-//! Fixture mapping of §15.2 onto the demo data (behaviour.md §8): admin 0 (key 456789); simple
+//! Fixture mapping of the vectors onto the demo data (docs/contract.md §9): admin 0 (key 456789); simple
 //! users 123 `john` and 789 `jane` of the admin; reseller 200 `reseller` (key `reseller-secret`)
 //! with users 201 `alice` and 202 `bob`; accountant 300 `accountant` (group 1: `user_manage`=2 and
 //! every `user_create_opt` right); accountant 301 `viewer` (group 2: `user_manage`=1). The vectors'
@@ -113,7 +113,7 @@ async fn add_clerk_without_field_rights(app: &TestApp) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Behaviour vectors B1–B28 (mor-reference §15.2)
+// Behaviour vectors B1–B28 (docs/contract.md §11)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -474,7 +474,7 @@ async fn b13_a_reseller_uses_his_own_rules_and_keeps_an_admin_rule_already_assig
 #[tokio::test]
 async fn b13_the_admin_and_accountants_use_admin_quick_forward_rules() {
     let app = TestApp::spawn().await;
-    // Accountants are treated like the admin here (decisions.md, unlike MOR's quirk §13.14).
+    // Accountants are treated like the admin here (docs/contract.md §5.3, unlike MOR).
     ok_as(&app, ACCOUNTANT, ADMIN_KEY, &[("user_id", "789"), ("u16", "3")]).await;
     assert_eq!(app.col(789, "quickforwards_rule_id").await, "3");
     refused(&app, &[("user_id", "789"), ("u16", "4")], &page_error("Quickforward Rule was not found", &[])).await;
@@ -799,7 +799,7 @@ async fn b25_an_empty_admin_key_answers_api_must_have_secret_key() {
 
 #[tokio::test]
 async fn b26_an_accountant_without_write_permission_is_refused_before_the_tariff_is_checked() {
-    // MOR lets the last failing check win ("Tariff was not found"); behaviour.md §4 lets the first
+    // MOR lets the last failing check win ("Tariff was not found"); docs/contract.md §5 lets the first
     // failing step answer: the editing permission (step 6) comes before references (step 8).
     let app = TestApp::spawn().await;
     refused_as(
@@ -903,7 +903,7 @@ async fn amounts_beyond_what_every_engine_stores_are_refused() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Order of checks (behaviour.md §4): the first failing step answers
+// Order of checks (docs/contract.md §5): the first failing step answers
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1224,7 +1224,7 @@ async fn a_reseller_uses_only_devices_of_his_users_and_his_or_the_admins_sound_f
 }
 
 // ---------------------------------------------------------------------------------------------
-// Values (step 9) and what a change means (behaviour.md §5)
+// Values (step 9) and what a change means (docs/contract.md §5.4)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1388,7 +1388,7 @@ async fn u3_sets_privacy_only_when_no_switch_is_sent() {
 
 #[tokio::test]
 async fn updating_a_reseller_changes_only_what_was_sent() {
-    // MOR's defects §13.6, §13.7, §13.10: every reseller update reset his users' LCRs, PBX side
+    // MOR's defects (docs/contract.md §10 item 3): every reseller update reset his users' LCRs, PBX side
     // effects ran without u29, billing settings were reset. morapi writes only the sent columns.
     let app = TestApp::spawn().await;
     app.sql("UPDATE users SET lcr_id = 2 WHERE id = 202; UPDATE users SET pbx_pool_id = 1 WHERE id = 200;").await;
@@ -1413,7 +1413,7 @@ async fn updating_a_reseller_changes_only_what_was_sent() {
 
 #[tokio::test]
 async fn privacy_is_unchanged_when_neither_u3_nor_a_switch_is_sent() {
-    // MOR's defect §13.2 rewrote privacy on every call; morapi does not.
+    // MOR's defect (docs/contract.md §10 item 3) rewrote privacy on every call; morapi does not.
     let app = TestApp::spawn().await;
     app.sql("UPDATE users SET hide_destination_end = 6 WHERE id = 123;").await;
     ok(&app, &[("user_id", "123"), ("u15", "1")]).await;
@@ -1448,7 +1448,7 @@ async fn u32_of_0_or_less_means_unlimited_and_is_stored_as_0() {
 
 #[tokio::test]
 async fn an_absent_u33_leaves_the_comment_unchanged() {
-    // MOR's defect §13.8 wiped the comment on every call; morapi does not.
+    // MOR's defect (docs/contract.md §10 item 3) wiped the comment on every call; morapi does not.
     let app = TestApp::spawn().await;
     app.sql("UPDATE users SET comment = 'VIP customer' WHERE id = 123;").await;
     ok(&app, &[("user_id", "123"), ("u15", "1"), ("u23", "Jon")]).await;
@@ -1737,7 +1737,8 @@ async fn a_tax_row_is_created_for_a_user_without_one() {
 
 #[tokio::test]
 async fn tax4_enabled_is_honoured_and_tax1_enabled_is_not_forced() {
-    // MOR's defects §13.3 (tax4_enabled ignored) and "tax1_enabled forced to 1" are not reproduced.
+    // MOR's defects (docs/contract.md §10 item 3): tax4_enabled ignored and tax1_enabled forced to 1;
+    // neither is reproduced.
     let app = TestApp::spawn().await;
     app.sql("UPDATE taxes SET tax1_enabled = 0 WHERE id = 1;").await;
     ok(

@@ -115,7 +115,7 @@ async fn a_lock_holds_for_every_instance_on_the_database() {
     assert!(wait_seconds(&second.update(&BLOCK).await).is_some());
 }
 
-/// behaviour.md §4: an answer about a reseller's own scope goes only to a request signed with
+/// docs/contract.md §4: an answer about a reseller's own scope goes only to a request signed with
 /// that scope's key; anything else gets what an unknown name gets.
 #[tokio::test]
 async fn answers_about_a_resellers_scope_need_his_key() {

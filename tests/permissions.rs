@@ -1,7 +1,7 @@
 //! The permission matrix of `user_details_update` over HTTP: every actor type × every relation
 //! between actor and target × every parameter of the catalogue.
 //!
-//! The expected outcome of each cell comes from behaviour.md §4 (steps 4–7) and the "Permissions"
+//! The expected outcome of each cell comes from docs/contract.md §5 (steps 4–7) and the "Permissions"
 //! section of docs/decisions.md, restated below as small tables ([`rules`]). The tables are written
 //! independently of `morapi::auth::permissions` and of the catalogue's `access` column: this file
 //! is the independent check of both. Only the catalogue's list of names, labels and value kinds is

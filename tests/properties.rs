@@ -5,8 +5,8 @@
 //!     decimals with commas), as whichever actor, by whichever transport, the server answers
 //!     HTTP 200 with one of the known XML documents, in time, and changes nothing unless it
 //!     answers `User was updated`.
-//! (b) Hash acceptance agrees with an independent computation of MOR's hash (mor-reference §5.4,
-//!     behaviour.md §3) written here with the `sha1`/`hex` crates: both the documented variant
+//! (b) Hash acceptance agrees with an independent computation of MOR's hash (docs/contract.md
+//!     §3) written here with the `sha1`/`hex` crates: both the documented variant
 //!     and MOR's actual one (without `user_warning_email_hour` and `pgui`) are accepted, a random
 //!     wrong hash never is.
 //! (c) The rows an accepted or refused update changes are exactly the audit rows it writes, with
@@ -76,7 +76,7 @@ where
 }
 
 // ---------------------------------------------------------------------------------------------
-// The independent hash (mor-reference §5.4).
+// The independent hash (docs/contract.md §3).
 
 /// MOR's global hash order, read from the data file at test time.
 static HASH_ORDER: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -551,7 +551,7 @@ fn hash_acceptance_agrees_with_the_independent_computation() {
     check(64, (request(), hex40(), wrong_length_hex()), hash_acceptance);
 }
 
-/// `u` names the account whose username equals it exactly (behaviour.md §3): another spelling
+/// `u` names the account whose username equals it exactly (docs/contract.md §3): another spelling
 /// (case, surrounding spaces) is an unknown user, answered `Incorrect hash` even with the hash
 /// that would be right for the real account.
 async fn only_the_exact_username_authenticates(

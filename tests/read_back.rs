@@ -1,11 +1,11 @@
-//! Reading users back (read-back.md, docs/decisions.md "Read-back"): `user_details_get` (old name
+//! Reading users back (docs/contract.md §7, docs/decisions.md "Read-back"): `user_details_get` (old name
 //! `user_details`) and `user_details_raw_get` over HTTP — paths, verbs, parameter sources, the
 //! gate and its audit row, who may read whom (every caller type against every kind of target, by
 //! `user_id` and by `username`), the exact documents, and the round trip through
 //! `user_details_update`: every updatable parameter written, read back unchanged, and written
 //! back again without changing anything.
 //!
-//! Demo data (behaviour.md §8): admin 0 (key 456789), users 123 `john` and 789 `jane`, reseller
+//! Demo data (docs/contract.md §9): admin 0 (key 456789), users 123 `john` and 789 `jane`, reseller
 //! 200 `reseller` (key `reseller-secret`) with users 201 `alice` and 202 `bob`, accountants 300
 //! `accountant` (`user_manage` 2) and 301 `viewer` (`user_manage` 1). [`more_people`] adds an
 //! accountant without the right, one whose view-only group grants write, and a second reseller
@@ -508,7 +508,7 @@ async fn api_switch_and_missing_key() {
     app.set_setting(0, "api_secret_key", "").await;
     let r = app.post(&format!("{GET}?u=admin&user_id=123&hash={VECTOR}")).await;
     assert_eq!(r.body, status_error("API must have Secret Key"));
-    // Not a refused credential (user-lifecycle.md §1.4): nothing is counted or written.
+    // Not a refused credential (docs/contract.md §4): nothing is counted or written.
     assert!(app.refusals().await.is_empty());
     assert!(app.audit().await.is_empty());
 }

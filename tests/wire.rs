@@ -1,6 +1,6 @@
-//! The wire contract of behaviour.md §2–§3 and docs/decisions.md ("Wire", "Authentication"):
+//! The wire contract of docs/contract.md §1–§3 and docs/decisions.md ("Wire", "Authentication"):
 //! paths, methods, parameter sources and precedence, limits, the response envelope, and the hash
-//! (including every vector of mor-reference §15.1, sent with its literal hash).
+//! (including every hash vector of docs/contract.md §11, sent with its literal hash).
 
 mod common;
 use common::*;
@@ -606,7 +606,7 @@ async fn text_in_answers_is_xml_escaped() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The hash (behaviour.md §3)
+// The hash (docs/contract.md §3)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -931,7 +931,7 @@ async fn an_empty_key_answers_api_must_have_secret_key_and_is_not_counted() {
     let r = app.post(&format!("{UPDATE}?u=nosuchuser&user_id=123&u15=1&hash={H1}")).await;
     assert_xml(&r, &status_error("API must have Secret Key"));
     assert_eq!(app.state().await, before);
-    // A configuration problem, not a refused credential (user-lifecycle.md §1.4).
+    // A configuration problem, not a refused credential (docs/contract.md §4).
     assert!(app.audit().await.is_empty());
     assert!(app.refusals().await.is_empty());
 }

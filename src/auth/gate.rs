@@ -1,4 +1,4 @@
-//! Steps 1–3 of every API method (behaviour.md §3–§4): API switch, GET switch, lockout,
+//! Steps 1–3 of every API method (docs/contract.md §3–§4): API switch, GET switch, lockout,
 //! signature. Shared by every method so that none has its own copy of the authentication rules.
 //!
 //! No answer, status or amount of work tells a known `u` from an unknown one: an unknown `u` is
@@ -42,7 +42,7 @@ pub fn preload(store: &mut dyn RequestStore, params: &Params, info: &RequestInfo
 const CANDIDATES: usize = 4;
 const OWN_CANDIDATES: usize = 2;
 
-/// How a caller's scope admits requests: the settings of behaviour.md §3 for one caller.
+/// How a caller's scope admits requests: the settings of docs/contract.md §3 for one caller.
 struct Path {
     api_on: bool,
     skip_hash: bool,

@@ -1,8 +1,8 @@
 //! MOR's request signature: SHA-1 over the values of the hashed parameters in MOR's fixed global
-//! order, then the secret key (mor-reference §5.4, behaviour.md §3).
+//! order, then the secret key (docs/contract.md §3).
 //!
 //! Two variants exist because MOR's code has a missing comma that drops `user_warning_email_hour`
-//! and `pgui` from the hash while the documentation includes them (§13.1); clients follow either.
+//! and `pgui` from the hash while the documentation includes them; clients follow either.
 
 use crate::catalogue::hash_position;
 use crate::params::Params;
@@ -99,7 +99,8 @@ mod tests {
         Params::from_pairs(pairs.iter().copied())
     }
 
-    /// mor-reference §15.1: (parameters, key, documented string, documented hash, MOR-actual hash).
+    /// The hash vectors of docs/contract.md §11: (parameters, key, documented string, documented
+    /// hash, MOR-actual hash).
     #[allow(clippy::type_complexity)]
     const VECTORS: &[(&str, &[(&str, &str)], &str, &str, &str)] = &[
         ("H1", &[("user_id", "123"), ("u15", "1")], "456789", "1231456789", "0ab3ede4e93a55c38855a2cc9b9e169d35442c48"),
@@ -242,7 +243,7 @@ mod tests {
     fn negative_hash_cases() {
         let p = params(&[("user_id", "123"), ("u15", "1")]);
         let good = "0ab3ede4e93a55c38855a2cc9b9e169d35442c48";
-        // Upper case is accepted deliberately (behaviour.md §3).
+        // Upper case is accepted deliberately (docs/contract.md §3).
         assert!(verify(&p, &["456789"], &good.to_uppercase()));
         assert!(!verify(&p, &["456789"], &good[..39]));
         assert!(!verify(&p, &["456789"], &format!("{good}0")));

@@ -1,4 +1,4 @@
-//! Lockouts (user-lifecycle.md §1.4): refused credentials are counted in the database, per
+//! Lockouts (docs/contract.md §4): refused credentials are counted in the database, per
 //! (client address, name as sent) and per client address, so that every instance sees them. A
 //! key that reaches its limit within the window is refused for a while without its credentials
 //! being checked, and a refusal costs one row per key and window, however many there are.

@@ -1,5 +1,5 @@
 //! Who may do what: small pure predicates over the caller, the target and the catalogue's access
-//! rules (behaviour.md §4 steps 4–7, mor-reference §6–§8). No I/O here: the caller's group rights
+//! rules (docs/contract.md §5.1–§5.2, steps 4–7). No I/O here: the caller's group rights
 //! are looked up first and passed in.
 
 use crate::catalogue::params::{AccRight, AccountantAccess, Kind, Param, ResellerRule};
@@ -27,7 +27,7 @@ pub fn can_see(role: Role, caller_id: i64, target_id: i64, target_owner_id: i64)
     }
 }
 
-/// Who may read whom (`user_details_get`, `user_details_raw_get`; read-back.md). Everybody may
+/// Who may read whom (`user_details_get`, `user_details_raw_get`; docs/contract.md §7). Everybody may
 /// read himself. Besides: the admin reads the users he owns (owner 0); an accountant reads
 /// admin-owned users other than the admin with at least read (1) on `user_manage` (pass the
 /// [`effective_right`]); a reseller reads his own users. Nobody else: the caller is answered

@@ -1,7 +1,7 @@
 //! Every string morapi puts on the wire, in one place.
 //!
 //! The strings are MOR's: the seed's wording where it names one (`Tariff not found`,
-//! `You have no editing permission`), MOR X8's elsewhere (mor-reference §13.11). Clients match
+//! `You have no editing permission`), MOR X8's elsewhere (docs/contract.md §10). Clients match
 //! them literally, so they must never be spelled anywhere else.
 
 /// An error answered inside `<status><error>…</error></status>` (checks that run before the method).
@@ -103,7 +103,7 @@ impl PageError {
 /// The success status of `user_details_update`.
 pub const USER_UPDATED: &str = "User was updated";
 
-/// The words of `user_details_get`'s answer (MOR's documented document, read-back.md).
+/// The words of `user_details_get`'s answer (MOR's documented document, docs/contract.md §7.1).
 pub mod details {
     pub const PAGENAME: &str = "Personal_details";
     /// The language of the answer's words (the ones below), not the user's `language`.
@@ -116,7 +116,7 @@ pub mod details {
 
 /// Detail messages (`<message>…</message>`). MOR's own texts where MOR has one.
 pub mod msg {
-    /// A locked name or address (user-lifecycle.md §1.4); `seconds` at least 1.
+    /// A locked name or address (docs/contract.md §4); `seconds` at least 1.
     pub fn locked(seconds: i64) -> String {
         format!("Please wait {seconds} seconds before trying again")
     }

@@ -7,7 +7,7 @@ pub mod rights;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-/// MOR's global hash order (mor-reference §5.4): 209 names shared by every API method.
+/// MOR's global hash order (docs/contract.md §3): 209 names shared by every API method.
 pub fn hash_order() -> impl Iterator<Item = &'static str> {
     include_str!("hash_order.txt").lines().filter(|l| !l.is_empty())
 }

@@ -89,7 +89,7 @@ impl Target {
     }
 }
 
-/// Accountant group rights (`acc_rights.name`) that gate single fields (mor-reference §8.4).
+/// Accountant group rights (`acc_rights.name`) that gate single fields (docs/contract.md §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccRight {
     Password,

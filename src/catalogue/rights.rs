@@ -1,4 +1,4 @@
-//! The group rights morapi reads (`acc_rights.name`), with MOR's meanings (mor-reference §6, §8.4).
+//! The group rights morapi reads (`acc_rights.name`), with MOR's meanings (docs/contract.md §5.1–§5.2).
 
 /// One right: its name, whose groups have it, and what it allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! `morapi audit`: the audit trail (behaviour.md §6), newest first — changes with their old and new
+//! `morapi audit`: the audit trail (docs/contract.md §5.5), newest first — changes with their old and new
 //! values (secrets as `changed`), records created and deleted (the whole row as JSON), settings,
 //! lockouts, reads, and refused hashes (attempted username, client address, request id, never
 //! parameter values). The administration CLI's rows have the actor `cli:NAME` and the client

@@ -1,4 +1,4 @@
-//! `morapi call`: a client for integrators. Signs a request the way MOR checks it (behaviour.md §3),
+//! `morapi call`: a client for integrators. Signs a request the way MOR checks it (docs/contract.md §3),
 //! sends it to morapi or to any MOR server, and prints the XML answer as received — or, with
 //! `--dry-run`, the exact request instead.
 
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// Which hash to send when MOR's documentation and MOR's code disagree (mor-reference §13.1).
+/// Which hash to send when MOR's documentation and MOR's code disagree (docs/contract.md §3, "Two variants").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HashVariant {
     /// What MOR X8 and MOR 11 really check: without `user_warning_email_hour` and `pgui`.
@@ -422,7 +422,7 @@ mod tests {
         let p = prepare(&doc, doc.key.as_deref()).unwrap();
         assert_eq!(p.hashed.as_deref(), Some("12311510******"));
         assert!(describe(&p, &doc).contains("hash variant: documented"));
-        // mor-reference §15.1 H3/H4 through the client.
+        // Hash vectors H3/H4 (docs/contract.md §3, §11) through the client.
         let h = |v: &str| {
             let o = opts(&[
                 "http://h",

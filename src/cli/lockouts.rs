@@ -1,4 +1,4 @@
-//! `morapi lockouts`: the counted refusals and the locks they started (user-lifecycle.md §1.4),
+//! `morapi lockouts`: the counted refusals and the locks they started (docs/contract.md §4),
 //! and lifting a lock by hand. A lifted lock is audited in the transaction that lifts it: one
 //! `change` row per lock, `field` `refusals:ADDRESS/NAME.locked_until` (`refusals:ADDRESS.…` for
 //! an address's lock), the lock's end → the time it was lifted.

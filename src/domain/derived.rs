@@ -1,4 +1,4 @@
-//! The `users` columns computed from several parameters (mor-reference §10.2, behaviour.md §5),
+//! The `users` columns computed from several parameters (docs/contract.md §5.4),
 //! one row each: which parameters feed the column, the forward rule (parameters → new value) and
 //! the reverse rule (stored value → each parameter's value that writes it back unchanged, for
 //! `user_details_raw_get`). Both directions sit side by side and are tested as a round trip.

@@ -1,4 +1,4 @@
-//! The wire: paths, methods, body limits and XML answers (behaviour.md §2). Every path under
+//! The wire: paths, methods, body limits and XML answers (docs/contract.md §1–§2). Every path under
 //! `/api/` or `/billing/api/` lands in [`api`], which picks the method by name.
 
 pub mod body;

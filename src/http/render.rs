@@ -1,5 +1,5 @@
 //! The success documents of the API methods, written from the domain's answers. Element names
-//! and layout are MOR's (read-back.md); the values come ready from the views.
+//! and layout are MOR's (docs/contract.md §7); the values come ready from the views.
 
 use super::xml::{self, Element};
 use crate::catalogue::errors::{USER_UPDATED, details as words};

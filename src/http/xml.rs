@@ -1,5 +1,5 @@
 //! MOR's XML documents: declaration line, 2-space indentation, escaped text, trailing newline
-//! (mor-reference §2, behaviour.md §2).
+//! (docs/contract.md §2).
 
 /// An element with either text or children (MOR's documents never mix them).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The read methods (read-back.md): `user_details_get` (old name `user_details`), MOR's document,
+//! The read methods (docs/contract.md §7): `user_details_get` (old name `user_details`), MOR's document,
 //! and `user_details_raw_get`, every value `user_details_update` can change, named and written as
 //! the update accepts it back.
 //!

@@ -1,4 +1,4 @@
-//! The demo dataset (behaviour.md §8), loaded by `morapi serve --demo` into an empty database.
+//! The demo dataset (docs/contract.md §9), loaded by `morapi serve --demo` into an empty database.
 
 use super::{Database, Result};
 

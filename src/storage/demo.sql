@@ -1,4 +1,4 @@
--- The demo dataset of behaviour.md §8. README examples and acceptance checks rely on these ids.
+-- The demo dataset of docs/contract.md §9. README examples and acceptance checks rely on these ids.
 -- Every comment is unset (NULL) and bob's e-mail is empty (''), as MOR leaves them: the two are
 -- different values to the audit trail.
 INSERT INTO currencies (id, name, full_name, exchange_rate) VALUES

@@ -173,7 +173,7 @@ pub struct AuditFilter {
     pub limit: Option<usize>,
 }
 
-/// One row of the audit trail (behaviour.md §6).
+/// One row of the audit trail (docs/contract.md §5.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub created_at: String,

@@ -575,7 +575,7 @@ pub static TABLES: &[TableDef] = &[
             Column::int("value", 0),
         ],
     },
-    // Settings per owner (0 = admin/global). Names are the project's (behaviour.md §7).
+    // Settings per owner (0 = admin/global). Names are the project's (docs/contract.md §8).
     TableDef {
         name: "conflines",
         unique: &[&["owner_id", "name"]],

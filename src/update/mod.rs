@@ -1,4 +1,4 @@
-//! `user_details_update`: the order of checks of behaviour.md §4, run inside one transaction.
+//! `user_details_update`: the order of checks of docs/contract.md §5, run inside one transaction.
 //!
 //! Everything is decided before anything is written: gate (steps 1–3), caller and target
 //! (4–6), field permissions (7), references (8), values (9); only then the writes and their audit

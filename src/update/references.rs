@@ -10,7 +10,7 @@ use crate::settings::Setting;
 use crate::storage::{RequestStore, Result, Table};
 use crate::values::int as parse_id;
 
-/// The references checked after the first five, in behaviour.md §4 step 8's order.
+/// The references checked after the first five, in docs/contract.md §5.3's order.
 const OTHER_REFERENCES: &[&str] =
     &["u4", "u14", "a6", "u24", "u7", "static_source_list_id", "static_list_id", "u11", "accountant_type"];
 
@@ -65,7 +65,7 @@ pub fn check(repo: &mut dyn RequestStore, caller: &Caller, target: &User, params
     if messages.is_empty() { Ok(()) } else { Err(Refusal::Page { error: PageError::UserNotUpdated, messages }.into()) }
 }
 
-/// MOR's tariff rule (mor-reference §9 check 4). A reseller may use the admin's retail and
+/// MOR's tariff rule (docs/contract.md §5.3). A reseller may use the admin's retail and
 /// wholesale tariffs when the admin allows it (the user's current tariff never reaches here).
 fn tariff_ok(repo: &mut dyn RequestStore, caller: &Caller, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
@@ -102,7 +102,7 @@ fn lcr_ok(repo: &mut dyn RequestStore, target: &User, raw: &str) -> Result<bool>
 }
 
 /// `-1` unassigns; otherwise a visible (not hidden) accountant, and the target must be a user or
-/// reseller of the admin (mor-reference §9 check 10).
+/// reseller of the admin (MOR's rule, docs/contract.md §5.3).
 fn responsible_accountant_ok(repo: &mut dyn RequestStore, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
     if raw.trim() == "-1" {
         return Ok(true);

@@ -11,7 +11,7 @@ use morapi::storage::{
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
-/// The demo admin's API key (behaviour.md §8).
+/// The demo admin's API key (docs/contract.md §9).
 pub const ADMIN_KEY: &str = "456789";
 /// The demo reseller's own API key.
 pub const RESELLER_KEY: &str = "reseller-secret";
