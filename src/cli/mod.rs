@@ -45,7 +45,11 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "morapi", version, about = "A MOR-compatible billing API server (user_details_update)")]
+#[command(
+    name = "morapi",
+    version,
+    about = "A MOR-compatible billing API server (user_details_update, user_details_get, user_details_raw_get)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -57,7 +61,7 @@ pub enum Command {
     Serve(serve::Opts),
     /// Compute the hash MOR expects for a request, and show the exact string that was hashed.
     Hash(hash::Opts),
-    /// Show the audit trail, newest first: changes (old → new), refused hashes; --json to export.
+    /// Show the audit trail, newest first: changes (old → new), creations, deletions, settings, lockouts; --json to export.
     Audit(audit::Opts),
     /// Send a signed request to morapi or any MOR server and print the XML answer (--dry-run: show it).
     #[cfg(feature = "client")]
