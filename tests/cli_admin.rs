@@ -11,17 +11,19 @@ use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_morapi");
 
-struct Db {
-    url: String,
-    scratch: Option<String>,
-    _dir: tempfile::TempDir,
+/// The test's database ([`TestDb`]) and the commands run against it.
+struct Db(TestDb);
+
+impl std::ops::Deref for Db {
+    type Target = TestDb;
+    fn deref(&self) -> &TestDb {
+        &self.0
+    }
 }
 
 impl Db {
     fn new() -> Db {
-        let dir = tempfile::tempdir().expect("tmp");
-        let (url, scratch) = test_database_url(&dir);
-        Db { url, scratch, _dir: dir }
+        Db(TestDb::new())
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -60,14 +62,6 @@ impl Db {
 
     fn json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_str(&self.ok(args)).expect("json output")
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some(url) = self.scratch.take() {
-            let _ = morapi::storage::scratch::drop(&url);
-        }
     }
 }
 

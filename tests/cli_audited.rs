@@ -5,7 +5,7 @@
 //! `morapi audit --json` and, unmasked, through the storage.
 
 mod common;
-use common::{ADMIN_KEY, TestApp, status_error, test_database_url, updated};
+use common::{ADMIN_KEY, TestApp, TestDb, status_error, updated};
 use morapi::cli::records::{FieldType, KINDS};
 use morapi::storage::{AuditEntry, Database, Table, Tx};
 use serde_json::Value as Json;
@@ -16,22 +16,24 @@ const BIN: &str = env!("CARGO_BIN_EXE_morapi");
 /// The OS user the commands run as (`$USER`), unless a test says otherwise.
 const OS_USER: &str = "tester";
 
-struct Db {
-    url: String,
-    scratch: Option<String>,
-    dir: tempfile::TempDir,
+/// The test's database ([`TestDb`]) and the commands run against it.
+struct Db(TestDb);
+
+impl std::ops::Deref for Db {
+    type Target = TestDb;
+    fn deref(&self) -> &TestDb {
+        &self.0
+    }
 }
 
 impl Db {
     fn new() -> Db {
-        let dir = tempfile::tempdir().expect("tmp");
-        let (url, scratch) = test_database_url(&dir);
-        Db { url, scratch, dir }
+        Db(TestDb::new())
     }
 
     /// The database of a running test server (dropped with the server, not here).
     fn at(url: &str) -> Db {
-        Db { url: url.into(), scratch: None, dir: tempfile::tempdir().expect("tmp") }
+        Db(TestDb::at(url))
     }
 
     /// A database with `init` done; the admin's key it printed.
@@ -147,14 +149,6 @@ impl Db {
 
     fn setting(&self, name: &str, owner: &str) -> String {
         self.ok(&["settings", "get", name, "--owner", owner, "--show-secrets"]).trim_end_matches('\n').to_string()
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some(url) = self.scratch.take() {
-            let _ = morapi::storage::scratch::drop(&url);
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! SELECT/INSERT/UPDATE/DELETE serves a current schema and is refused an older one clearly.
 
 mod common;
-use common::{ADMIN_KEY, BIN, form, sign_pairs, test_database_url, updated};
+use common::{ADMIN_KEY, BIN, TestDb, form, sign_pairs, updated};
 use morapi::storage::{Database, Tx, demo, schema};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Output, Stdio};
@@ -37,17 +37,19 @@ fn older_refused(version: i64) -> String {
 }
 
 /// One test's database; a scratch server database is dropped at the end.
-struct Db {
-    url: String,
-    scratch: Option<String>,
-    _dir: tempfile::TempDir,
+/// The test's database ([`TestDb`]) and the commands run against it.
+struct Db(TestDb);
+
+impl std::ops::Deref for Db {
+    type Target = TestDb;
+    fn deref(&self) -> &TestDb {
+        &self.0
+    }
 }
 
 impl Db {
     fn new() -> Db {
-        let dir = tempfile::tempdir().expect("tmp");
-        let (url, scratch) = test_database_url(&dir);
-        Db { url, scratch, _dir: dir }
+        Db(TestDb::new())
     }
 
     fn engine(&self) -> Engine {
@@ -64,14 +66,6 @@ impl Db {
         };
         let path = format!("{}/tests/data/schema-v1/{file}.sql", env!("CARGO_MANIFEST_DIR"));
         sql(&self.url, &std::fs::read_to_string(&path).expect("the version-1 fixture"));
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some(url) = self.scratch.take() {
-            let _ = morapi::storage::scratch::drop(&url);
-        }
     }
 }
 

@@ -41,6 +41,36 @@ pub fn test_database_url(dir: &tempfile::TempDir) -> (String, Option<String>) {
     }
 }
 
+/// A database for a test that runs the binary against it, no server of its own: SQLite in a
+/// temporary directory, or a scratch database on the server of `MORAPI_TEST_DATABASE`, dropped
+/// at the end. `dir` is the test's temporary directory (for files the commands read).
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    scratch: Option<String>,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (url, scratch) = test_database_url(&dir);
+        TestDb { url, dir, scratch }
+    }
+
+    /// Another test's database (a running [`TestApp`]'s, dropped with it, not here).
+    pub fn at(url: &str) -> TestDb {
+        TestDb { url: url.into(), dir: tempfile::tempdir().expect("tmp"), scratch: None }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(url) = self.scratch.take() {
+            let _ = morapi::storage::scratch::drop(&url);
+        }
+    }
+}
+
 /// An HTTP answer: status, content type, body, and the `x-request-id` the audit trail records.
 #[derive(Debug)]
 pub struct Reply {
