@@ -72,6 +72,10 @@ struct Opts {
     /// Only prepare the database (demo data and the extra users), print how long it took, and stop.
     #[arg(long)]
     setup_only: bool,
+    /// The server's RUST_LOG: `info` writes the request log (one line per request, as in
+    /// production, to /dev/null here); `warn` leaves it out.
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    server_log: String,
     /// Instead of the throughput run: store this many more address rows with e-mails (a tenth of
     /// them lists of three), then time single updates of one user's e-mail list, in-process, each
     /// a new list of the most addresses `a8` admits (36 in 255 characters), all checked for
@@ -537,8 +541,9 @@ async fn main() {
 
     let mut child = Command::new(&server)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", &url, "--db-pool-size", &pool.to_string()])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", &o.server_log)
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {server}: {e} (run scripts/bench)"));
     let stdout = child.stdout.take().expect("stdout");
