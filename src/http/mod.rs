@@ -183,6 +183,8 @@ async fn handle(
     seen.actor = params.get("u").map(shortened);
     span.record("actor", seen.actor.as_deref().unwrap_or_default());
     seen.user_id = params.get("user_id").and_then(values::user_id);
+    // The names sent, never their values (which hold passwords, e-mail addresses, the hash).
+    tracing::debug!(names = ?params.iter().map(|(name, _)| name).collect::<Vec<_>>(), "parameters read");
     let info = RequestInfo { request_id, client_addr, endpoint: name, is_get };
     if let Some(progress) = &progress {
         progress.method_started(method == ApiMethod::UserDetailsUpdate);
