@@ -52,19 +52,7 @@ async fn a_backup_under_load_is_a_consistent_snapshot_and_restores() {
                 n += 1;
                 let surname = format!("t{n}");
                 let pairs = [("user_id", user.as_str()), ("u17", surname.as_str())];
-                let hash = sign_pairs(&pairs, ADMIN_KEY);
-                let mut all = pairs.to_vec();
-                all.extend([("u", "admin"), ("hash", hash.as_str())]);
-                let body = client
-                    .post(format!("{base}{UPDATE}"))
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(form(&all))
-                    .send()
-                    .await
-                    .expect("request")
-                    .text()
-                    .await
-                    .expect("body");
+                let body = post_signed(&client, &base, UPDATE, ("admin", ADMIN_KEY), &pairs).await;
                 assert_eq!(body, updated(), "user {user}, update {n}");
                 acked[slot].store(n, Ordering::SeqCst);
             }
@@ -120,21 +108,14 @@ async fn a_backup_under_load_is_a_consistent_snapshot_and_restores() {
     std::fs::copy(&copy, &restored).expect("restore the copy");
     let restored_url = format!("sqlite://{}", restored.display());
     let (server, base, _) = start_server(&restored_url, false);
-    let details = {
-        let pairs = [("user_id", "123")];
-        let hash = sign_pairs(&pairs, ADMIN_KEY);
-        let body = form(&[("user_id", "123"), ("u", "admin"), ("hash", &hash)]);
-        reqwest::Client::new()
-            .post(format!("{base}/billing/api/user_details_get"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("request")
-            .text()
-            .await
-            .expect("body")
-    };
+    let details = post_signed(
+        &reqwest::Client::new(),
+        &base,
+        "/billing/api/user_details_get",
+        ("admin", ADMIN_KEY),
+        &[("user_id", "123")],
+    )
+    .await;
     assert_eq!(stop_server(server).code(), Some(0));
 
     // The restored data: per user, the surname t{N} and exactly the N audit rows t1..tN behind

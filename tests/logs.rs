@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ADMIN_KEY, BIN, UPDATE, form, sign_pairs, updated};
+use common::{ADMIN_KEY, BIN, UPDATE, post_signed, sign_pairs, updated};
 use morapi::storage::{Database, Table, Tx};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -43,17 +43,7 @@ async fn trace_logging_on_postgres_shows_no_parameter_values() {
     let (password, email) = ("Log-Secret-Passw0rd-7", "log.secret@example.com");
     let pairs = [("user_id", "123"), ("pswd", password), ("a8", email)];
     let hash = sign_pairs(&pairs, ADMIN_KEY);
-    let body = form(&[("u", "admin"), ("user_id", "123"), ("pswd", password), ("a8", email), ("hash", &hash)]);
-    let answer = reqwest::Client::new()
-        .post(format!("{base}{UPDATE}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    let answer = post_signed(&reqwest::Client::new(), &base, UPDATE, ("admin", ADMIN_KEY), &pairs).await;
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(child.wait().expect("wait").success());
     assert_eq!(answer, updated());

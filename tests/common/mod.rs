@@ -41,6 +41,30 @@ pub fn test_database_url(dir: &tempfile::TempDir) -> (String, Option<String>) {
     }
 }
 
+/// POSTs `pairs` as a form to `{base}{path}` of a server started as a process (see
+/// [`start_server`]), signed by `u` with `key`; the answer's body.
+pub async fn post_signed(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    (u, key): (&str, &str),
+    pairs: &[(&str, &str)],
+) -> String {
+    let hash = sign_pairs(pairs, key);
+    let mut all = pairs.to_vec();
+    all.extend([("u", u), ("hash", hash.as_str())]);
+    client
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&all))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body")
+}
+
 /// A database for a test that runs the binary against it, no server of its own: SQLite in a
 /// temporary directory, or a scratch database on the server of `MORAPI_TEST_DATABASE`, dropped
 /// at the end. `dir` is the test's temporary directory (for files the commands read).
