@@ -37,6 +37,8 @@ pub enum Kind {
     PrivacyMask,
     /// Text that is never shown unless asked for (the API key); any value, trimmed.
     Secret,
+    /// Plain text of at most [`crate::values::TEXT_MAX`] characters, trimmed, no control characters.
+    Text,
 }
 
 use crate::catalogue::params::PRIVACY_MASK;
@@ -171,6 +173,60 @@ settings! {
         kind: Kind::Int { min: 0, max: 1000 },
         description: "different names refused from one address that lock the address (0 = never)",
     },
+    AllowApiRegistration => flag(
+        "allow_api_registration",
+        "0",
+        Scope::Global,
+        "1 = user_register may create users (MOR's API_Allow_registration_ower_API)",
+    ),
+    AsteriskServerIp => Def {
+        name: "asterisk_server_ip",
+        default: "",
+        scope: Scope::Global,
+        kind: Kind::Text,
+        description: "the address devices register with, answered by user_register as server_ip",
+    },
+    DeviceRangeMin => Def {
+        name: "device_range_min",
+        default: "1001",
+        scope: Scope::Global,
+        kind: Kind::Int { min: 1, max: 999_999_999 },
+        description: "lowest extension user_register gives a new device",
+    },
+    DeviceRangeMax => Def {
+        name: "device_range_max",
+        default: "9999",
+        scope: Scope::Global,
+        kind: Kind::Int { min: 1, max: 999_999_999 },
+        description: "highest extension user_register gives a new device",
+    },
+    DevicePinLength => Def {
+        name: "device_pin_length",
+        default: "6",
+        scope: Scope::Global,
+        kind: Kind::Int { min: 4, max: 20 },
+        description: "digits of a new device's PIN",
+    },
+    AgreementNumberLength => Def {
+        name: "agreement_number_length",
+        default: "10",
+        scope: Scope::Global,
+        kind: Kind::Int { min: 1, max: 30 },
+        description: "a new user's agreement number is zero-padded to this many digits",
+    },
+    AllowLoginByEmail => flag(
+        "allow_login_by_email",
+        "0",
+        Scope::Global,
+        "1 = user_login also finds a user by his address e-mail (when it is one user's only)",
+    ),
+    DefaultDeviceLocationId => Def {
+        name: "default_device_location_id",
+        default: "1",
+        scope: Scope::PerOwner,
+        kind: Kind::Int { min: 0, max: i64::MAX },
+        description: "location of a device user_register creates without device_location_id",
+    },
     AuditReads => flag(
         "audit_reads",
         "0",
@@ -238,6 +294,11 @@ impl Setting {
         let name = self.name();
         match self.kind() {
             Kind::Secret => Ok(v.to_string()),
+            Kind::Text if v.chars().count() > crate::values::TEXT_MAX => {
+                Err(format!("{name} is too long (maximum {} characters)", crate::values::TEXT_MAX))
+            }
+            Kind::Text if v.chars().any(char::is_control) => Err(format!("{name} contains control characters")),
+            Kind::Text => Ok(v.to_string()),
             Kind::Flag(_) if v == "0" || v == "1" => Ok(v.to_string()),
             Kind::Flag(_) => Err(format!("{name} must be 0 or 1")),
             Kind::Int { min, max } => match crate::values::int(v) {
@@ -367,7 +428,8 @@ mod tests {
                 "api_disable_hash_checking",
                 "default_user_password_length",
                 "default_user_username_length",
-                "hide_destination_end"
+                "hide_destination_end",
+                "default_device_location_id"
             ]
         );
         let secrets: Vec<Setting> = Setting::ALL.into_iter().filter(|s| s.secret()).collect();

@@ -181,6 +181,73 @@ pub fn new_request_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// Random credentials morapi hands out: every one drawn from the operating system's CSPRNG
+/// (through `rand`'s thread generator, reseeded from it).
+pub mod secrets {
+    use rand::Rng;
+    use rand::seq::SliceRandom;
+
+    /// MOR's alphabet for a user's `uniquehash` with strong passwords off: lower-case letters and
+    /// digits without the look-alikes `i`, `l`, `o`, `0`, `1`.
+    pub const UNIQUEHASH_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    /// The length of a `uniquehash`.
+    pub const UNIQUEHASH_LEN: usize = 10;
+
+    /// A new `uniquehash` (users.uniquehash): 10 characters of [`UNIQUEHASH_ALPHABET`]. Unique
+    /// in the database by its index; a collision (1 in 8·10¹⁴ per pair) is retried by the writer.
+    pub fn uniquehash() -> String {
+        let mut rng = rand::rng();
+        (0..UNIQUEHASH_LEN)
+            .map(|_| char::from(UNIQUEHASH_ALPHABET[rng.random_range(0..UNIQUEHASH_ALPHABET.len())]))
+            .collect()
+    }
+
+    /// A SIP/IAX2 device secret in MOR's strong form: four lower-case letters, four capitals and
+    /// four digits, shuffled.
+    pub fn device_secret() -> String {
+        let mut rng = rand::rng();
+        let mut chars: Vec<char> = (0..4)
+            .flat_map(|_| {
+                [
+                    char::from(rng.random_range(b'a'..=b'z')),
+                    char::from(rng.random_range(b'A'..=b'Z')),
+                    char::from(rng.random_range(b'0'..=b'9')),
+                ]
+            })
+            .collect();
+        chars.shuffle(&mut rng);
+        chars.into_iter().collect()
+    }
+
+    /// `len` random decimal digits (a device PIN; leading zeros allowed).
+    pub fn digits(len: usize) -> String {
+        let mut rng = rand::rng();
+        (0..len).map(|_| char::from(rng.random_range(b'0'..=b'9'))).collect()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn shapes() {
+            for _ in 0..200 {
+                let h = uniquehash();
+                assert_eq!(h.len(), UNIQUEHASH_LEN);
+                assert!(h.bytes().all(|b| UNIQUEHASH_ALPHABET.contains(&b)), "{h}");
+                let s = device_secret();
+                assert_eq!(s.len(), 12);
+                assert_eq!(s.bytes().filter(u8::is_ascii_lowercase).count(), 4, "{s}");
+                assert_eq!(s.bytes().filter(u8::is_ascii_uppercase).count(), 4, "{s}");
+                assert_eq!(s.bytes().filter(u8::is_ascii_digit).count(), 4, "{s}");
+                let d = digits(6);
+                assert!(d.len() == 6 && d.bytes().all(|b| b.is_ascii_digit()), "{d}");
+            }
+            assert_ne!(uniquehash(), uniquehash());
+        }
+    }
+}
+
 /// A duration in seconds as flags and configuration files give it: a plain decimal number
 /// (`5`, `0.25`), no sign, exponent, `inf` or `nan`, within `min..=max` seconds. Every duration
 /// an operator sets is read through this one rule, so a typo is refused at start with the range

@@ -40,8 +40,10 @@ pub fn is_secret(name: &str) -> bool {
     SECRETS.contains(&name.rsplit('.').next().unwrap_or(name))
 }
 
-/// The secrets by name: the password column, its parameter, and the API key settings.
-const SECRETS: &[&str] = &["password", "pswd", "api_secret_key", "api_secret_key_next"];
+/// The secrets by name: the password column, its parameter, the API key settings, the user's
+/// `uniquehash` (it stands in for a password in `users_get`) and a device's SIP/IAX2 `secret`
+/// and `pin`.
+const SECRETS: &[&str] = &["password", "pswd", "api_secret_key", "api_secret_key_next", "uniquehash", "secret", "pin"];
 
 #[cfg(test)]
 mod tests {

@@ -316,6 +316,8 @@ pub fn change_text(e: &AuditEntry) -> String {
             format!("locked until {} after {} failures", cell(e.new_value.as_deref().unwrap_or_default()), e.field)
         }
         AuditEvent::Read => "read".into(),
+        AuditEvent::Login => "logged in".into(),
+        AuditEvent::LoginFailed => format!("login failed: {}", cell(e.new_value.as_deref().unwrap_or_default())),
     }
 }
 

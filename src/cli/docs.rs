@@ -56,6 +56,7 @@ fn setting_values(s: Setting) -> String {
         settings::Kind::Int { min, max } => format!("{min} to {max}"),
         settings::Kind::PrivacyMask => "0 to 7, or -1".into(),
         settings::Kind::Secret => "text (shown as `***`)".into(),
+        settings::Kind::Text => "text".into(),
     }
 }
 

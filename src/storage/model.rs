@@ -134,6 +134,8 @@ pub enum Table {
     AccRights,
     AccGroupRights,
     Conflines,
+    Callerids,
+    Locations,
 }
 
 impl Table {
@@ -155,6 +157,8 @@ impl Table {
             Table::AccRights => "acc_rights",
             Table::AccGroupRights => "acc_group_rights",
             Table::Conflines => "conflines",
+            Table::Callerids => "callerids",
+            Table::Locations => "locations",
         }
     }
 }
@@ -211,10 +215,15 @@ pub enum AuditEvent {
     Lockout,
     /// A successful read of a user's details (when `audit_reads` is on).
     Read,
+    /// A successful `user_login`: actor and target are the user.
+    Login,
+    /// A refused credential check of `user_login` or `users_get`: `actor_username` as sent,
+    /// `new_value` the reason (`password`, `unknown`, `blocked`, `uniquehash`), never a password.
+    LoginFailed,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 7] = [
+    pub const ALL: [AuditEvent; 9] = [
         AuditEvent::Change,
         AuditEvent::HashRefused,
         AuditEvent::Create,
@@ -222,6 +231,8 @@ impl AuditEvent {
         AuditEvent::Setting,
         AuditEvent::Lockout,
         AuditEvent::Read,
+        AuditEvent::Login,
+        AuditEvent::LoginFailed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -233,6 +244,8 @@ impl AuditEvent {
             AuditEvent::Setting => "setting",
             AuditEvent::Lockout => "lockout",
             AuditEvent::Read => "read",
+            AuditEvent::Login => "login",
+            AuditEvent::LoginFailed => "login_failed",
         }
     }
 

@@ -26,30 +26,43 @@ pub struct Migration {
     pub name: &'static str,
     pub steps: fn(Dialect) -> Vec<String>,
     pub rows: Option<fn(&mut dyn SqlConn) -> super::Result<()>>,
+    /// Statements that need `rows` done first (a unique index over values `rows` computes).
+    pub after: fn(Dialect) -> Vec<String>,
 }
 
 /// Every schema version, oldest first, numbered 1, 2, 3, … without gaps (a unit test checks).
 /// Version 1 is the baseline: nothing upgrades to it, since an empty database is created at
 /// [`VERSION`] at once.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "the first schema", steps: |_| Vec::new(), rows: None },
+    Migration { version: 1, name: "the first schema", steps: |_| Vec::new(), rows: None, after: |_| Vec::new() },
     Migration {
         version: 2,
         name: "audit values may be NULL (apart from empty); audit index by target and request id",
         steps: version_2,
         rows: None,
+        after: |_| Vec::new(),
     },
     Migration {
         version: 3,
         name: "audit_log.signed_with; the refusals table (lockouts); SQLite never reuses a user's or device's id",
         steps: version_3,
         rows: None,
+        after: |_| Vec::new(),
     },
     Migration {
         version: 4,
         name: "address_emails: every address of every e-mail list in a row of its own, filled from addresses",
         steps: version_4,
         rows: Some(|conn| super::address_emails::refill(conn)),
+        after: |_| Vec::new(),
+    },
+    Migration {
+        version: 5,
+        name: "the user lifecycle: users.uniquehash (generated for every user), device credentials and location, \
+               callerids, locations",
+        steps: version_5,
+        rows: Some(fill_uniquehashes),
+        after: |dialect| add_unique_index(USERS_UNIQUEHASH_INDEX, dialect),
     },
 ];
 
@@ -73,7 +86,7 @@ fn version_3(dialect: Dialect) -> Vec<String> {
     if dialect == Dialect::Sqlite {
         for name in IDS_NEVER_REUSED {
             if let Some(table) = TABLES.iter().find(|t| t.name == *name) {
-                out.extend(sqlite_rebuild(table, &[], &[]));
+                out.extend(sqlite_rebuild(table, &[], added_v5(name)));
             }
         }
     }
@@ -85,6 +98,55 @@ fn version_3(dialect: Dialect) -> Vec<String> {
 /// filled from `addresses` by the migration's `rows`.
 fn version_4(dialect: Dialect) -> Vec<String> {
     TABLES.iter().filter(|t| t.name == "address_emails").flat_map(|t| create_with_indexes(t, dialect)).collect()
+}
+
+/// Columns version 5 adds to existing tables (earlier steps that rebuild these tables on SQLite
+/// leave them out, pinning their own shape).
+const USERS_ADDED_V5: &[&str] = &["uniquehash"];
+const DEVICES_ADDED_V5: &[&str] = &["device_type", "extension", "username", "secret", "pin", "callerid", "location_id"];
+
+/// The columns version 5 adds to `table`.
+fn added_v5(table: &str) -> &'static [&'static str] {
+    match table {
+        "users" => USERS_ADDED_V5,
+        "devices" => DEVICES_ADDED_V5,
+        _ => &[],
+    }
+}
+
+/// 5: what the user lifecycle methods need. `users.uniquehash` (filled for every existing user by
+/// [`fill_uniquehashes`], then unique: the migration's `after`); the device's type, SIP/IAX2
+/// credentials, caller id and location; MOR's `callerids` and `locations` tables.
+fn version_5(dialect: Dialect) -> Vec<String> {
+    let mut out: Vec<String> = USERS_ADDED_V5.iter().flat_map(|c| add_column("users", c, dialect)).collect();
+    out.extend(DEVICES_ADDED_V5.iter().flat_map(|c| add_column("devices", c, dialect)));
+    for index in [DEVICES_EXTENSION_INDEX, DEVICES_PIN_INDEX] {
+        out.extend(add_unique_index(index, dialect));
+    }
+    for t in TABLES.iter().filter(|t| matches!(t.name, "callerids" | "locations")) {
+        out.extend(create_with_indexes(t, dialect));
+    }
+    out
+}
+
+/// Gives every user without a `uniquehash` a new one (again after a crash: only empty ones).
+pub(crate) fn fill_uniquehashes(conn: &mut dyn SqlConn) -> super::Result<()> {
+    for row in conn.fetch("SELECT id FROM users WHERE uniquehash = '' ORDER BY id", &[])? {
+        let id = super::int(&row, "id").unwrap_or_default();
+        let hash = free_uniquehash(conn)?;
+        conn.execute("UPDATE users SET uniquehash = ? WHERE id = ? AND uniquehash = ''", &[hash.into(), id.into()])?;
+    }
+    Ok(())
+}
+
+/// A new `uniquehash` no user has yet.
+pub(crate) fn free_uniquehash(conn: &mut dyn SqlConn) -> super::Result<String> {
+    loop {
+        let hash = crate::values::secrets::uniquehash();
+        if conn.fetch("SELECT id FROM users WHERE uniquehash = ?", &[hash.as_str().into()])?.is_empty() {
+            return Ok(hash);
+        }
+    }
 }
 
 /// What a database holds, schema-wise.
@@ -236,6 +298,9 @@ pub fn apply(m: &mut impl Migrator, plan: Plan) -> super::Result<Vec<i64>> {
                 if let Some(rows) = migration.rows {
                     m.rows(rows)?;
                 }
+                for stmt in (migration.after)(dialect) {
+                    m.step(&stmt)?;
+                }
                 m.step(&record(dialect, migration.version))?;
                 applied.push(migration.version);
             }
@@ -373,6 +438,15 @@ const AUDIT_INDEX: (&str, &str, &str, &[Dialect]) = (
 /// Version 1's audit index, which the server engines replace with [`AUDIT_INDEX`].
 const AUDIT_INDEX_V1: (&str, &str) = ("index_audit_log_on_target_id", "audit_log");
 
+/// Unique indexes besides the tables' own `UNIQUE` columns: (name, table, column). Kept apart
+/// from the tables so that a migration can add them to existing rows (SQLite cannot add a
+/// UNIQUE column), and, for `users.uniquehash`, only once every row has its value. `extension`
+/// and `pin` are NULL when a device has none (NULLs never collide on any engine).
+const USERS_UNIQUEHASH_INDEX: (&str, &str, &str) = ("index_users_on_uniquehash", "users", "uniquehash");
+const DEVICES_EXTENSION_INDEX: (&str, &str, &str) = ("index_devices_on_extension", "devices", "extension");
+const DEVICES_PIN_INDEX: (&str, &str, &str) = ("index_devices_on_pin", "devices", "pin");
+const UNIQUE_INDEXES: &[(&str, &str, &str)] = &[USERS_UNIQUEHASH_INDEX, DEVICES_EXTENSION_INDEX, DEVICES_PIN_INDEX];
+
 /// The secondary indexes of an engine: (name, table, columns).
 fn indexes(dialect: Dialect) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
     INDEXES.iter().filter(move |i| i.3.contains(&dialect)).map(|&(name, table, columns, _)| (name, table, columns))
@@ -444,6 +518,9 @@ pub static TABLES: &[TableDef] = &[
             Column::int("max_devices", 0),
             Column::int_null("address_id"),
             Column::int_null("tax_id"),
+            // MOR's per-user random key: names a registration's owner (`user_register`'s `id`)
+            // and stands in for a password in `users_get`. Unique ([`UNIQUE_INDEXES`]).
+            Column::text("uniquehash", ""),
         ],
     },
     TableDef {
@@ -546,6 +623,39 @@ pub static TABLES: &[TableDef] = &[
     },
     TableDef {
         name: "devices",
+        unique: &[],
+        columns: &[
+            Column::id(),
+            Column::text_required("name"),
+            Column::int("user_id", 0),
+            // `SIP`, `IAX2` or `Virtual`.
+            Column::text("device_type", ""),
+            // Unique when set ([`UNIQUE_INDEXES`]); NULL when the device has none.
+            Column::text_null("extension"),
+            // The SIP/IAX2 credentials a registrar needs, stored as they are (as MOR does).
+            Column::text("username", ""),
+            Column::text("secret", ""),
+            Column::text_null("pin"),
+            // `<digits>` as MOR writes it, or empty.
+            Column::text("callerid", ""),
+            Column::int("location_id", 0),
+        ],
+    },
+    // Numbers that identify a device's caller (MOR's `callerids`): one number, one device.
+    TableDef {
+        name: "callerids",
+        unique: &[],
+        columns: &[
+            Column::id(),
+            Column::text_required("cli").unique(),
+            Column::int("device_id", 0),
+            Column::text("description", ""),
+            Column::text("added_at", ""),
+        ],
+    },
+    // Where devices are (MOR's `locations`), owned by the admin (0) or a reseller.
+    TableDef {
+        name: "locations",
         unique: &[],
         columns: &[Column::id(), Column::text_required("name"), Column::int("user_id", 0)],
     },
@@ -694,6 +804,11 @@ fn create_table_of(t: &TableDef, columns: &[Column], name: &str, dialect: Dialec
                 parts.push(format!("KEY {index} ({col})"));
             }
         }
+        for (index, table, col) in UNIQUE_INDEXES {
+            if *table == t.name && columns.iter().any(|c| c.name == *col) {
+                parts.push(format!("UNIQUE KEY {index} ({col})"));
+            }
+        }
     }
     let suffix = match dialect {
         Dialect::Mysql => format!(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={MYSQL_COLLATION}"),
@@ -711,6 +826,9 @@ pub fn create_statements(dialect: Dialect) -> Vec<String> {
         for (name, table, col) in indexes(dialect) {
             out.push(format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({col})"));
         }
+        for &index in UNIQUE_INDEXES {
+            out.extend(add_unique_index(index, dialect));
+        }
     }
     out.push(format!(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY){}",
@@ -722,7 +840,7 @@ pub fn create_statements(dialect: Dialect) -> Vec<String> {
 /// The statements of every migration after `from`, in order (none when it is current): what
 /// [`apply`] runs, without the migrations' `rows` and the records of versions.
 pub fn upgrade_statements(dialect: Dialect, from: i64) -> Vec<String> {
-    pending(from).flat_map(|m| (m.steps)(dialect)).collect()
+    pending(from).flat_map(|m| (m.steps)(dialect).into_iter().chain((m.after)(dialect))).collect()
 }
 
 /// A table of the current schema and its secondary indexes, for a migration that adds it (MySQL
@@ -756,7 +874,22 @@ fn sqlite_rebuild(table: &TableDef, added: &[&str], later: &[&str]) -> Vec<Strin
     for (name, t, col) in indexes(dialect).filter(|(_, t, _)| *t == table.name) {
         out.push(format!("CREATE INDEX IF NOT EXISTS {name} ON {t} ({col})"));
     }
+    for &index in UNIQUE_INDEXES.iter().filter(|(_, t, col)| *t == table.name && !later.contains(col)) {
+        out.extend(add_unique_index(index, dialect));
+    }
     out
+}
+
+/// Adds a unique index of [`UNIQUE_INDEXES`] to an existing table, unless it is there already.
+fn add_unique_index((name, table, col): (&str, &str, &str), dialect: Dialect) -> Vec<String> {
+    match dialect {
+        Dialect::Sqlite | Dialect::Postgres => {
+            vec![format!("CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} ({col})")]
+        }
+        Dialect::Mysql => {
+            prepared_if_index(name, table, false, &format!("ALTER TABLE {table} ADD UNIQUE KEY {name} ({col})"))
+        }
+    }
 }
 
 /// Adds a column of the current schema to an existing table, unless it is there already.

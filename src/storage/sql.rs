@@ -470,6 +470,12 @@ impl<C: SqlConn> AdminStore for C {
         self.cache().wrote();
         if table == Table::Users {
             self.cache().forget_users();
+            // Every user has a `uniquehash` (schema.rs): one is made unless the caller brings it.
+            if !values.iter().any(|(c, _)| *c == "uniquehash") {
+                let mut with_hash = values.to_vec();
+                with_hash.push(("uniquehash", super::schema::free_uniquehash(self)?.into()));
+                return self.insert_row(table, &with_hash);
+            }
         }
         let sql = if values.is_empty() {
             match self.dialect() {
@@ -570,8 +576,13 @@ impl<C: SqlConn> AdminStore for C {
         self.batch(sql)?;
         // Scripts are trusted and rare: any that names the addresses (or their e-mail rows) may
         // have changed a list, so every address's e-mail rows are made again.
-        if sql.to_ascii_lowercase().contains("address") {
+        let lower = sql.to_ascii_lowercase();
+        if lower.contains("address") {
             address_emails::refill(self)?;
+        }
+        // Likewise a user inserted without his `uniquehash` gets one.
+        if lower.contains("users") {
+            super::schema::fill_uniquehashes(self)?;
         }
         Ok(())
     }
