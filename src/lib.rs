@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod domain;
 pub mod http;
+pub mod lifecycle;
 pub mod params;
 pub mod password;
 pub mod read;

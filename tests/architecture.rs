@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "auth",
     "update",
     "read",
+    "lifecycle",
     // The edges: the wire, TLS on the listener, the server, the command line.
     "http",
     "tls",

@@ -6,13 +6,13 @@
 //! reseller's own scope (his API switched off, his key empty) is given only to a request signed
 //! with that scope's key; any other gets what an unknown `u` gets.
 
-use super::hash;
+use super::hash::{self, Coverage};
 use super::lockout::{self, Policy, Refused};
 use crate::catalogue::errors::{GateError, PageError};
 use crate::domain::{Caller, Outcome, Refusal, Role, UserType};
 use crate::params::Params;
 use crate::settings::Setting;
-use crate::storage::{KeySlot, RequestStore, Result};
+use crate::storage::{Account, KeySlot, RequestStore, Result};
 use crate::values::{self, AuditTime};
 
 /// Facts about the request that the audit trail records.
@@ -95,17 +95,80 @@ fn keys_of(repo: &mut dyn RequestStore, owner_id: i64) -> Result<Vec<(KeySlot, S
 
 /// The key among `keys` the request is signed with. Always computes at least `pad` signatures
 /// (padding with a key nobody has), so the work does not depend on how many keys there are.
-fn signed_with(params: &Params, keys: &[(KeySlot, String)], pad: usize) -> Option<KeySlot> {
+fn signed_with(params: &Params, keys: &[(KeySlot, String)], pad: usize, covers: Coverage) -> Option<KeySlot> {
     let supplied = params.get("hash").unwrap_or_default();
     let mut candidates: Vec<&str> = keys.iter().map(|(_, k)| k.as_str()).collect();
     candidates.resize(candidates.len().max(pad), "\u{0}no key");
-    hash::which(params, &candidates, supplied).and_then(|i| keys.get(i)).map(|(slot, _)| *slot)
+    hash::which_covering(params, &candidates, supplied, covers).and_then(|i| keys.get(i)).map(|(slot, _)| *slot)
+}
+
+/// How a method is signed and what it makes of a caller nobody is (docs/contract.md §3–§4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signing {
+    /// What the signature covers.
+    pub covers: Coverage,
+    /// What a claim naming nobody gets once its signature is checked (in the admin's scope).
+    pub unknown: Unknown,
+}
+
+impl Signing {
+    /// `user_details_update`, the read methods, `user_delete`.
+    pub const STANDARD: Signing = Signing { covers: Coverage::Global, unknown: Unknown::Refused };
+}
+
+/// What the gate does with a claim that names nobody (an unknown `u`, an unknown owner `id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// Its signature is always wrong: `Incorrect hash` (with hash checking off: `Access Denied`).
+    Refused,
+    /// As [`Unknown::Refused`], and with hash checking off the `Access Denied` counts towards a
+    /// lockout (`user_register`'s unknown `id`).
+    RefusedCounted,
+    /// Checked with the admin's keys; when signed with one it passes as nobody and the method
+    /// gives its ordinary answer for bad credentials (`users_get`, `user_login`, `user_logout`:
+    /// their signature covers nothing that tells who exists).
+    Anonymous,
+}
+
+/// Who a request claims to come from: the account named (if any), and the name its lockout is
+/// kept under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub account: Option<Account>,
+    /// The lockout key's name (docs/contract.md §4): `u` as sent, or for `user_register` the
+    /// owner's username (empty when `id` names nobody).
+    pub name: String,
+}
+
+impl Claim {
+    /// The caller named by `u` (every method but `user_register`).
+    pub fn by_username(repo: &mut dyn RequestStore, params: &Params) -> Result<Claim> {
+        let username = caller_name(params);
+        let account = if username.is_empty() { None } else { repo.account(username)? };
+        Ok(Claim { account, name: values::storable_form(params.get("u").unwrap_or_default()) })
+    }
 }
 
 /// Checks API switch, GET switch, lockout and hash for the caller named by `u`.
 pub fn authenticate(repo: &mut dyn RequestStore, params: &Params, info: &RequestInfo) -> Outcome<Caller> {
-    let username = caller_name(params);
-    let known = if username.is_empty() { None } else { repo.account(username)? };
+    let claim = Claim::by_username(repo, params)?;
+    match admit(repo, params, info, Signing::STANDARD, claim)? {
+        Some(caller) => Ok(caller),
+        // Unknown::Refused never lets nobody through; answered as for an unknown name anyway.
+        None => Err(Refusal::page(PageError::AccessDenied).into()),
+    }
+}
+
+/// Steps 1–3 of every method for the `claim`: API switch, GET switch, lockout, signature. The
+/// caller, or `None` for a claim naming nobody that [`Unknown::Anonymous`] lets through.
+pub fn admit(
+    repo: &mut dyn RequestStore,
+    params: &Params,
+    info: &RequestInfo,
+    signing: Signing,
+    claim: Claim,
+) -> Outcome<Option<Caller>> {
+    let Claim { account: known, name } = claim;
     // The API scope: the admin's (0) for an unknown name, admins and accountants.
     let (scope, reseller) = match &known {
         None => (0, false),
@@ -117,7 +180,7 @@ pub fn authenticate(repo: &mut dyn RequestStore, params: &Params, info: &Request
     };
     let own = Path::read(repo, scope, reseller)?;
     // Computed for every request (see CANDIDATES), needed only when the scope refuses.
-    let proven = signed_with(params, &own.own_keys, OWN_CANDIDATES).is_some();
+    let proven = signed_with(params, &own.own_keys, OWN_CANDIDATES, signing.covers).is_some();
     let (path, caller) = match own.refusal() {
         Some(reason) if scope != 0 && !proven => {
             // The caller has not proved he holds his scope's key: he is answered as an unknown
@@ -139,36 +202,69 @@ pub fn authenticate(repo: &mut dyn RequestStore, params: &Params, info: &Request
     }
     let at = AuditTime::now();
     let policy = Policy::read(repo)?;
-    let name = values::storable_form(params.get("u").unwrap_or_default());
     if let Some(seconds) = policy.wait(repo.locks(&info.client_addr, &name, at.unix())?, at.unix()) {
         return Err(Refusal::Locked { seconds }.into());
     }
+    let actor_id = caller.as_ref().map(|c| c.id);
     if path.skip_hash {
-        return match caller {
-            Some(account) => Ok(Caller::new(account)),
+        return match (caller, signing.unknown) {
+            (Some(account), _) => Ok(Some(Caller::new(account))),
+            (None, Unknown::Anonymous) => Ok(None),
             // Hash checking is off: an unknown user is refused like a simple user.
-            None => Err(Refusal::page(PageError::AccessDenied).into()),
+            (None, Unknown::Refused) => Err(Refusal::page(PageError::AccessDenied).into()),
+            (None, Unknown::RefusedCounted) => {
+                count_failure(repo, &policy, info, &name, None, PageError::AccessDenied.text(), at)?;
+                Err(Refusal::Counted(PageError::AccessDenied).into())
+            }
         };
     }
     if path.keys.is_empty() {
         return Err(Refusal::Gate(GateError::NoSecretKey).into());
     }
-    let slot = signed_with(params, &path.keys, CANDIDATES);
+    let slot = signed_with(params, &path.keys, CANDIDATES, signing.covers);
     match (caller, slot) {
-        (Some(account), Some(slot)) => Ok(Caller { signed_with: Some(slot), ..Caller::new(account) }),
-        (caller, _) => {
+        (Some(account), Some(slot)) => Ok(Some(Caller { signed_with: Some(slot), ..Caller::new(account) })),
+        (None, Some(_)) if signing.unknown == Unknown::Anonymous => Ok(None),
+        _ => {
             let error = GateError::IncorrectHash;
-            let refused = Refused {
-                client_addr: &info.client_addr,
-                name: &name,
-                actor_id: caller.as_ref().map(|c| c.id),
-                endpoint: &info.endpoint,
-                request_id: &info.request_id,
-                error: error.text(),
-                at,
-            };
-            lockout::record(repo, &policy, &refused)?;
+            count_failure(repo, &policy, info, &name, actor_id, error.text(), at)?;
             Err(Refusal::HashRefused(error).into())
         }
     }
+}
+
+/// Counts a refused credential of the key (client address, `name`) towards its lockout, and
+/// starts the lock it completes: a refused hash here, a wrong password or `uniquehash` in the
+/// methods that check them. Runs in the refused request's transaction, which must be kept
+/// ([`Refusal::audited`]).
+pub fn refuse_credential(
+    repo: &mut dyn RequestStore,
+    info: &RequestInfo,
+    name: &str,
+    actor_id: Option<i64>,
+    error: &str,
+) -> Result<()> {
+    let policy = Policy::read(repo)?;
+    count_failure(repo, &policy, info, name, actor_id, error, AuditTime::now())
+}
+
+fn count_failure(
+    repo: &mut dyn RequestStore,
+    policy: &Policy,
+    info: &RequestInfo,
+    name: &str,
+    actor_id: Option<i64>,
+    error: &str,
+    at: AuditTime,
+) -> Result<()> {
+    let refused = Refused {
+        client_addr: &info.client_addr,
+        name,
+        actor_id,
+        endpoint: &info.endpoint,
+        request_id: &info.request_id,
+        error,
+        at,
+    };
+    lockout::record(repo, policy, &refused)
 }

@@ -26,6 +26,26 @@ impl Variant {
     }
 }
 
+/// Which parameters a method's signature covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// The hashed parameters present, in MOR's global order (most methods).
+    Global,
+    /// `u` then `p`, raw, and nothing else: MOR's own list for `users_get` and `user_login`
+    /// (missing ones count as empty).
+    Credentials,
+}
+
+impl Coverage {
+    /// The coverage of the API method a path names (by any of its names).
+    pub fn of_method(name: &str) -> Coverage {
+        match name {
+            "users_get" | "user_login" | "login" => Coverage::Credentials,
+            _ => Coverage::Global,
+        }
+    }
+}
+
 /// The value a parameter contributes to the hash, or `None` when it is left out.
 fn hashed_value<'a>(name: &str, raw: &'a str) -> Option<std::borrow::Cow<'a, str>> {
     if name == "user_id" {
@@ -57,10 +77,25 @@ pub fn hash_string(params: &Params, variant: Variant) -> String {
     s
 }
 
+/// The hash string of `coverage` (without the key).
+pub fn covered_string(params: &Params, coverage: Coverage, variant: Variant) -> String {
+    match coverage {
+        Coverage::Global => hash_string(params, variant),
+        Coverage::Credentials => {
+            format!("{}{}", params.get("u").unwrap_or_default(), params.get("p").unwrap_or_default())
+        }
+    }
+}
+
 /// Lower-case hex SHA-1 of the hash string plus the key.
 pub fn sign(params: &Params, key: &str, variant: Variant) -> String {
+    sign_covering(params, key, variant, Coverage::Global)
+}
+
+/// [`sign`] over what `coverage` covers.
+pub fn sign_covering(params: &Params, key: &str, variant: Variant, coverage: Coverage) -> String {
     let mut h = Sha1::new();
-    h.update(hash_string(params, variant).as_bytes());
+    h.update(covered_string(params, coverage, variant).as_bytes());
     h.update(key.as_bytes());
     hex::encode(h.finalize())
 }
@@ -75,12 +110,17 @@ pub fn verify(params: &Params, keys: &[&str], supplied: &str) -> bool {
 /// The index in `keys` of the first key `supplied` is a valid signature under (see [`verify`]).
 /// Every candidate is computed, whichever matches.
 pub fn which(params: &Params, keys: &[&str], supplied: &str) -> Option<usize> {
+    which_covering(params, keys, supplied, Coverage::Global)
+}
+
+/// [`which`] over what `coverage` covers.
+pub fn which_covering(params: &Params, keys: &[&str], supplied: &str, coverage: Coverage) -> Option<usize> {
     let supplied = supplied.to_ascii_lowercase();
     let mut found = None;
     for (i, key) in keys.iter().enumerate() {
         let mut ok = subtle::Choice::from(0u8);
         for variant in Variant::ALL {
-            let expected = sign(params, key, variant);
+            let expected = sign_covering(params, key, variant, coverage);
             ok |= expected.as_bytes().ct_eq(supplied.as_bytes());
         }
         if bool::from(ok) && found.is_none() {
@@ -252,6 +292,29 @@ mod tests {
         // A reseller is accepted with either of his candidate keys.
         assert!(verify(&p, &["reseller-secret", "456789"], good));
         assert!(verify(&p, &["456789", "reseller-secret"], good));
+    }
+
+    #[test]
+    fn credentials_cover_u_and_p_only() {
+        // MOR's wiki vector for users_get (u=admin, p=admin1, key secret), and the lifecycle
+        // contract's vectors: other parameters, even hashed ones, do not enter.
+        let p = params(&[("u", "admin"), ("p", "admin1"), ("user_id", "5"), ("email", "x@y.z")]);
+        assert_eq!(covered_string(&p, Coverage::Credentials, Variant::Documented), "adminadmin1");
+        assert_eq!(
+            sign_covering(&p, "secret", Variant::Documented, Coverage::Credentials),
+            "c420ef706a02e6449994b7575b25ef5f74cc722b"
+        );
+        let q = params(&[("u", "admin"), ("p", "Admin1234")]);
+        assert_eq!(
+            which_covering(&q, &["x", "456789"], "6FF40F671A3D7AF005C3C6F9199485CCC48A22ED", Coverage::Credentials),
+            Some(1)
+        );
+        // Global order: u and p are not in it (user_logout's vector is SHA-1 of the key alone).
+        assert_eq!(sign(&q, "456789", Variant::Documented), "df2983700ffecb52e6649f0cb3981b66537083a4");
+        assert_eq!(Coverage::of_method("login"), Coverage::Credentials);
+        assert_eq!(Coverage::of_method("users_get"), Coverage::Credentials);
+        assert_eq!(Coverage::of_method("user_logout"), Coverage::Global);
+        assert_eq!(Coverage::of_method("user_register"), Coverage::Global);
     }
 
     #[test]

@@ -75,6 +75,24 @@ pub enum PageError {
     TimedOutMayApply,
     /// `--request-timeout` passed while a read method was with the database.
     TimedOutRead,
+    // user_register (MOR's texts, docs/contract.md §12).
+    RegistrationDisabled,
+    /// The owner named by `id` may not register users (MOR's answer for a simple user's hash).
+    DefaultUserNotPresent,
+    /// A `tariff` the owner may not assign (the update says `Tariff not found`; MOR differs).
+    TariffWasNotFound,
+    /// No `tariff` sent and the owner's default tariff is missing.
+    TariffNotFoundCannotCreate,
+    /// No `lcr_id` sent and the owner's default LCR is missing (MOR's spelling).
+    DefaultUserNoLcr,
+    /// The owner's configuration names something missing; a message says which setting.
+    ConfigurationError,
+    // users_get.
+    NotAuthorizedToView,
+    NoUsersFound,
+    // user_delete.
+    CannotDeleteSysAdmin,
+    UnableToDeleteYourself,
 }
 
 impl PageError {
@@ -96,12 +114,47 @@ impl PageError {
             PageError::CommitUnknown => "Database connection lost; the change may have been applied",
             PageError::TimedOutMayApply => "Request timed out; the change may have been applied",
             PageError::TimedOutRead => "Request timed out",
+            PageError::RegistrationDisabled => "Registration over API is disabled",
+            PageError::DefaultUserNotPresent => "Default user is not present",
+            PageError::TariffWasNotFound => "Tariff was not found",
+            PageError::TariffNotFoundCannotCreate => "Tariff was not found cannot create",
+            PageError::DefaultUserNoLcr => "Default user does not have and LCR set",
+            PageError::ConfigurationError => "Configuration error. Please contact System Administrator",
+            PageError::NotAuthorizedToView => "You are not authorized to view this page",
+            PageError::NoUsersFound => "No Users found",
+            PageError::CannotDeleteSysAdmin => "Cannot delete sys.admin",
+            PageError::UnableToDeleteYourself => "Unable to delete yourself",
         }
     }
 }
 
 /// The success status of `user_details_update`.
 pub const USER_UPDATED: &str = "User was updated";
+
+/// The success status of `user_delete`.
+pub const USER_DELETED: &str = "User deleted";
+
+/// The words of `user_register`'s success document.
+pub mod registration {
+    pub const SUCCESSFUL: &str = "Registration successful";
+    /// MOR's notice (its `<br>` a line feed, tags removed: a space and a line feed after `DEVICE.`).
+    pub const NOTICE: &str = "*ATTENTION! These settings are for you to configure your DEVICE. \n\
+                              In order to login to this system you need to use settings you have entered before!";
+}
+
+/// The words of the `<action>` documents of `user_login` and `user_logout`.
+pub mod action {
+    pub const LOGIN: &str = "login";
+    pub const LOGOUT: &str = "logout";
+    pub const OK: &str = "ok";
+    pub const FAILED: &str = "failed";
+    pub const LOGGED_IN: &str = "Successfully logged in";
+    pub const LOGIN_FAILED: &str = "Login failed";
+    /// A locked name or address at `user_login` (MOR's sentence); `seconds` at least 1.
+    pub fn login_locked(seconds: i64) -> String {
+        format!("Please wait {seconds} seconds before trying to login again")
+    }
+}
 
 /// The words of `user_details_get`'s answer (MOR's documented document, docs/contract.md §7.1).
 pub mod details {
@@ -169,5 +222,52 @@ pub mod msg {
     }
     pub const USER_ID_OR_USERNAME_REQUIRED: &str = "Send user_id or username to name the user";
     pub const NOT_UTF8: &str = "Request parameters are not valid UTF-8";
+
+    // user_register's problems (MOR's texts where MOR has one), listed all at once.
+    pub const PLEASE_ENTER_USERNAME: &str = "Please enter username";
+    pub const USERNAME_ALREADY_TAKEN: &str = "Such username is already taken";
+    pub const PLEASE_ENTER_PASSWORD: &str = "Please enter password";
+    pub const PASSWORDS_DO_NOT_MATCH: &str = "Passwords do not match";
+    pub const PASSWORD_EQUALS_USERNAME: &str = "Please enter password not equal to username";
+    pub const PLEASE_ENTER_FIRST_NAME: &str = "Please enter first name";
+    pub const PLEASE_ENTER_LAST_NAME: &str = "Please enter last name";
+    pub const PERMISSION_GROUP_NOT_SELECTED: &str = "Permission Group was not selected";
+    pub const PERMISSION_GROUP_NOT_FOUND: &str = "Permission Group was not Found";
+    pub const PLEASE_SELECT_COUNTRY: &str = "Please select country";
+    pub const EMAIL_IN_USE: &str = "This email address is already in use.";
+    pub const MOBILE_TAKEN: &str = "User with such mobile phone number already exists";
+    pub const PHONE_TAKEN: &str = "User with such phone number already exists";
+    pub const FAX_TAKEN: &str = "User with such fax number already exists";
+    /// Two of `mob_phone`, `phone`, `fax` with the same digits.
+    pub fn same_number(a: &str, b: &str) -> String {
+        format!("{a} and {b} are the same number")
+    }
+    pub const ENTER_DEVICE_TYPE: &str = "Enter device type";
+    pub const LOCATION_NOT_FOUND: &str = "Location was not found";
+    /// A value the caller may not give a parameter (`usertype` reseller, by a reseller).
+    pub fn may_not_set(param: &str, label: &str, value: &str) -> String {
+        format!("You may not set {param} ({label}) to {value}")
+    }
+    /// A parameter of another method sent to this one (`tariff_id` to `user_register`).
+    pub fn not_a_parameter(param: &str, method: &str, instead: &str) -> String {
+        format!("{param} is not a parameter of {method}: send {instead}")
+    }
+
+    // user_delete's problems, listed all at once.
+    pub const RESELLER_HAS_USERS: &str = "Unable to delete this reseller - he has users";
+    pub const ACCOUNTANT_HAS_USERS: &str = "Unable to delete accountant - he has users";
+    pub const ACCOUNTANT_IN_DEFAULT_USER: &str =
+        "Unable to delete Accountant - he is used as Responsible Accountant in Default User";
+    /// Records of a kind the user owns (`tariffs`, `LCRs`, …), ids ascending.
+    pub fn owns(kind: &str, ids: &[i64]) -> String {
+        format!("Cannot delete user - he owns {kind}: {}", joined(ids))
+    }
+    /// Users whose spy device is one of this user's devices.
+    pub fn spy_devices_of(users: &[i64]) -> String {
+        format!("Cannot delete user - his devices are spy devices of users: {}", joined(users))
+    }
+    fn joined(ids: &[i64]) -> String {
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    }
     pub const BAD_BODY: &str = "Request body could not be parsed";
 }

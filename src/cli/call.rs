@@ -3,7 +3,7 @@
 //! `--dry-run`, the exact request instead.
 
 use super::run::{self, NoAnswer, Usage};
-use crate::auth::hash::{Variant, hash_string, sign};
+use crate::auth::hash::{Coverage, Variant, covered_string, sign_covering};
 use crate::params::Params;
 use anyhow::bail;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
@@ -144,13 +144,16 @@ pub fn prepare(opts: &Opts, key: Option<&str>) -> Result<Prepared, String> {
     let url = endpoint(&opts.base, &opts.method)?;
     let mut params = parameters(&opts.user, &opts.pairs, key.is_none())?;
     let hashed_params = Params::from_pairs(params.iter().cloned());
-    let variants_differ =
-        hash_string(&hashed_params, Variant::Documented) != hash_string(&hashed_params, Variant::MorActual);
+    // users_get and user_login sign `u` and `p`; every other method MOR's global order.
+    let covers = Coverage::of_method(&opts.method);
+    let variants_differ = covered_string(&hashed_params, covers, Variant::Documented)
+        != covered_string(&hashed_params, covers, Variant::MorActual);
     let mut hashed = None;
     if let Some(key) = key {
         let variant = opts.variant.variant();
-        hashed = Some(format!("{}{}", hash_string(&hashed_params, variant), "*".repeat(key.chars().count())));
-        params.push(("hash".into(), sign(&hashed_params, key, variant)));
+        let string = covered_string(&hashed_params, covers, variant);
+        hashed = Some(format!("{string}{}", "*".repeat(key.chars().count())));
+        params.push(("hash".into(), sign_covering(&hashed_params, key, variant, covers)));
     }
     let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
 

@@ -15,4 +15,4 @@ pub mod view;
 
 pub use outcome::{Answer, Failure, Outcome, Refusal, in_transaction};
 pub use user::{Caller, Role, User, UserType};
-pub use view::{DetailsView, RawView};
+pub use view::{DetailsView, RawView, Registration, UserSummary};

@@ -2,7 +2,7 @@
 //! (MOR's error document) or a storage or internal error. One transaction per request; what it
 //! keeps follows from the outcome ([`in_transaction`]), never from a flag.
 
-use super::view::{DetailsView, RawView};
+use super::view::{DetailsView, RawView, Registration, UserSummary};
 use crate::catalogue::errors::{GateError, PageError};
 use crate::storage::{Database, RequestStore, StoreError, Tx};
 
@@ -15,6 +15,18 @@ pub enum Answer {
     Details(Box<DetailsView>),
     /// `user_details_raw_get`.
     Raw(RawView),
+    /// `user_register`: the user and his device are created.
+    Registered(Box<Registration>),
+    /// `users_get`: the users the caller may list, by id.
+    Users(Vec<UserSummary>),
+    /// `user_delete`: the user and his records are removed.
+    Deleted,
+    /// `user_login`: the credentials are right.
+    LoggedIn { user_id: i64 },
+    /// `user_login`: they are not (MOR answers this as a document, not an error).
+    LoginFailed,
+    /// `user_logout`: `ok` unless `u` was missing or empty.
+    LoggedOut { ok: bool },
 }
 
 /// Why a request was refused: the document the client is answered.
@@ -29,6 +41,13 @@ pub enum Refusal {
     Locked { seconds: i64 },
     /// `<page><error>` with one `<message>` per problem, decided by the method.
     Page { error: PageError, messages: Vec<String> },
+    /// A method's refusal whose failure was counted towards a lockout (and may have started
+    /// one): kept like [`Refusal::HashRefused`], answered like [`Refusal::Page`] without messages.
+    Counted(PageError),
+    /// Several problems found by a step that lists them all (docs/contract.md, lifecycle §1.8):
+    /// the first is the error; with more than one, every one (the first included) follows as a
+    /// `<message>`. Never empty.
+    Problems(Vec<String>),
 }
 
 impl Refusal {
@@ -38,7 +57,12 @@ impl Refusal {
 
     /// Whether the refusal wrote its record, so that its transaction must be committed.
     pub fn audited(&self) -> bool {
-        matches!(self, Refusal::HashRefused(_))
+        matches!(self, Refusal::HashRefused(_) | Refusal::Counted(_))
+    }
+
+    /// The problems found, as one refusal (`None` when there are none).
+    pub fn problems(problems: Vec<String>) -> Option<Refusal> {
+        (!problems.is_empty()).then_some(Refusal::Problems(problems))
     }
 }
 
@@ -87,8 +111,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_refused_hash_is_kept() {
+    fn only_counted_refusals_are_kept() {
         assert!(Refusal::HashRefused(GateError::IncorrectHash).audited());
+        assert!(Refusal::Counted(PageError::AccessDenied).audited());
+        assert!(!Refusal::Problems(vec!["x".into()]).audited());
+        assert_eq!(Refusal::problems(Vec::new()), None);
         assert!(!Refusal::Gate(GateError::ApiDisabled).audited());
         assert!(!Refusal::page(PageError::AccessDenied).audited());
     }

@@ -48,3 +48,38 @@ pub struct RawView {
     pub user_id: i64,
     pub values: Vec<(&'static str, String)>,
 }
+
+/// `user_register`: what MOR answers about the user and device it created (`user_device_settings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registration {
+    pub user_id: i64,
+    pub device_type: String,
+    pub device_id: i64,
+    /// `<digits>` as stored; answered only when `caller_id` was sent.
+    pub caller_id: Option<String>,
+    /// The device's SIP/IAX2 username (its extension).
+    pub username: String,
+    /// The device's generated secret, answered once, in clear, as MOR does.
+    pub password: String,
+    pub pin: String,
+    /// `asterisk_server_ip` (may be empty).
+    pub server_ip: String,
+}
+
+/// `users_get`: one user of the list, values as MOR prints them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The stored decimal, shortest exact form with at least one digit after the point (`0.0`).
+    pub balance: String,
+    pub blocked: i64,
+    /// 0 when unset (MOR's "none").
+    pub lcr_id: i64,
+    pub tariff_id: i64,
+    pub owner_id: i64,
+    pub usertype: String,
+    pub hidden: i64,
+}

@@ -59,12 +59,52 @@ pub(super) fn storage_answer(e: &StoreError) -> PageError {
     }
 }
 
-/// The XML document of a refusal.
-pub fn refusal_document(r: &Refusal) -> String {
+/// How a method wraps the errors it decides (docs/contract.md §2): MOR's methods differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Envelope {
+    /// `<page><error>…</error><message>…</message></page>` (`user_details_update`, the reads,
+    /// `user_delete`, `user_logout`).
+    Page,
+    /// `<page><status><error>…</error><message>…</message></status></page>` (`user_register`,
+    /// `users_get`).
+    PageStatus,
+    /// `user_login`: a lockout and a storage failure are its failed `<action>` document.
+    Login,
+}
+
+impl Envelope {
+    /// The document of a method's error with its messages.
+    fn page(self, error: &str, messages: &[String]) -> String {
+        match self {
+            Envelope::Page | Envelope::Login => xml::page_error(error, messages),
+            Envelope::PageStatus => xml::page_status_error(error, messages),
+        }
+    }
+}
+
+/// The XML document of a refusal, in the method's envelope.
+pub fn refusal_document(r: &Refusal, envelope: Envelope) -> String {
     match r {
         Refusal::Gate(g) | Refusal::HashRefused(g) => xml::status_error(g.text()),
+        Refusal::Locked { seconds } if envelope == Envelope::Login => {
+            super::render::login_failed(&crate::catalogue::errors::action::login_locked(*seconds))
+        }
         Refusal::Locked { seconds } => xml::status_error(&crate::catalogue::errors::msg::locked(*seconds)),
-        Refusal::Page { error, messages } => xml::page_error(error.text(), messages),
+        Refusal::Page { error, messages } => envelope.page(error.text(), messages),
+        Refusal::Counted(error) => envelope.page(error.text(), &[]),
+        Refusal::Problems(problems) => {
+            let first = problems.first().map(String::as_str).unwrap_or_default();
+            let messages = if problems.len() > 1 { &problems[..] } else { &[] };
+            envelope.page(first, messages)
+        }
+    }
+}
+
+/// The document of a storage or internal failure, in the method's envelope.
+fn failure_document(answer: PageError, envelope: Envelope) -> String {
+    match envelope {
+        Envelope::Login => super::render::login_failed(answer.text()),
+        _ => envelope.page(answer.text(), &[]),
     }
 }
 
@@ -90,6 +130,13 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        self.respond(Envelope::Page)
+    }
+}
+
+impl Error {
+    /// The response, a method's own errors in its `envelope`.
+    pub fn respond(self, envelope: Envelope) -> Response {
         let (status, body) = match &self {
             Error::NotFound => (StatusCode::NOT_FOUND, xml::status_error(GateError::NoSuchApi.text())),
             Error::MethodNotAllowed => {
@@ -117,14 +164,14 @@ impl IntoResponse for Error {
                 return response;
             }
             // The request log says it (its messages can quote the parameters' values).
-            Error::Failed(Failure::Refused(r)) => (StatusCode::OK, refusal_document(r)),
+            Error::Failed(Failure::Refused(r)) => (StatusCode::OK, refusal_document(r, envelope)),
             Error::Failed(Failure::Store(e)) => {
                 tracing::error!(error = %e, "request failed in storage");
-                (StatusCode::OK, xml::page_error(storage_answer(e).text(), &[]))
+                (StatusCode::OK, failure_document(storage_answer(e), envelope))
             }
             Error::Failed(Failure::Internal(e)) => {
                 tracing::error!(error = %e, "request failed");
-                (StatusCode::OK, xml::page_error(PageError::Internal.text(), &[]))
+                (StatusCode::OK, failure_document(PageError::Internal, envelope))
             }
         };
         let mut response = xml::response(status, body);

@@ -10,11 +10,12 @@ pub mod probes;
 mod render;
 pub mod xml;
 
-pub use error::Error;
+pub use error::{Envelope, Error};
 
 use crate::auth::gate::RequestInfo;
 use crate::catalogue::errors::{GateError, PageError};
 use crate::domain::{Answer, Refusal};
+use crate::lifecycle::{self, LifecycleRequest};
 use crate::read::{self, ReadRequest, Shape};
 use crate::storage::Database;
 use crate::telemetry;
@@ -23,7 +24,7 @@ use crate::values;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use outcome::Outcome;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -103,7 +104,8 @@ async fn api(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
         Ok(answer) => (xml::response(StatusCode::OK, render::answer(&answer)), Outcome::answered(&answer)),
         Err(e) => {
             let outcome = Outcome::failed(&e);
-            (span.in_scope(|| e.into_response()), outcome)
+            let envelope = seen.method.map_or(Envelope::Page, ApiMethod::envelope);
+            (span.in_scope(|| e.respond(envelope)), outcome)
         }
     };
     let elapsed = started.elapsed();
@@ -187,12 +189,18 @@ async fn handle(
     tracing::debug!(names = ?params.iter().map(|(name, _)| name).collect::<Vec<_>>(), "parameters read");
     let info = RequestInfo { request_id, client_addr, endpoint: name, is_get };
     if let Some(progress) = &progress {
-        progress.method_started(method == ApiMethod::UserDetailsUpdate);
+        progress.method_started(method.writes());
     }
+    let db = &state.db;
     Ok(match method {
-        ApiMethod::UserDetailsUpdate => update::serve(&state.db, UpdateRequest { params, info }).await?,
-        ApiMethod::UserDetailsGet => read::serve(&state.db, ReadRequest { params, info }, Shape::Details).await?,
-        ApiMethod::UserDetailsRawGet => read::serve(&state.db, ReadRequest { params, info }, Shape::Raw).await?,
+        ApiMethod::UserDetailsUpdate => update::serve(db, UpdateRequest { params, info }).await?,
+        ApiMethod::UserDetailsGet => read::serve(db, ReadRequest { params, info }, Shape::Details).await?,
+        ApiMethod::UserDetailsRawGet => read::serve(db, ReadRequest { params, info }, Shape::Raw).await?,
+        ApiMethod::UserRegister => lifecycle::register::serve(db, LifecycleRequest { params, info }).await?,
+        ApiMethod::UsersGet => lifecycle::users::serve(db, LifecycleRequest { params, info }).await?,
+        ApiMethod::UserDelete => lifecycle::delete::serve(db, LifecycleRequest { params, info }).await?,
+        ApiMethod::UserLogin => lifecycle::login::serve(db, LifecycleRequest { params, info }).await?,
+        ApiMethod::UserLogout => lifecycle::login::logout(db, LifecycleRequest { params, info }).await?,
     })
 }
 
@@ -203,6 +211,11 @@ pub enum ApiMethod {
     UserDetailsUpdate,
     UserDetailsGet,
     UserDetailsRawGet,
+    UserRegister,
+    UsersGet,
+    UserDelete,
+    UserLogin,
+    UserLogout,
 }
 
 impl ApiMethod {
@@ -212,6 +225,11 @@ impl ApiMethod {
             ApiMethod::UserDetailsUpdate => "user_details_update",
             ApiMethod::UserDetailsGet => "user_details_get",
             ApiMethod::UserDetailsRawGet => "user_details_raw_get",
+            ApiMethod::UserRegister => "user_register",
+            ApiMethod::UsersGet => "users_get",
+            ApiMethod::UserDelete => "user_delete",
+            ApiMethod::UserLogin => "user_login",
+            ApiMethod::UserLogout => "user_logout",
         }
     }
 
@@ -221,16 +239,39 @@ impl ApiMethod {
             "user_details_update" | "user_update_api" => Some(ApiMethod::UserDetailsUpdate),
             "user_details_get" | "user_details" => Some(ApiMethod::UserDetailsGet),
             "user_details_raw_get" => Some(ApiMethod::UserDetailsRawGet),
+            "user_register" => Some(ApiMethod::UserRegister),
+            "users_get" => Some(ApiMethod::UsersGet),
+            "user_delete" => Some(ApiMethod::UserDelete),
+            "user_login" | "login" => Some(ApiMethod::UserLogin),
+            "user_logout" | "logout" => Some(ApiMethod::UserLogout),
             _ => None,
         }
     }
 
-    /// The `<page><error>` answered when the parameters cannot be read at all.
+    /// The error answered when the parameters cannot be read at all.
     fn bad_request(self) -> PageError {
         match self {
             ApiMethod::UserDetailsUpdate => PageError::UserNotUpdated,
-            ApiMethod::UserDetailsGet | ApiMethod::UserDetailsRawGet => PageError::RequestNotRead,
+            _ => PageError::RequestNotRead,
         }
+    }
+
+    /// How the method wraps the errors it decides.
+    pub fn envelope(self) -> Envelope {
+        match self {
+            ApiMethod::UserRegister | ApiMethod::UsersGet => Envelope::PageStatus,
+            ApiMethod::UserLogin => Envelope::Login,
+            _ => Envelope::Page,
+        }
+    }
+
+    /// Whether the method may change what is stored (beyond a refusal's record): a timeout then
+    /// cannot say that nothing was changed.
+    fn writes(self) -> bool {
+        matches!(
+            self,
+            ApiMethod::UserDetailsUpdate | ApiMethod::UserRegister | ApiMethod::UserDelete | ApiMethod::UserLogin
+        )
     }
 }
 
@@ -259,13 +300,29 @@ mod tests {
             ("user_details_get", UserDetailsGet),
             ("user_details", UserDetailsGet),
             ("user_details_raw_get", UserDetailsRawGet),
+            ("user_register", UserRegister),
+            ("users_get", UsersGet),
+            ("user_delete", UserDelete),
+            ("user_login", UserLogin),
+            ("login", UserLogin),
+            ("user_logout", UserLogout),
+            ("logout", UserLogout),
         ] {
             assert_eq!(ApiMethod::by_name(name), Some(method), "{name}");
         }
-        for method in [UserDetailsUpdate, UserDetailsGet, UserDetailsRawGet] {
+        for method in [
+            UserDetailsUpdate,
+            UserDetailsGet,
+            UserDetailsRawGet,
+            UserRegister,
+            UsersGet,
+            UserDelete,
+            UserLogin,
+            UserLogout,
+        ] {
             assert_eq!(ApiMethod::by_name(method.name()), Some(method));
         }
-        for name in ["user_details_raw", "user_get", "User_details_get", ""] {
+        for name in ["user_details_raw", "user_get", "User_details_get", "registration", "user_logins", ""] {
             assert_eq!(ApiMethod::by_name(name), None, "{name}");
         }
     }

@@ -12,7 +12,8 @@ use std::borrow::Cow;
 /// One request's ending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// `updated`, `answered`, `refused`, `denied`, `bad_hash`, `locked`, `not_found`,
+    /// `updated`, `answered`, `created`, `deleted`, `logged_in`, `login_failed`, `refused`,
+    /// `denied`, `bad_hash`, `locked`, `not_found`,
     /// `method_not_allowed`, `too_large`, `bad_request`, `timed_out`, `db_unavailable`, `db_busy`,
     /// `commit_unknown` or `error`.
     pub class: &'static str,
@@ -30,7 +31,12 @@ impl Outcome {
     pub fn answered(answer: &Answer) -> Outcome {
         match answer {
             Answer::Updated => Outcome::of("updated", crate::catalogue::errors::USER_UPDATED),
-            Answer::Details(_) | Answer::Raw(_) => Outcome::of("answered", "answered"),
+            Answer::Details(_) | Answer::Raw(_) | Answer::Users(_) => Outcome::of("answered", "answered"),
+            Answer::Registered(_) => Outcome::of("created", crate::catalogue::errors::registration::SUCCESSFUL),
+            Answer::Deleted => Outcome::of("deleted", crate::catalogue::errors::USER_DELETED),
+            Answer::LoggedIn { .. } => Outcome::of("logged_in", crate::catalogue::errors::action::LOGGED_IN),
+            Answer::LoginFailed => Outcome::of("login_failed", crate::catalogue::errors::action::LOGIN_FAILED),
+            Answer::LoggedOut { ok } => Outcome::of("answered", if *ok { "ok" } else { "failed" }),
         }
     }
 
@@ -80,6 +86,11 @@ fn refused(r: &Refusal) -> Outcome {
                 _ => "refused",
             };
             Outcome { class, text: error.text().into(), messages: messages.len() }
+        }
+        Refusal::Counted(error) => Outcome::of("denied", error.text()),
+        // The problems' texts can quote values (a user type sent): counted, not written.
+        Refusal::Problems(problems) => {
+            Outcome { class: "refused", text: "problems listed".into(), messages: problems.len() }
         }
     }
 }

@@ -92,6 +92,15 @@ pub fn page_error(error: &str, messages: &[String]) -> String {
         .document()
 }
 
+/// `<page><status><error>…</error><message>…</message>…</status></page>`: refusals decided by
+/// `user_register` and `users_get`, nested as MOR nests them.
+pub fn page_status_error(error: &str, messages: &[String]) -> String {
+    let status = Element::new("status")
+        .child(Element::text("error", error))
+        .children(messages.iter().map(|m| Element::text("message", m.as_str())));
+    Element::new("page").child(status).document()
+}
+
 /// `<page><status>…</status></page>`: success.
 pub fn page_status(status: &str) -> String {
     Element::new("page").child(Element::text("status", status)).document()
