@@ -143,12 +143,12 @@ async fn prepare(url: &str, users: i64) {
 fn insert_users(from: i64, to: i64) -> String {
     use std::fmt::Write;
     let mut sql = String::with_capacity(100 + 60 * (to - from) as usize);
-    sql.push_str("INSERT INTO users (id, username, usertype, owner_id, first_name, last_name) VALUES ");
+    sql.push_str("INSERT INTO users (id, username, usertype, owner_id, first_name, last_name, uniquehash) VALUES ");
     for id in from..to {
         if id > from {
             sql.push(',');
         }
-        let _ = write!(sql, "({id},'bench{id}','user',0,'Bench','User')");
+        let _ = write!(sql, "({id},'bench{id}','user',0,'Bench','User','bench{id}')");
     }
     sql
 }

@@ -452,7 +452,7 @@ const DEMO_USERS: &[i64] = &[0, 123, 789, 200, 201, 202, 300, 301];
 /// Fixtures shared by every app: a second reseller with a user, accountants with other rights,
 /// and the system 2FA switch on (so `two_fa_enabled=1` is a valid value).
 const FIXTURES: &str = "
-INSERT INTO users (id, username, usertype, owner_id) VALUES (210, 'reseller2', 'reseller', 0), (211, 'carol', 'user', 210);
+INSERT INTO users (id, username, usertype, owner_id, uniquehash) VALUES (210, 'reseller2', 'reseller', 0, 'hash210'), (211, 'carol', 'user', 210, 'hash211');
 INSERT INTO acc_groups (id, name, group_type, only_view, owner_id) VALUES
   (10, 'Editors without options', 'accountant', 0, 0),
   (11, 'View-only with all rights', 'accountant', 1, 0),
@@ -461,8 +461,9 @@ INSERT INTO acc_group_rights (acc_group_id, acc_right_id, value) VALUES
   (10, 1, 2),
   (11, 1, 2), (11, 2, 2), (11, 3, 2), (11, 4, 2), (11, 5, 2), (11, 6, 2), (11, 7, 2), (11, 8, 2),
   (12, 1, 2), (12, 4, 2), (12, 5, 1), (12, 7, 2), (12, 2, 0);
-INSERT INTO users (id, username, usertype, owner_id, acc_group_id) VALUES
-  (310, 'limited', 'accountant', 0, 10), (320, 'viewonly', 'accountant', 0, 11), (330, 'partial', 'accountant', 0, 12);
+INSERT INTO users (id, username, usertype, owner_id, acc_group_id, uniquehash) VALUES
+  (310, 'limited', 'accountant', 0, 10, 'hash310'), (320, 'viewonly', 'accountant', 0, 11, 'hash320'),
+  (330, 'partial', 'accountant', 0, 12, 'hash330');
 INSERT INTO conflines (name, value, owner_id) VALUES ('two_fa_enabled', '1', 0);
 ";
 

@@ -91,11 +91,11 @@ async fn more_people(app: &TestApp) {
         "INSERT INTO acc_groups (id, name, group_type, only_view, owner_id) VALUES \
            (4, 'No rights', 'accountant', 0, 0), (5, 'Read only', 'accountant', 1, 0); \
          INSERT INTO acc_group_rights (acc_group_id, acc_right_id, value) VALUES (5, 1, 2); \
-         INSERT INTO users (id, username, usertype, owner_id, first_name, last_name, acc_group_id) VALUES \
-           (302, 'norights', 'accountant', 0, 'Nora', 'Rights', 4), \
-           (303, 'onlyview', 'accountant', 0, 'Olga', 'View', 5), \
-           (210, 'reseller2', 'reseller', 0, 'Second', 'Reseller', 3), \
-           (211, 'carol', 'user', 210, 'Carol', 'White', 0);",
+         INSERT INTO users (id, username, usertype, owner_id, first_name, last_name, acc_group_id, uniquehash) VALUES \
+           (302, 'norights', 'accountant', 0, 'Nora', 'Rights', 4, 'hash302'), \
+           (303, 'onlyview', 'accountant', 0, 'Olga', 'View', 5, 'hash303'), \
+           (210, 'reseller2', 'reseller', 0, 'Second', 'Reseller', 3, 'hash210'), \
+           (211, 'carol', 'user', 210, 'Carol', 'White', 0, 'hash211');",
     )
     .await;
 }

@@ -770,9 +770,9 @@ async fn selenium_fixture() -> TestApp {
     let app = TestApp::spawn().await;
     app.set_setting(0, "api_secret_key", "secret").await;
     app.sql(
-        "INSERT INTO users (id, username, usertype, owner_id) VALUES
-           (2, 'user_admin', 'user', 0), (3, 'reseller3', 'reseller', 0), (5, 'user_reseller', 'user', 3),
-           (6, 'acc6', 'accountant', 0);",
+        "INSERT INTO users (id, username, usertype, owner_id, uniquehash) VALUES
+           (2, 'user_admin', 'user', 0, 'hash2'), (3, 'reseller3', 'reseller', 0, 'hash3'),
+           (5, 'user_reseller', 'user', 3, 'hash5'), (6, 'acc6', 'accountant', 0, 'hash6');",
     )
     .await;
     app
