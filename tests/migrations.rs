@@ -6,7 +6,7 @@
 
 mod common;
 use common::{ADMIN_KEY, BIN, TestDb, form, sign_pairs, updated};
-use morapi::storage::{Database, Tx, demo, schema};
+use morapi::storage::{Database, Table, Tx, demo, schema};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -253,6 +253,20 @@ fn a_version_1_database_is_refused_then_migrated_and_its_data_served() {
     let kept: Vec<_> = audit.iter().take(2).map(|e| (e.request_id.as_str(), e.new_value.as_deref())).collect();
     assert_eq!(kept, [("req7", Some("12.5")), ("req9", Some("Incorrect hash"))]);
     assert!(audit.iter().skip(2).any(|e| e.new_value.as_deref() == Some("john@example.com; new@example.com")));
+    // Version 5 gave every existing user a uniquehash of MOR's alphabet, each a different one.
+    let url = db.url.clone();
+    let hashes = runtime().block_on(async move {
+        let db = Database::open(&url).expect("opens");
+        let users = db.administer(|r| Ok(Tx::Rollback(r.list_rows(Table::Users, &[])?))).await.expect("users");
+        users.iter().map(|u| morapi::storage::text(u, "uniquehash")).collect::<Vec<_>>()
+    });
+    assert!(hashes.len() > 1, "{hashes:?}");
+    let alphabet = morapi::values::secrets::UNIQUEHASH_ALPHABET;
+    for h in &hashes {
+        assert!(h.len() == 10 && h.bytes().all(|b| alphabet.contains(&b)), "{hashes:?}");
+    }
+    let distinct: std::collections::BTreeSet<_> = hashes.iter().collect();
+    assert_eq!(distinct.len(), hashes.len(), "{hashes:?}");
 }
 
 #[test]
