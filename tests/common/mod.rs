@@ -544,7 +544,9 @@ pub fn registered(
     if let Some(c) = caller_id {
         s.push_str(&format!("    <caller_id>&lt;{c}&gt;</caller_id>\n"));
     }
-    s.push_str(&format!("    <username>{extension}</username>\n    <password>PASSWORD</password>\n    <pin>PIN</pin>\n"));
+    s.push_str(&format!(
+        "    <username>{extension}</username>\n    <password>PASSWORD</password>\n    <pin>PIN</pin>\n"
+    ));
     if server_ip.is_empty() {
         s.push_str("    <server_ip/>\n");
     } else {
@@ -621,7 +623,9 @@ impl TestApp {
     /// `ivr_sound_files` in a transaction that is rolled back, and counted there.
     pub async fn count_where(&self, table: &str, cond: &str) -> usize {
         const MARK: i64 = -4_242_424;
-        let sql = format!("INSERT INTO ivr_sound_files (path, user_id) SELECT 'count_where', {MARK} FROM {table} WHERE {cond}");
+        let sql = format!(
+            "INSERT INTO ivr_sound_files (path, user_id) SELECT 'count_where', {MARK} FROM {table} WHERE {cond}"
+        );
         self.db
             .administer(move |repo| {
                 repo.execute_script(&sql)?;
@@ -639,7 +643,8 @@ impl TestApp {
     /// What the lifecycle methods could change in the data: [`TestApp::state`] without its audit
     /// count, every device row, and the number of users, addresses, taxes and caller ids.
     pub async fn data_state(&self) -> String {
-        let mut out = self.state().await.lines().filter(|l| !l.starts_with("change audit")).collect::<Vec<_>>().join("\n");
+        let mut out =
+            self.state().await.lines().filter(|l| !l.starts_with("change audit")).collect::<Vec<_>>().join("\n");
         for table in [Table::Users, Table::Addresses, Table::Taxes] {
             out.push_str(&format!("\n{} rows={}", table.name(), self.rows(table).await.len()));
         }
