@@ -52,26 +52,6 @@ const D_790: &str = "ade329ef985e6fa46e468d6e3a92388bd30964f3";
 const L_WRONG: &str = "76e75f71d4edf285c0250b3ba6fe7e48215b7ca3";
 const L_NOSUCH: &str = "e77ff9855fe3cbd5b9b7123c5eea3c48c821a8b1";
 
-/// `user_register`'s hash list, in MOR's global order (contract §1.2): of the method's own names
-/// only these enter, each with its raw value.
-const REGISTER_HASH_ORDER: &[&str] = &[
-    "email",
-    "id",
-    "lcr_id",
-    "device_type",
-    "username",
-    "first_name",
-    "last_name",
-    "caller_id",
-    "state",
-    "device_location_id",
-];
-
-/// The hash string of a `user_register` request (before the key).
-fn register_string(pairs: &[(&str, &str)]) -> String {
-    REGISTER_HASH_ORDER.iter().filter_map(|name| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| *v)).collect()
-}
-
 #[test]
 fn literal_hashes() {
     let stated = [
@@ -990,7 +970,7 @@ async fn o4_a_wrong_hash() {
 #[tokio::test]
 async fn get_only_with_allow_get_api() {
     let app = TestApp::spawn().await;
-    let requests: [(&str, Vec<(&str, &str)>, &str); 5] = [
+    let requests: [(&str, Pairs, &str); 5] = [
         (REGISTER, vec![], KEY_ONLY),
         (USERS_GET, vec![("u", "admin"), ("p", "Admin1234")], G_ADMIN),
         (DELETE, vec![("u", "admin"), ("user_id", "0")], D_0),

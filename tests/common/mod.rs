@@ -495,6 +495,26 @@ pub fn sha1_hex(s: &str) -> String {
     hex::encode(Sha1::digest(s.as_bytes()))
 }
 
+/// `user_register`'s hash list, in MOR's global order (contract §1.2): of the method's own names
+/// only these enter, each with its raw value.
+pub const REGISTER_HASH_ORDER: &[&str] = &[
+    "email",
+    "id",
+    "lcr_id",
+    "device_type",
+    "username",
+    "first_name",
+    "last_name",
+    "caller_id",
+    "state",
+    "device_location_id",
+];
+
+/// The hash string of a `user_register` request (before the key).
+pub fn register_string(pairs: &[(&str, &str)]) -> String {
+    REGISTER_HASH_ORDER.iter().filter_map(|name| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| *v)).collect()
+}
+
 /// `<page><status><error>…</error><message>…</message>…</status></page>`: how `user_register` and
 /// `users_get` refuse (user-lifecycle.md §2.2, §3.1).
 pub fn page_status_error(error: &str, messages: &[&str]) -> String {
@@ -583,9 +603,12 @@ pub fn mask_credentials(body: &str, pin_digits: usize) -> (String, String, Strin
     (masked, password.to_string(), pin.to_string())
 }
 
+/// id, username, first name, last name, LCR, tariff, owner, user type.
+pub type Listed = (i64, &'static str, &'static str, &'static str, i64, i64, i64, &'static str);
+
 /// The demo users as `users_get` lists them (user-lifecycle.md §3.3 G1): id, username, first and
 /// last name, LCR, tariff, owner, user type; balance `0.0`, blocked and hidden 0 for all.
-pub const LISTED_USERS: &[(i64, &str, &str, &str, i64, i64, i64, &str)] = &[
+pub const LISTED_USERS: &[Listed] = &[
     (123, "john", "John", "Smith", 1, 1, 0, "user"),
     (200, "reseller", "Richard", "Reseller", 3, 5, 0, "reseller"),
     (201, "alice", "Alice", "Brown", 3, 4, 200, "user"),
