@@ -477,3 +477,214 @@ pub fn stop_server(mut child: std::process::Child) -> std::process::ExitStatus {
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     child.wait().expect("wait")
 }
+
+// issue 12 helpers -------------------------------------------------------------------------------
+// The lifecycle methods (user-lifecycle.md): their paths, the exact documents they answer, the
+// demo users as `users_get` lists them, and reads of what they write.
+
+pub const REGISTER: &str = "/billing/api/user_register";
+pub const USERS_GET: &str = "/billing/api/users_get";
+pub const DELETE: &str = "/billing/api/user_delete";
+pub const LOGIN: &str = "/billing/api/user_login";
+pub const LOGOUT: &str = "/billing/api/logout";
+
+/// Lower-case hex SHA-1 of `s`: the lifecycle tests compute their hashes without the crate's own
+/// signing code, from the strings the contract states.
+pub fn sha1_hex(s: &str) -> String {
+    use sha1::{Digest, Sha1};
+    hex::encode(Sha1::digest(s.as_bytes()))
+}
+
+/// `user_register`'s hash list, in MOR's global order (contract §1.2): of the method's own names
+/// only these enter, each with its raw value.
+pub const REGISTER_HASH_ORDER: &[&str] = &[
+    "email",
+    "id",
+    "lcr_id",
+    "device_type",
+    "username",
+    "first_name",
+    "last_name",
+    "caller_id",
+    "state",
+    "device_location_id",
+];
+
+/// The hash string of a `user_register` request (before the key).
+pub fn register_string(pairs: &[(&str, &str)]) -> String {
+    REGISTER_HASH_ORDER.iter().filter_map(|name| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| *v)).collect()
+}
+
+/// `<page><status><error>…</error><message>…</message>…</status></page>`: how `user_register` and
+/// `users_get` refuse (user-lifecycle.md §2.2, §3.1).
+pub fn page_status_error(error: &str, messages: &[&str]) -> String {
+    let mut s = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>\n    <error>{error}</error>\n");
+    for m in messages {
+        s.push_str(&format!("    <message>{m}</message>\n"));
+    }
+    s.push_str("  </status>\n</page>\n");
+    s
+}
+
+/// `user_delete`'s success.
+pub fn user_deleted() -> String {
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>User deleted</status>\n</page>\n".into()
+}
+
+/// An `<action>` document (login, logout): one child per line.
+pub fn action(children: &[(&str, &str)]) -> String {
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<action>\n");
+    for (name, text) in children {
+        s.push_str(&format!("  <{name}>{text}</{name}>\n"));
+    }
+    s.push_str("</action>\n");
+    s
+}
+
+pub fn login_ok(user_id: i64) -> String {
+    let id = user_id.to_string();
+    action(&[("name", "login"), ("status", "ok"), ("user_id", &id), ("status_message", "Successfully logged in")])
+}
+
+pub fn login_failed(message: &str) -> String {
+    action(&[("name", "login"), ("status", "failed"), ("status_message", message)])
+}
+
+/// `user_register`'s success for (new user id, device id, device extension) with `PASSWORD` and `PIN` standing for the generated device
+/// credentials (see [`mask_credentials`]); `server_ip` empty closes itself.
+pub fn registered(
+    (user_id, device_id, extension): (i64, i64, i64),
+    device_type: &str,
+    caller_id: Option<&str>,
+    server_ip: &str,
+) -> String {
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>\n    <success>Registration successful</success>\n  </status>\n  <user_device_settings>\n    <user_id>{user_id}</user_id>\n    <device_type>{device_type}</device_type>\n    <device_id>{device_id}</device_id>\n"
+    );
+    if let Some(c) = caller_id {
+        s.push_str(&format!("    <caller_id>&lt;{c}&gt;</caller_id>\n"));
+    }
+    s.push_str(&format!(
+        "    <username>{extension}</username>\n    <password>PASSWORD</password>\n    <pin>PIN</pin>\n"
+    ));
+    if server_ip.is_empty() {
+        s.push_str("    <server_ip/>\n");
+    } else {
+        s.push_str(&format!("    <server_ip>{server_ip}</server_ip>\n"));
+    }
+    s.push_str("    <registration_notice>*ATTENTION! These settings are for you to configure your DEVICE. \nIn order to login to this system you need to use settings you have entered before!</registration_notice>\n  </user_device_settings>\n</page>\n");
+    s
+}
+
+/// Replaces the device password (12 characters: 4 lower-case, 4 capitals, 4 digits) and PIN
+/// (`pin_digits` digits) of a registration answer by `PASSWORD` and `PIN`, checking both
+/// patterns; returns the masked body and the two values. A body without them is returned as is.
+pub fn mask_credentials(body: &str, pin_digits: usize) -> (String, String, String) {
+    fn take<'a>(body: &'a str, element: &str) -> Option<&'a str> {
+        let open = format!("<{element}>");
+        let start = body.find(&open)? + open.len();
+        let end = start + body[start..].find(&format!("</{element}>"))?;
+        Some(&body[start..end])
+    }
+    let (Some(password), Some(pin)) = (take(body, "password"), take(body, "pin")) else {
+        return (body.to_string(), String::new(), String::new());
+    };
+    let count = |f: fn(&char) -> bool| password.chars().filter(f).count();
+    assert_eq!(password.chars().count(), 12, "device password {password:?}");
+    assert_eq!(
+        (count(char::is_ascii_lowercase), count(char::is_ascii_uppercase), count(char::is_ascii_digit)),
+        (4, 4, 4),
+        "device password {password:?}"
+    );
+    assert!(pin.len() == pin_digits && pin.bytes().all(|b| b.is_ascii_digit()), "pin {pin:?}");
+    let masked = body
+        .replacen(&format!("<password>{password}</password>"), "<password>PASSWORD</password>", 1)
+        .replacen(&format!("<pin>{pin}</pin>"), "<pin>PIN</pin>", 1);
+    (masked, password.to_string(), pin.to_string())
+}
+
+/// id, username, first name, last name, LCR, tariff, owner, user type.
+pub type Listed = (i64, &'static str, &'static str, &'static str, i64, i64, i64, &'static str);
+
+/// The demo users as `users_get` lists them (user-lifecycle.md §3.3 G1): id, username, first and
+/// last name, LCR, tariff, owner, user type; balance `0.0`, blocked and hidden 0 for all.
+pub const LISTED_USERS: &[Listed] = &[
+    (123, "john", "John", "Smith", 1, 1, 0, "user"),
+    (200, "reseller", "Richard", "Reseller", 3, 5, 0, "reseller"),
+    (201, "alice", "Alice", "Brown", 3, 4, 200, "user"),
+    (202, "bob", "Bob", "Green", 3, 4, 200, "user"),
+    (300, "accountant", "Anna", "Accountant", 0, 0, 0, "accountant"),
+    (301, "viewer", "Victor", "Viewer", 0, 0, 0, "accountant"),
+    (789, "jane", "Jane", "Doe", 1, 2, 0, "user"),
+];
+
+/// `users_get`'s list of the demo users with these ids, in the order given.
+pub fn users_list(ids: &[i64]) -> String {
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>\n    <users>\n");
+    for id in ids {
+        let (id, username, first, last, lcr, tariff, owner, usertype) =
+            *LISTED_USERS.iter().find(|u| u.0 == *id).unwrap_or_else(|| panic!("demo user {id}"));
+        s.push_str(&format!(
+            "      <user>\n        <id>{id}</id>\n        <username>{username}</username>\n        <first_name>{first}</first_name>\n        <last_name>{last}</last_name>\n        <balance>0.0</balance>\n        <blocked>0</blocked>\n        <lcr_id>{lcr}</lcr_id>\n        <tariff_id>{tariff}</tariff_id>\n        <owner_id>{owner}</owner_id>\n        <usertype>{usertype}</usertype>\n        <hidden>0</hidden>\n      </user>\n"
+        ));
+    }
+    s.push_str("    </users>\n  </status>\n</page>\n");
+    s
+}
+
+impl TestApp {
+    /// A POST with a form body that must answer HTTP 200 with an XML document; the body.
+    pub async fn call(&self, path: &str, pairs: &[(&str, &str)]) -> String {
+        let reply = self.post_form(path, pairs).await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        assert_eq!(reply.content_type, "text/xml; charset=utf-8", "{path}: {reply:?}");
+        reply.body
+    }
+
+    /// How many rows of `table` match the SQL condition `cond`. For tables the harness has no
+    /// [`Table`] for (`callerids`, `locations`): the matching rows are copied as marker rows into
+    /// `ivr_sound_files` in a transaction that is rolled back, and counted there.
+    pub async fn count_where(&self, table: &str, cond: &str) -> usize {
+        const MARK: i64 = -4_242_424;
+        let sql = format!(
+            "INSERT INTO ivr_sound_files (path, user_id) SELECT 'count_where', {MARK} FROM {table} WHERE {cond}"
+        );
+        self.db
+            .administer(move |repo| {
+                repo.execute_script(&sql)?;
+                Ok(Tx::Rollback(repo.list_rows(Table::SoundFiles, &[("user_id", MARK.into())])?.len()))
+            })
+            .await
+            .expect("count rows")
+    }
+
+    /// Every row of `table`, in id order.
+    pub async fn rows(&self, table: Table) -> Vec<Row> {
+        self.db.administer(move |repo| Ok(Tx::Rollback(repo.list_rows(table, &[])?))).await.expect("read")
+    }
+
+    /// What the lifecycle methods could change in the data: [`TestApp::state`] without its audit
+    /// count, every device row, and the number of users, addresses, taxes and caller ids.
+    pub async fn data_state(&self) -> String {
+        let mut out =
+            self.state().await.lines().filter(|l| !l.starts_with("change audit")).collect::<Vec<_>>().join("\n");
+        for table in [Table::Users, Table::Addresses, Table::Taxes] {
+            out.push_str(&format!("\n{} rows={}", table.name(), self.rows(table).await.len()));
+        }
+        for device in self.rows(Table::Devices).await {
+            out.push_str(&format!("\ndevice {device:?}"));
+        }
+        out.push_str(&format!("\ncallerids={}", self.count_where("callerids", "1 = 1").await));
+        out
+    }
+
+    /// [`TestApp::data_state`] and the number of audit rows of each event: for requests that
+    /// must write nothing at all.
+    pub async fn lifecycle_state(&self) -> String {
+        let mut events = BTreeMap::<String, usize>::new();
+        for e in self.audit().await {
+            *events.entry(e.event.name().to_string()).or_default() += 1;
+        }
+        format!("{}\naudit={events:?}", self.data_state().await)
+    }
+}
