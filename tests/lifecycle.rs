@@ -5,8 +5,8 @@
 //!
 //! Written from the contract alone, not from the implementation: the hashes are the contract's
 //! literals (checked against SHA-1 of their stated strings in [`literal_hashes`]), the documents
-//! are built here, and the rows written are read straight from the database. Tables the harness
-//! has no `Table` for (`callerids`) are counted with `TestApp::count_where`.
+//! are built here, and the rows written are read straight from the database (caller ids counted
+//! with `TestApp::count_where`).
 //!
 //! Every refused request must write nothing but its bookkeeping (a refused hash, a failed login):
 //! [`unchanged`] compares the data before and after.
@@ -389,10 +389,18 @@ async fn r1_the_admin_registers_a_user_with_a_phone_and_caller_id() {
             ("pin", &pin),
         ],
     );
-    assert_eq!(app.count_where("callerids", "device_id = 4").await, 1);
+    assert_eq!(app.count_where(Table::Callerids, &[("device_id", Value::Int(4))]).await, 1);
     assert_eq!(
-        app.count_where("callerids", "id = 2 AND cli = '37060000001' AND device_id = 4 AND description = 'Phone'")
-            .await,
+        app.count_where(
+            Table::Callerids,
+            &[
+                ("id", Value::Int(2)),
+                ("cli", "37060000001".into()),
+                ("device_id", Value::Int(4)),
+                ("description", "Phone".into())
+            ]
+        )
+        .await,
         1
     );
 
@@ -456,7 +464,11 @@ async fn r2_a_reseller_registers_a_user_with_his_defaults() {
             ("pin", &pin),
         ],
     );
-    assert_eq!(app.count_where("callerids", "device_id = 4").await, 0, "no phone, no caller id row");
+    assert_eq!(
+        app.count_where(Table::Callerids, &[("device_id", Value::Int(4))]).await,
+        0,
+        "no phone, no caller id row"
+    );
     let audit = app.audit().await;
     let created = events(&audit, "create");
     let tables: BTreeSet<&str> = created.iter().map(|e| e.field.as_str()).collect();
@@ -717,7 +729,7 @@ async fn d1_the_admin_deletes_jane() {
         assert_eq!(app.user(*id).await, row, "user {id} untouched");
     }
     assert_eq!(app.rows(Table::Devices).await.len(), 2, "devices 1 and 3 stay");
-    assert_eq!(app.count_where("callerids", "1 = 1").await, 1, "john's caller id stays");
+    assert_eq!(app.count_where(Table::Callerids, &[]).await, 1, "john's caller id stays");
 
     let audit = app.audit().await;
     let deleted = events(&audit, "delete");
@@ -812,7 +824,11 @@ async fn d10_user_ids_are_never_reused() {
     assert_eq!(delete(&app, "admin", "790", D_790).await, user_deleted());
     assert_eq!(app.row(Table::Users, 790).await, None);
     assert_eq!(app.row(Table::Devices, 4).await, None);
-    assert_eq!(app.count_where("callerids", "device_id = 4").await, 0, "his caller id went with his device");
+    assert_eq!(
+        app.count_where(Table::Callerids, &[("device_id", Value::Int(4))]).await,
+        0,
+        "his caller id went with his device"
+    );
     // Neither the user id nor the device id comes back; the extension is free again.
     let (second, ..) = mask_credentials(&register(&app, &r1(), R1_HASH).await, 6);
     assert_eq!(second, registered((791, 5, 1002), "SIP", Some("37060000001"), "192.0.2.10"));

@@ -463,7 +463,7 @@ async fn created_counts(app: &TestApp) -> [usize; 6] {
         app.rows(Table::Addresses).await.len(),
         app.rows(Table::Taxes).await.len(),
         app.rows(Table::Devices).await.len(),
-        app.count_where("callerids", "1 = 1").await,
+        app.count_where(Table::Callerids, &[]).await,
         creates,
     ]
 }

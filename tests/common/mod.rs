@@ -4,10 +4,10 @@
 
 use morapi::auth::hash::{Variant, sign};
 use morapi::params::Params;
-use morapi::storage::Tx;
 use morapi::storage::{
     AuditEntry, AuditEvent, Database, RefusalFilter, RefusalRow, RefusalScope, Row, Table, demo, int,
 };
+use morapi::storage::{Tx, Value};
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
@@ -641,19 +641,11 @@ impl TestApp {
         reply.body
     }
 
-    /// How many rows of `table` match the SQL condition `cond`. For tables the harness has no
-    /// [`Table`] for (`callerids`, `locations`): the matching rows are copied as marker rows into
-    /// `ivr_sound_files` in a transaction that is rolled back, and counted there.
-    pub async fn count_where(&self, table: &str, cond: &str) -> usize {
-        const MARK: i64 = -4_242_424;
-        let sql = format!(
-            "INSERT INTO ivr_sound_files (path, user_id) SELECT 'count_where', {MARK} FROM {table} WHERE {cond}"
-        );
+    /// How many rows of `table` have the given column values (all rows when empty).
+    pub async fn count_where(&self, table: Table, filter: &[(&'static str, Value)]) -> usize {
+        let filter = filter.to_vec();
         self.db
-            .administer(move |repo| {
-                repo.execute_script(&sql)?;
-                Ok(Tx::Rollback(repo.list_rows(Table::SoundFiles, &[("user_id", MARK.into())])?.len()))
-            })
+            .administer(move |repo| Ok(Tx::Rollback(repo.list_rows(table, &filter)?.len())))
             .await
             .expect("count rows")
     }
@@ -674,7 +666,7 @@ impl TestApp {
         for device in self.rows(Table::Devices).await {
             out.push_str(&format!("\ndevice {device:?}"));
         }
-        out.push_str(&format!("\ncallerids={}", self.count_where("callerids", "1 = 1").await));
+        out.push_str(&format!("\ncallerids={}", self.count_where(Table::Callerids, &[]).await));
         out
     }
 
