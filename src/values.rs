@@ -70,6 +70,13 @@ pub mod amount {
         d.to_string()
     }
 
+    /// The shortest exact form with at least one digit after the point, as MOR (Rails) prints a
+    /// stored decimal: `0.0`, `12.5`, `-3.25` (`users_get`'s balance).
+    pub fn with_point(d: Decimal) -> String {
+        let s = canonical(d);
+        if s.contains('.') { s } else { format!("{s}.0") }
+    }
+
     /// Exactly four decimals, rounded half away from zero (MOR's `0.0000`).
     pub fn four_decimals(d: Decimal) -> String {
         let mut d = d.round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
@@ -334,6 +341,20 @@ mod tests {
         assert!(amount::fits(&d("1.500000000000000000")), "trailing zeros do not count");
         assert!(!amount::fits(&d("1000000000000000")));
         assert!(!amount::fits(&d("0.0000000000000001")));
+    }
+
+    #[test]
+    fn amounts_as_mor_prints_them_keep_a_digit_after_the_point() {
+        let p = |s: &str| amount::with_point(amount::stored(s).unwrap_or_else(|| panic!("{s}")));
+        assert_eq!(p("0"), "0.0");
+        assert_eq!(p("0.000000000000000"), "0.0");
+        assert_eq!(p("-0.00"), "0.0");
+        assert_eq!(p("12.500000000000000"), "12.5");
+        assert_eq!(p("-3.25"), "-3.25");
+        assert_eq!(p("100"), "100.0");
+        assert_eq!(p("-7"), "-7.0");
+        assert_eq!(p("0.000000000000001"), "0.000000000000001");
+        assert_eq!(p("999999999999999.9999999999999"), "999999999999999.9999999999999");
     }
 
     #[test]

@@ -162,6 +162,29 @@ fn digest(name: &str) -> String {
     hex::encode(&Sha1::digest(name.as_bytes())[..6])
 }
 
+// --- user_login ---
+
+/// A successful `user_login` (lifecycle §1.4): the failures counted so far for its key (client
+/// address, `name`) no longer count, so a user who mistyped his password starts afresh. The
+/// address's count of different names is kept: one right password does not vouch for the others.
+pub fn forgive(store: &mut dyn RequestStore, policy: &Policy, client_addr: &str, name: &str, now: i64) -> Result<()> {
+    // The windows `record` consults: nothing older can count any more.
+    store.forgive_refusals(client_addr, name, policy.window_start(now) - policy.window)
+}
+
+/// The seconds a request for the key (client address, `name`) must still wait, read again when
+/// a method checks a credential after the gate (outside its first transaction): a lock another
+/// request started meanwhile holds for this one too.
+pub fn wait(
+    store: &mut dyn RequestStore,
+    policy: &Policy,
+    client_addr: &str,
+    name: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    Ok(policy.wait(store.locks(client_addr, name, now)?, now))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +260,53 @@ mod tests {
         assert_eq!(POLICY.window_start(899), 0);
         assert_eq!(POLICY.window_start(900), 900);
         assert_eq!(Policy { window: 1, ..POLICY }.window_start(7), 7);
+    }
+
+    /// `forgive` against a real database: four failures, a login, four more do not lock; a
+    /// fifth does.
+    #[tokio::test]
+    #[cfg(feature = "sqlite")]
+    async fn a_successful_login_forgives_the_keys_failures() {
+        use crate::storage::{Database, Tx};
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Database::open(&format!("sqlite://{}", dir.path().join("t.db").display())).expect("db");
+        let locked = db
+            .transact(|store| {
+                let policy = POLICY;
+                let at = AuditTime::now();
+                let now = at.unix();
+                let fail = |store: &mut dyn RequestStore, name: &str| {
+                    let r = Refused {
+                        client_addr: "192.0.2.1",
+                        name,
+                        actor_id: None,
+                        endpoint: "user_login",
+                        request_id: "r",
+                        error: "Login failed",
+                        at,
+                    };
+                    record(store, &policy, &r)
+                };
+                for _ in 0..4 {
+                    fail(store, "john")?;
+                    fail(store, "jane")?;
+                }
+                forgive(store, &policy, "192.0.2.1", "john", now)?;
+                let mut seen = Vec::new();
+                for _ in 0..4 {
+                    fail(store, "john")?;
+                    seen.push(wait(store, &policy, "192.0.2.1", "john", now)?);
+                }
+                fail(store, "john")?;
+                seen.push(wait(store, &policy, "192.0.2.1", "john", now)?);
+                // Another name, and the same name from another address, are not forgiven.
+                fail(store, "jane")?;
+                seen.push(wait(store, &policy, "192.0.2.1", "jane", now)?);
+                seen.push(wait(store, &policy, "192.0.2.9", "john", now)?);
+                Ok(Tx::Rollback(seen))
+            })
+            .await
+            .expect("transaction");
+        assert_eq!(locked, [None, None, None, None, Some(900), Some(900), None]);
     }
 }

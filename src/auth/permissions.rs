@@ -4,6 +4,7 @@
 
 use crate::catalogue::params::{AccRight, AccountantAccess, Kind, Param, ResellerRule};
 use crate::domain::UserType;
+use crate::storage::UserFilter;
 
 pub use crate::domain::Role;
 
@@ -98,6 +99,92 @@ pub fn may_set(ctx: &FieldContext<'_>, param: &Param, value: &str) -> bool {
             ResellerRule::PbxFunctions => ctx.reseller_pbx,
             ResellerRule::UserTypeUserOnly => ["", UserType::User.word()].contains(&value.trim()),
         },
+    }
+}
+
+// --- users_get ---
+
+/// What `users_get` answers a caller whose credentials are right (lifecycle §3.2, steps 3–5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// A simple user: `Access Denied`.
+    Denied,
+    /// An accountant without at least read on `user_manage`: `You are not authorized to view
+    /// this page`.
+    NotAuthorized,
+    /// The users he sees (MOR's visibility, wider than `user_details_get`'s): the admin every
+    /// user but himself; an accountant every user but the admin and the accountants; a reseller
+    /// his own users. Hidden and blocked users are listed.
+    Users(UserFilter),
+}
+
+/// Who `users_get` lists for a caller: his role, his id, and (accountants) his
+/// [`effective_right`] on `user_manage`.
+pub fn users_listing(role: Role, caller_id: i64, user_manage: i64) -> Listing {
+    match role {
+        Role::User => Listing::Denied,
+        Role::Accountant if user_manage < 1 => Listing::NotAuthorized,
+        Role::Accountant => Listing::Users(UserFilter {
+            without_admin: true,
+            without_usertype: Some(UserType::Accountant.word()),
+            ..UserFilter::default()
+        }),
+        Role::Admin => Listing::Users(UserFilter { without_admin: true, ..UserFilter::default() }),
+        Role::Reseller => Listing::Users(UserFilter { owner_id: Some(caller_id), ..UserFilter::default() }),
+    }
+}
+
+#[cfg(test)]
+mod users_listing_tests {
+    use super::*;
+
+    /// What a filter admits, as the query reads it (`sql.rs`, `users_listed`).
+    fn admits(f: &UserFilter, (id, owner_id, usertype): (i64, i64, &str)) -> bool {
+        f.owner_id.is_none_or(|o| o == owner_id)
+            && !(f.without_admin && id == 0)
+            && f.without_usertype.is_none_or(|t| t != usertype)
+    }
+
+    /// The demo's users: (id, owner, type).
+    const DEMO: [(i64, i64, &str); 8] = [
+        (0, 0, "admin"),
+        (123, 0, "user"),
+        (200, 0, "reseller"),
+        (201, 200, "user"),
+        (202, 200, "user"),
+        (300, 0, "accountant"),
+        (301, 0, "accountant"),
+        (789, 0, "user"),
+    ];
+
+    fn listed(role: Role, caller_id: i64, user_manage: i64) -> Option<Vec<i64>> {
+        match users_listing(role, caller_id, user_manage) {
+            Listing::Users(f) => Some(DEMO.iter().filter(|u| admits(&f, **u)).map(|u| u.0).collect()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_role_and_right() {
+        for right in [0, 1, 2] {
+            assert_eq!(listed(Role::Admin, 0, right), Some(vec![123, 200, 201, 202, 300, 301, 789]));
+            assert_eq!(listed(Role::Reseller, 200, right), Some(vec![201, 202]));
+            assert_eq!(users_listing(Role::User, 123, right), Listing::Denied);
+        }
+        assert_eq!(users_listing(Role::Accountant, 300, 0), Listing::NotAuthorized);
+        assert_eq!(users_listing(Role::Accountant, 300, -1), Listing::NotAuthorized);
+        for right in [1, 2] {
+            assert_eq!(listed(Role::Accountant, 300, right), Some(vec![123, 200, 201, 202, 789]));
+        }
+        // A reseller without users sees nobody (answered `No Users found`).
+        assert_eq!(listed(Role::Reseller, 201, 0), Some(vec![]));
+    }
+
+    #[test]
+    fn the_accountants_right_is_the_effective_one() {
+        // A view-only group's write counts as read: still enough to list.
+        assert!(matches!(users_listing(Role::Accountant, 300, effective_right(2, true)), Listing::Users(_)));
+        assert_eq!(users_listing(Role::Accountant, 300, effective_right(0, true)), Listing::NotAuthorized);
     }
 }
 

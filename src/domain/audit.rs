@@ -158,6 +158,46 @@ pub fn row_json(table: &str, row: &Row) -> String {
     out
 }
 
+// --- users_get, user_login ---
+
+/// Why a credential check (`users_get`, `user_login`) failed: the `new_value` of its
+/// `login_failed` row. The password tried is never written anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// `u` names nobody (or an e-mail that names nobody in particular).
+    Unknown,
+    /// Wrong or missing password, or the user has none.
+    Password,
+    /// `users_get`'s `uniquehash` is not the user's.
+    Uniquehash,
+    /// The password is right, but the user is blocked (`user_login`).
+    Blocked,
+}
+
+impl LoginFailure {
+    pub fn reason(self) -> &'static str {
+        match self {
+            LoginFailure::Unknown => "unknown",
+            LoginFailure::Password => "password",
+            LoginFailure::Uniquehash => "uniquehash",
+            LoginFailure::Blocked => "blocked",
+        }
+    }
+}
+
+impl Actor {
+    /// A successful `user_login`: the actor is the user, and so is the target.
+    pub fn logged_in(&self) -> AuditEntry {
+        self.entry(AuditEvent::Login, self.actor_id, String::new(), None, None)
+    }
+
+    /// A failed credential check. The actor is the name as sent (`actor_id` the user it names,
+    /// if any, who is also the target); `new_value` the reason.
+    pub fn login_failed(&self, failure: LoginFailure) -> AuditEntry {
+        self.entry(AuditEvent::LoginFailed, self.actor_id, String::new(), None, Some(failure.reason().into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -446,3 +446,80 @@ pub struct ChangeSet {
     pub tax: Option<(i64, Columns)>,
     pub audit: Vec<AuditEntry>,
 }
+
+// --- users_get, user_login ---
+
+/// Which users `users_get` lists ([`RequestStore::users_listed`](super::RequestStore::users_listed)):
+/// every set field narrows. Who sees whom is `auth::permissions::users_listing`'s to decide; this
+/// only says it to the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Only the users of this owner.
+    pub owner_id: Option<i64>,
+    /// Leave out the admin (id 0).
+    pub without_admin: bool,
+    /// Leave out the users of this stored `usertype`.
+    pub without_usertype: Option<&'static str>,
+}
+
+/// One user of `users_get`'s list, the columns it shows as stored (NULL ids read as 0).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListedUser {
+    pub id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The stored decimal as the engine returns it.
+    pub balance: String,
+    pub blocked: i64,
+    pub lcr_id: i64,
+    pub tariff_id: i64,
+    pub owner_id: i64,
+    pub usertype: String,
+    pub hidden: i64,
+}
+
+impl ListedUser {
+    /// The columns [`ListedUser`] is read from.
+    pub const COLUMNS: &str =
+        "id, username, first_name, last_name, balance, blocked, lcr_id, tariff_id, owner_id, usertype, hidden";
+
+    pub fn from_row(row: &Row) -> Self {
+        let id = |col| int(row, col).unwrap_or_default();
+        ListedUser {
+            id: id("id"),
+            username: text(row, "username"),
+            first_name: text(row, "first_name"),
+            last_name: text(row, "last_name"),
+            balance: text(row, "balance"),
+            blocked: id("blocked"),
+            lcr_id: id("lcr_id"),
+            tariff_id: id("tariff_id"),
+            owner_id: id("owner_id"),
+            usertype: text(row, "usertype"),
+            hidden: id("hidden"),
+        }
+    }
+}
+
+/// What a credential check reads of the user it names: his stored password (an Argon2id PHC
+/// string, or empty when he has none), his `uniquehash`, and whether he is blocked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub password: String,
+    pub uniquehash: String,
+    pub blocked: bool,
+}
+
+impl Credentials {
+    /// The columns [`Credentials`] is read from.
+    pub const COLUMNS: &str = "password, uniquehash, blocked";
+
+    pub fn from_row(row: &Row) -> Self {
+        Credentials {
+            password: text(row, "password"),
+            uniquehash: text(row, "uniquehash"),
+            blocked: int(row, "blocked").unwrap_or_default() != 0,
+        }
+    }
+}

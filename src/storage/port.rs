@@ -13,6 +13,7 @@ use super::model::{
     Account, AuditEntry, AuditFilter, AuditKey, ChangeSet, GroupRights, Linked, Locks, Named, RefKind, Reference,
     RefusalFilter, RefusalRecord, RefusalRow, RefusalScope, Row, Table, Value,
 };
+use super::model::{Credentials, ListedUser, UserFilter};
 
 /// What a transaction's work decided: keep its writes, or discard them. Either way `T` is the
 /// answer; a storage error instead discards everything (and may be retried).
@@ -73,6 +74,19 @@ pub trait RequestStore {
     fn insert_audit(&mut self, entries: &[AuditEntry]) -> Result<()>;
     /// Whether an audit row with this key is committed (proves or settles a commit).
     fn audited(&mut self, key: &AuditKey) -> Result<bool>;
+
+    // --- users_get, user_login ---
+    /// The users `filter` admits, by ascending id: one query, however many there are.
+    fn users_listed(&mut self, filter: &UserFilter) -> Result<Vec<ListedUser>>;
+    /// The caller named by an e-mail address (`user_login` with `allow_login_by_email`): the one
+    /// user whose address holds `email`, compared as the uniqueness rule compares it
+    /// (`values::email::key`); `None` when nobody's does, or several users' do.
+    fn account_by_email(&mut self, email: &str) -> Result<Option<Account>>;
+    /// What a credential check reads of user `id`.
+    fn credentials(&mut self, id: i64) -> Result<Option<Credentials>>;
+    /// Forgets the counted failures of the key (client address, name) in the windows starting at
+    /// or after `since` (a successful `user_login`): they no longer count towards a lock.
+    fn forgive_refusals(&mut self, client_addr: &str, name: &str, since: i64) -> Result<()>;
 }
 
 /// What the administration CLI needs besides: rows of any table by id, settings, audit queries.

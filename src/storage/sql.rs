@@ -9,6 +9,7 @@ use super::{
     RefKind, Reference, RefusalFilter, RefusalRecord, RefusalRow, RefusalScope, RequestStore, Result, Row, StoreError,
     Table, Value, Written, int, text,
 };
+use super::{Credentials, ListedUser, UserFilter};
 use std::collections::HashMap;
 
 /// The engines' differences that the shared SQL must know about.
@@ -458,6 +459,64 @@ impl<C: SqlConn> RequestStore for C {
     fn audited(&mut self, key: &AuditKey) -> Result<bool> {
         let (sql, args) = audited_sql(key);
         Ok(!self.fetch(sql, &args)?.is_empty())
+    }
+
+    // --- users_get, user_login ---
+    fn users_listed(&mut self, filter: &UserFilter) -> Result<Vec<ListedUser>> {
+        let mut conds = Vec::new();
+        let mut args = Vec::new();
+        if let Some(owner) = filter.owner_id {
+            conds.push("owner_id = ?");
+            args.push(Value::Int(owner));
+        }
+        if filter.without_admin {
+            conds.push("id <> 0");
+        }
+        if let Some(usertype) = filter.without_usertype {
+            conds.push("usertype <> ?");
+            args.push(usertype.into());
+        }
+        let mut sql = format!("SELECT {} FROM users", ListedUser::COLUMNS);
+        if !conds.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conds.join(" AND ")));
+        }
+        sql.push_str(" ORDER BY id");
+        Ok(self.fetch(&sql, &args)?.iter().map(ListedUser::from_row).collect())
+    }
+
+    fn account_by_email(&mut self, email: &str) -> Result<Option<Account>> {
+        let key = crate::values::email::key(email);
+        if key.is_empty() {
+            return Ok(None);
+        }
+        // Two rows at most: a second one means the address names nobody in particular.
+        let sql = format!(
+            "SELECT {} FROM users WHERE address_id IN (SELECT address_id FROM address_emails WHERE email = ?) \
+             ORDER BY id LIMIT 2",
+            Account::COLUMNS
+        );
+        let rows = self.fetch(&sql, &[key.into()])?;
+        Ok(match rows.as_slice() {
+            [one] => Some(Account::from_row(one)),
+            _ => None,
+        })
+    }
+
+    fn credentials(&mut self, id: i64) -> Result<Option<Credentials>> {
+        let sql = format!("SELECT {} FROM users WHERE id = ?", Credentials::COLUMNS);
+        Ok(first(self.fetch(&sql, &[id.into()])?).map(|r| Credentials::from_row(&r)))
+    }
+
+    fn forgive_refusals(&mut self, client_addr: &str, name: &str, since: i64) -> Result<()> {
+        let guard = if self.guards_writes() { IN_TRANSACTION } else { "" };
+        // Not noted as a write that needs proof, like a counted refusal: the login's audit row is.
+        self.defer(
+            &format!(
+                "UPDATE refusals SET recent = '' WHERE client_addr = ? AND name = ? AND scope = ? \
+                 AND window_start >= ? AND recent <> ''{guard}"
+            ),
+            &[client_addr.into(), name.into(), RefusalScope::Name.stored().into(), Value::Int(since)],
+        )
     }
 }
 
