@@ -389,3 +389,7 @@ mod tests {
         assert!(!is_xml_char('\u{0}') && !is_xml_char('\u{1b}') && !is_xml_char('\u{FFFE}'));
     }
 }
+
+// --- cli ---
+/// A device's types, spelled exactly as MOR spells them (`devices.device_type`).
+pub const DEVICE_TYPES: &[&str] = &["SIP", "IAX2", "Virtual"];
