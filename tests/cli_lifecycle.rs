@@ -140,7 +140,7 @@ fn a_location_in_use_by_a_device_or_a_setting_is_not_deleted() {
     db.ok(&["settings", "set", "default_device_location_id", &loc]);
     let err = db.fails(&["location", "delete", &loc, "--yes"]);
     assert!(err.contains("setting default_device_location_id (owner 0)"), "{err}");
-    db.ok(&["settings", "set", "default_device_location_id", "1"]);
+    db.ok(&["settings", "set", "default_device_location_id", "0"]);
     assert!(db.ok(&["location", "delete", &loc, "--yes"]).contains("deleted location"));
 }
 
