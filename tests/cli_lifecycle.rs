@@ -128,7 +128,10 @@ fn a_location_in_use_by_a_device_or_a_setting_is_not_deleted() {
     let device =
         db.json(&["device", "add", "--name", "desk", "--user-id", &carol, "--location-id", &loc, "--json"])["id"]
             .to_string();
-    assert!(db.fails(&["device", "add", "--name", "x", "--user-id", &carol, "--location-id", "999"]).contains("no location 999"));
+    assert!(
+        db.fails(&["device", "add", "--name", "x", "--user-id", &carol, "--location-id", "999"])
+            .contains("no location 999")
+    );
 
     let before = db.count();
     let err = db.fails(&["location", "delete", &loc, "--yes"]);
@@ -151,7 +154,8 @@ fn device_credentials_are_generated_shown_to_the_operator_and_hidden_in_the_audi
     let carol = db.json(&["user", "show", "carol", "--json"])["id"].to_string();
     db.ok(&["settings", "set", "device_pin_length", "8"]);
 
-    let out = db.ok(&["device", "add", "--name", "1005", "--user-id", &carol, "--extension", "1005", "--username", "1005"]);
+    let out =
+        db.ok(&["device", "add", "--name", "1005", "--user-id", &carol, "--extension", "1005", "--username", "1005"]);
     let id = out.lines().next().and_then(|l| l.strip_prefix("added device ")).expect("id line").to_string();
     let secret = shown(&out, "generated secret").expect("secret printed").to_string();
     let pin = shown(&out, "generated pin").expect("pin printed").to_string();
@@ -180,8 +184,20 @@ fn device_credentials_are_generated_shown_to_the_operator_and_hidden_in_the_audi
 
     // Given ones are stored as given, and no message claims they were generated.
     let out = db.ok(&[
-        "device", "add", "--name", "fax", "--user-id", &carol, "--device-type", "IAX2", "--secret", "Given-secret-1",
-        "--pin", "0042", "--callerid", "<37060000009>",
+        "device",
+        "add",
+        "--name",
+        "fax",
+        "--user-id",
+        &carol,
+        "--device-type",
+        "IAX2",
+        "--secret",
+        "Given-secret-1",
+        "--pin",
+        "0042",
+        "--callerid",
+        "<37060000009>",
     ]);
     assert!(!out.contains("generated"), "{out}");
     let given = out.lines().next().and_then(|l| l.strip_prefix("added device ")).expect("id line");
@@ -219,8 +235,21 @@ fn caller_ids_belong_to_a_device_which_keeps_them() {
     db.ok(&["user", "add", "--username", "carol"]);
     let carol = db.json(&["user", "show", "carol", "--json"])["id"].to_string();
     let device = db.json(&["device", "add", "--name", "desk", "--user-id", &carol, "--json"])["id"].to_string();
-    let cli = db.json(&["callerid", "add", "--cli", "37060000001", "--device-id", &device, "--description", "Phone", "--json"]);
-    assert_eq!((s(&cli["cli"]), cli["device_id"].to_string(), s(&cli["description"])), ("37060000001", device.clone(), "Phone"));
+    let cli = db.json(&[
+        "callerid",
+        "add",
+        "--cli",
+        "37060000001",
+        "--device-id",
+        &device,
+        "--description",
+        "Phone",
+        "--json",
+    ]);
+    assert_eq!(
+        (s(&cli["cli"]), cli["device_id"].to_string(), s(&cli["description"])),
+        ("37060000001", device.clone(), "Phone")
+    );
     assert!(s(&cli["added_at"]).ends_with('Z'), "added_at is stamped: {cli}");
     let rows = db.last();
     assert_eq!((s(&rows[0]["event"]), s(&rows[0]["field"])), ("create", "callerids"));
@@ -259,11 +288,17 @@ async fn the_demo_devices_show_their_credentials_and_locations() {
     let app = TestApp::spawn().await;
     let db = Db(TestDb::at(&app.url));
     let device = db.json(&["device", "show", "1", "--json"]);
-    assert_eq!((s(&device["extension"]), s(&device["pin"]), device["location_id"].as_i64()), ("1001", "100001", Some(1)));
+    assert_eq!(
+        (s(&device["extension"]), s(&device["pin"]), device["location_id"].as_i64()),
+        ("1001", "100001", Some(1))
+    );
     assert!(!s(&device["secret"]).is_empty());
     assert_eq!(db.json(&["location", "list", "--owner", "200", "--json"])[0]["name"], "London office");
     assert_eq!(s(&db.json(&["callerid", "show", "1", "--json"])["cli"]), "37052000123");
     assert_eq!(s(&db.json(&["user", "show", "reseller", "--json"])["uniquehash"]), "reshash567");
     let err = db.fails(&["location", "delete", "2", "--yes"]);
-    assert!(err.contains("still used by 1 devices") && err.contains("setting default_device_location_id (owner 200)"), "{err}");
+    assert!(
+        err.contains("still used by 1 devices") && err.contains("setting default_device_location_id (owner 200)"),
+        "{err}"
+    );
 }

@@ -13,9 +13,9 @@
 use super::db::{ActorArgs, DbArgs, owner_problem, transact};
 use super::{groups, output, run};
 use crate::domain::audit::{self, Actor};
+use crate::settings::Setting;
 use crate::storage::{AdminStore, Database, Row, StoreError, Table, Value, int, schema};
 use crate::update::record_changes;
-use crate::settings::Setting;
 use crate::values::{self, AuditTime, amount, secrets};
 use anyhow::bail;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
@@ -337,7 +337,11 @@ fn check(repo: &mut dyn AdminStore, table: Table, field: &Field, raw: &str) -> a
     Ok(match field.ty {
         FieldType::Digits if v.is_empty() && field.required => bail!("--{name} must not be empty"),
         FieldType::Digits if v.is_empty() => {
-            if schema::column(table.name(), field.column).is_some_and(|c| c.nullable) { Value::Null } else { Value::from("") }
+            if schema::column(table.name(), field.column).is_some_and(|c| c.nullable) {
+                Value::Null
+            } else {
+                Value::from("")
+            }
         }
         FieldType::Digits if v.bytes().all(|b| b.is_ascii_digit()) => Value::from(v),
         FieldType::Digits => bail!("--{name} must be digits only"),
