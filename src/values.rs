@@ -288,6 +288,10 @@ pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
+// --- cli ---
+/// A device's types, spelled exactly as MOR spells them (`devices.device_type`).
+pub const DEVICE_TYPES: &[&str] = &["SIP", "IAX2", "Virtual"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use morapi::cli::records::{FieldType, KINDS};
-use morapi::storage::Tx;
+use morapi::storage::{Table, Tx};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -195,8 +195,8 @@ fn passwords_come_from_stdin_follow_the_rules_and_are_stored_hashed() {
     assert!(db.fails(&["user", "passwd", "acc1"]).contains("--password-stdin"));
 }
 
-/// A valid `add` flag value for a field, given the ids that exist.
-fn value_for(ty: FieldType, text: &str, reseller: &str, user: &str) -> String {
+/// A valid `add` flag value for a field, given the ids that exist (`record`: an id of that table).
+fn value_for(ty: FieldType, text: &str, reseller: &str, user: &str, record: &dyn Fn(Table) -> String) -> String {
     match ty {
         FieldType::Text => text.into(),
         FieldType::Int => "5".into(),
@@ -204,7 +204,16 @@ fn value_for(ty: FieldType, text: &str, reseller: &str, user: &str) -> String {
         FieldType::Enum(words) => words.last().copied().unwrap_or_default().into(),
         FieldType::Owner => reseller.into(),
         FieldType::User => user.into(),
+        // Distinct for the two records a kind gets (unique columns).
+        FieldType::Digits => (5000 + text.len()).to_string(),
+        FieldType::Record(table) => record(table),
     }
+}
+
+/// The id of the first record of a table, listed by its kind's command (an earlier kind's).
+fn first_record(db: &Db, table: Table) -> String {
+    let kind = KINDS.iter().find(|k| k.table == table).expect("a kind of the table");
+    db.json(&[kind.command, "list", "--json"])[0]["id"].to_string()
 }
 
 #[test]
@@ -218,7 +227,7 @@ fn every_record_kind_supports_add_list_show_set_and_delete() {
             let mut args: Vec<String> = vec![kind.command.into(), "add".into(), "--json".into()];
             for f in kind.fields {
                 args.push(format!("--{}", f.column.replace('_', "-")));
-                args.push(value_for(f.ty, text, &reseller, &reseller));
+                args.push(value_for(f.ty, text, &reseller, &reseller, &|t| first_record(&db, t)));
             }
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
             db.json(&refs)
@@ -229,7 +238,7 @@ fn every_record_kind_supports_add_list_show_set_and_delete() {
         let added = add("Thing");
         let id = added["id"].to_string();
         for f in kind.fields {
-            let expected = value_for(f.ty, "Thing", &reseller, &reseller);
+            let expected = value_for(f.ty, "Thing", &reseller, &reseller, &|t| first_record(&db, t));
             assert_eq!(added[f.column].to_string().trim_matches('"'), expected, "{} {}", kind.command, f.column);
         }
         let listed = db.json(&[kind.command, "list", "--json"]);

@@ -13,9 +13,10 @@
 use super::db::{ActorArgs, DbArgs, owner_problem, transact};
 use super::{groups, output, run};
 use crate::domain::audit::{self, Actor};
+use crate::settings::Setting;
 use crate::storage::{AdminStore, Database, Row, StoreError, Table, Value, int, schema};
 use crate::update::record_changes;
-use crate::values::amount;
+use crate::values::{self, AuditTime, amount, secrets};
 use anyhow::bail;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
@@ -32,6 +33,21 @@ pub enum FieldType {
     Owner,
     /// The id of any user.
     User,
+    /// Decimal digits (an extension, a PIN, a caller's number). An optional one given empty is
+    /// cleared: NULL where the column allows it (unique columns that most rows leave unset).
+    Digits,
+    /// The id of a record of this table (a device's location, a caller id's device); 0 clears
+    /// an optional one.
+    Record(Table),
+}
+
+/// A value `add` makes up when its flag is not given, from the operating system's CSPRNG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generated {
+    /// A SIP/IAX2 secret in MOR's strong form (`values::secrets::device_secret`).
+    DeviceSecret,
+    /// `device_pin_length` digits no other device has.
+    DevicePin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +59,30 @@ pub struct Field {
     /// Required by `add` (when there is no default).
     pub required: bool,
     pub default: Option<&'static str>,
+    /// No two records may hold the same value (beyond the schema's UNIQUE columns: the unique
+    /// indexes over columns that may be NULL, checked here for a readable refusal).
+    pub unique: bool,
+    /// Made up by `add` when not given; `add` prints it.
+    pub generated: Option<Generated>,
+}
+
+impl Field {
+    /// Not required by `add`, without a default: the column keeps its schema default.
+    const fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+
+    const fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+
+    const fn generated(mut self, how: Generated) -> Self {
+        self.generated = Some(how);
+        self.required = false;
+        self
+    }
 }
 
 /// A record type the administration CLI manages.
@@ -54,10 +94,14 @@ pub struct RecordKind {
     pub fields: &'static [Field],
     /// (table, column) pairs that refer to this record: it cannot be deleted while referred to.
     pub referenced_by: &'static [(Table, &'static str)],
+    /// Settings whose value is this record's id: it cannot be deleted while one names it.
+    named_by_settings: &'static [Setting],
+    /// A column `add` sets to the time of adding (shown, not a flag).
+    stamped: Option<&'static str>,
 }
 
 const fn f(column: &'static str, help: &'static str, ty: FieldType, default: Option<&'static str>) -> Field {
-    Field { column, help, ty, required: default.is_none(), default }
+    Field { column, help, ty, required: default.is_none(), default, unique: false, generated: None }
 }
 
 const NAME: Field = f("name", "name", FieldType::Text, None);
@@ -81,6 +125,8 @@ pub static KINDS: &[RecordKind] = &[
             f("currency", "currency code", FieldType::Text, Some("USD")),
         ],
         referenced_by: &[(Table::Users, "tariff_id")],
+        named_by_settings: &[],
+        stamped: None,
     },
     RecordKind {
         command: "lcr",
@@ -88,6 +134,8 @@ pub static KINDS: &[RecordKind] = &[
         table: Table::Lcrs,
         fields: &[NAME, USER_OWNER],
         referenced_by: &[(Table::Users, "lcr_id")],
+        named_by_settings: &[],
+        stamped: None,
     },
     RecordKind {
         command: "currency",
@@ -100,6 +148,8 @@ pub static KINDS: &[RecordKind] = &[
             f("active", "1 = active, 0 = not", FieldType::Enum(&["0", "1"]), Some("1")),
         ],
         referenced_by: &[(Table::Users, "currency_id")],
+        named_by_settings: &[],
+        stamped: None,
     },
     RecordKind {
         command: "direction",
@@ -107,6 +157,8 @@ pub static KINDS: &[RecordKind] = &[
         table: Table::Directions,
         fields: &[NAME, f("code", "ISO 3166 alpha-3 code", FieldType::Text, Some(""))],
         referenced_by: &[(Table::Users, "taxation_country"), (Table::Addresses, "direction_id")],
+        named_by_settings: &[],
+        stamped: None,
     },
     RecordKind {
         command: "quickforward-rule",
@@ -114,6 +166,8 @@ pub static KINDS: &[RecordKind] = &[
         table: Table::QuickforwardRules,
         fields: &[NAME, USER_OWNER],
         referenced_by: &[(Table::Users, "quickforwards_rule_id")],
+        named_by_settings: &[],
+        stamped: None,
     },
     RecordKind {
         command: "pbx-pool",
@@ -121,6 +175,8 @@ pub static KINDS: &[RecordKind] = &[
         table: Table::PbxPools,
         fields: &[NAME, OWNER],
         referenced_by: &[(Table::Users, "pbx_pool_id")],
+        named_by_settings: &[],
+        stamped: None,
     },
     RecordKind {
         command: "number-pool",
@@ -128,6 +184,8 @@ pub static KINDS: &[RecordKind] = &[
         table: Table::NumberPools,
         fields: &[NAME, OWNER],
         referenced_by: &[(Table::Users, "static_source_list_id"), (Table::Users, "static_list_id")],
+        named_by_settings: &[],
+        stamped: None,
     },
     RecordKind {
         command: "sound-file",
@@ -135,13 +193,52 @@ pub static KINDS: &[RecordKind] = &[
         table: Table::SoundFiles,
         fields: &[f("path", "file path", FieldType::Text, None), USER_OWNER],
         referenced_by: &[(Table::Users, "warning_balance_sound_file_id")],
+        named_by_settings: &[],
+        stamped: None,
+    },
+    RecordKind {
+        command: "location",
+        about: "Locations of devices, owned by the admin or a reseller",
+        table: Table::Locations,
+        fields: &[NAME, USER_OWNER],
+        referenced_by: &[(Table::Devices, "location_id")],
+        named_by_settings: &[Setting::DefaultDeviceLocationId],
+        stamped: None,
     },
     RecordKind {
         command: "device",
-        about: "Devices (spy devices)",
+        about: "Devices (SIP/IAX2/Virtual phones, spy devices); `show` and `list` print their secret and PIN",
         table: Table::Devices,
-        fields: &[NAME, f("user_id", "the user the device belongs to", FieldType::User, None)],
-        referenced_by: &[(Table::Users, "spy_device_id")],
+        fields: &[
+            NAME,
+            f("user_id", "the user the device belongs to", FieldType::User, None),
+            f("device_type", "SIP, IAX2 or Virtual", FieldType::Enum(values::DEVICE_TYPES), Some("SIP")),
+            f("extension", "extension number (unique; empty = none)", FieldType::Digits, None).optional().unique(),
+            f("username", "SIP/IAX2 user name", FieldType::Text, Some("")),
+            f("secret", "SIP/IAX2 secret [default: generated, printed once by add]", FieldType::Text, None)
+                .generated(Generated::DeviceSecret),
+            f("pin", "PIN (unique) [default: generated: device_pin_length digits]", FieldType::Digits, None)
+                .unique()
+                .generated(Generated::DevicePin),
+            f("callerid", "caller id as MOR writes it, e.g. <37060000001>", FieldType::Text, Some("")),
+            f("location_id", "location id (0 = none)", FieldType::Record(Table::Locations), None).optional(),
+        ],
+        referenced_by: &[(Table::Users, "spy_device_id"), (Table::Callerids, "device_id")],
+        named_by_settings: &[],
+        stamped: None,
+    },
+    RecordKind {
+        command: "callerid",
+        about: "Caller ids: numbers that identify a device's caller (one number, one device)",
+        table: Table::Callerids,
+        fields: &[
+            f("cli", "the number, digits only", FieldType::Digits, None),
+            f("device_id", "the device it identifies", FieldType::Record(Table::Devices), None),
+            f("description", "description, e.g. Phone", FieldType::Text, Some("")),
+        ],
+        referenced_by: &[],
+        named_by_settings: &[],
+        stamped: Some("added_at"),
     },
     RecordKind {
         command: "group",
@@ -154,6 +251,8 @@ pub static KINDS: &[RecordKind] = &[
             OWNER,
         ],
         referenced_by: &[(Table::Users, "acc_group_id")],
+        named_by_settings: &[],
+        stamped: None,
     },
 ];
 
@@ -167,8 +266,13 @@ pub fn kind(name: &str) -> Option<&'static RecordKind> {
     KINDS.iter().find(|k| k.command == name)
 }
 
+/// The record kind of a table.
+fn kind_of(table: Table) -> Option<&'static RecordKind> {
+    KINDS.iter().find(|k| k.table == table)
+}
+
 fn columns(kind: &RecordKind) -> Vec<&'static str> {
-    std::iter::once("id").chain(kind.fields.iter().map(|f| f.column)).collect()
+    std::iter::once("id").chain(kind.fields.iter().map(|f| f.column)).chain(kind.stamped).collect()
 }
 
 fn json_arg() -> Arg {
@@ -226,11 +330,30 @@ fn command(kind: &RecordKind) -> Command {
         )
 }
 
-/// Checks one flag value against its field; returns the value to store.
-fn check(repo: &mut dyn AdminStore, field: &Field, raw: &str) -> anyhow::Result<Value> {
+/// Checks one flag value against its field of `table`; returns the value to store.
+fn check(repo: &mut dyn AdminStore, table: Table, field: &Field, raw: &str) -> anyhow::Result<Value> {
     let v = raw.trim();
     let name = flag(field.column);
     Ok(match field.ty {
+        FieldType::Digits if v.is_empty() && field.required => bail!("--{name} must not be empty"),
+        FieldType::Digits if v.is_empty() => {
+            if schema::column(table.name(), field.column).is_some_and(|c| c.nullable) {
+                Value::Null
+            } else {
+                Value::from("")
+            }
+        }
+        FieldType::Digits if v.bytes().all(|b| b.is_ascii_digit()) => Value::from(v),
+        FieldType::Digits => bail!("--{name} must be digits only"),
+        FieldType::Record(_) if v == "0" && !field.required => Value::Int(0),
+        FieldType::Record(of) => {
+            let what = kind_of(of).map_or(of.name(), |k| k.command);
+            match v.parse::<i64>() {
+                Ok(id) if repo.row(of, id)?.is_some() => Value::Int(id),
+                Ok(id) => bail!("--{name}: there is no {what} {id}"),
+                Err(_) => bail!("--{name} must be the id of a {what}"),
+            }
+        }
         FieldType::Text if v.is_empty() && field.required => bail!("--{name} must not be empty"),
         FieldType::Text => Value::from(v),
         FieldType::Int => match v.parse::<i64>() {
@@ -299,8 +422,9 @@ fn values(
     for field in kind.fields {
         let default = if id.is_none() { field.default } else { None };
         let Some(raw) = sub.get_one::<String>(field.column).map(String::as_str).or(default) else { continue };
-        let value = check(repo, field, raw)?;
-        if schema::column(kind.table.name(), field.column).is_some_and(|c| c.unique) {
+        let value = check(repo, kind.table, field, raw)?;
+        let unique = field.unique || schema::column(kind.table.name(), field.column).is_some_and(|c| c.unique);
+        if unique && value != Value::Null {
             let same = repo.list_rows(kind.table, &[(field.column, value.clone())])?;
             if same.iter().any(|r| int(r, "id") != id) {
                 bail!("a {} with {} {} already exists", kind.command, field.column, value.render());
@@ -325,13 +449,54 @@ async fn add(db: &Database, actor: Actor, kind: &'static RecordKind, sub: &ArgMa
     let sub = sub.clone();
     let json = sub.get_flag("json");
     transact(db, move |repo| {
-        let vals = values(repo, kind, &sub, None)?;
+        let mut vals = values(repo, kind, &sub, None)?;
+        let mut made = Vec::new();
+        for field in kind.fields {
+            if let Some(how) = field.generated
+                && !vals.iter().any(|(c, _)| *c == field.column)
+            {
+                let value = generate(repo, kind, field, how)?;
+                made.push((field.column, value.clone()));
+                vals.push((field.column, Value::from(value)));
+            }
+        }
+        if let Some(column) = kind.stamped {
+            vals.push((column, Value::from(AuditTime::now().stored())));
+        }
         let id = repo.insert_row(kind.table, &vals)?;
         let row = repo.row(kind.table, id)?.unwrap_or_default();
         repo.insert_audit(&[actor.created(kind.table.name(), belongs_to(kind, &row), &row)])?;
-        Ok(if json { output::record(&row, &columns(kind), true) } else { format!("added {} {id}\n", kind.command) })
+        if json {
+            return Ok(output::record(&row, &columns(kind), true));
+        }
+        let mut text = format!("added {} {id}\n", kind.command);
+        let width = made.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+        for (column, value) in made {
+            text.push_str(&format!("generated {column:width$}  {value}\n"));
+        }
+        Ok(text)
     })
     .await
+}
+
+/// Tries for a free generated value before giving up (a PIN space nearly full).
+const GENERATE_TRIES: usize = 100;
+
+/// A new value for a generated field: one no other record holds when the field is unique.
+fn generate(repo: &mut dyn AdminStore, kind: &RecordKind, field: &Field, how: Generated) -> anyhow::Result<String> {
+    for _ in 0..GENERATE_TRIES {
+        let value = match how {
+            Generated::DeviceSecret => secrets::device_secret(),
+            Generated::DevicePin => {
+                let len = Setting::DevicePinLength.int(repo, 0)?;
+                secrets::digits(usize::try_from(len).unwrap_or(0))
+            }
+        };
+        if !field.unique || repo.list_rows(kind.table, &[(field.column, Value::from(value.as_str()))])?.is_empty() {
+            return Ok(value);
+        }
+    }
+    bail!("no free {} found in {GENERATE_TRIES} tries: give --{}", field.column, flag(field.column))
 }
 
 async fn list(db: &Database, kind: &'static RecordKind, sub: &ArgMatches) -> anyhow::Result<String> {
@@ -401,6 +566,18 @@ fn still_used(repo: &mut dyn AdminStore, kind: &RecordKind, id: i64) -> Result<O
         if !rows.is_empty() {
             let ids: Vec<String> = rows.iter().take(10).filter_map(|r| int(r, "id")).map(|i| i.to_string()).collect();
             uses.push(format!("{} {} ({column}: {})", rows.len(), table.name(), ids.join(", ")));
+        }
+    }
+    for setting in kind.named_by_settings {
+        let rows = repo.list_rows(Table::Conflines, &[("name", setting.name().into())])?;
+        let owners: Vec<String> = rows
+            .iter()
+            .filter(|r| values::int(&crate::storage::text(r, "value")) == Some(id))
+            .filter_map(|r| int(r, "owner_id"))
+            .map(|o| o.to_string())
+            .collect();
+        if !owners.is_empty() {
+            uses.push(format!("setting {} (owner {})", setting.name(), owners.join(", ")));
         }
     }
     Ok((!uses.is_empty()).then(|| uses.join("; ")))

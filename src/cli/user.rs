@@ -27,7 +27,8 @@ pub struct Opts {
 
 #[derive(Debug, Subcommand)]
 pub enum Action {
-    /// Create a user. Resellers and accountants belong to the admin (owner 0).
+    /// Create a user; prints his new uniquehash. Resellers and accountants belong to the admin
+    /// (owner 0).
     Add(AddOpts),
     /// List users.
     List {
@@ -40,7 +41,7 @@ pub enum Action {
         #[arg(long)]
         json: bool,
     },
-    /// Show one user (by id or username), with address and taxes.
+    /// Show one user (by id or username) with his uniquehash, address and taxes.
     Show {
         user: String,
         #[arg(long)]
@@ -235,10 +236,14 @@ async fn add(db: &Database, actor: Actor, a: AddOpts) -> anyhow::Result<String> 
             audit.push(actor.created(table.name(), Some(id), &linked));
         }
         repo.insert_audit(&audit)?;
+        let columns: Vec<&str> = LIST_COLUMNS.iter().copied().chain(["uniquehash"]).collect();
         if a.json {
-            return Ok(output::record(&row, LIST_COLUMNS, true));
+            return Ok(output::record(&row, &columns, true));
         }
-        Ok(format!("added {} {username} with id {id}\n", a.usertype.word()))
+        // The operator hands the uniquehash on (user_register's `id`, users_get): shown here and
+        // by `user show`, never by the API or the audit trail.
+        let uniquehash = text(&row, "uniquehash");
+        Ok(format!("added {} {username} with id {id}, uniquehash {uniquehash}\n", a.usertype.word()))
     })
     .await
 }
@@ -246,7 +251,7 @@ async fn add(db: &Database, actor: Actor, a: AddOpts) -> anyhow::Result<String> 
 fn show(repo: &mut dyn AdminStore, user: &str, json: bool) -> anyhow::Result<String> {
     let Some(u) = find(repo, user)? else { bail!("there is no user {user}") };
     let mut row: Row = u.columns.clone();
-    // Never shown, not even hashed.
+    // Never shown, not even hashed. The `uniquehash` is shown: the operator hands it on.
     row.remove("password");
     let mut merge = |prefix: &str, other: Option<Row>| {
         for (k, v) in other.unwrap_or_default() {
