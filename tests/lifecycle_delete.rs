@@ -289,8 +289,11 @@ async fn d4_then_the_reseller_can_go_once_his_records_are_gone() {
         D4_PROBLEMS[6],
     ];
     assert_eq!(delete_as(&app, "admin", "200").await, page_error(listed[0], &listed));
-    app.sql("DELETE FROM number_pools WHERE owner_id = 200; DELETE FROM acc_groups WHERE id = 9; DELETE FROM locations WHERE id = 2")
-        .await;
+    app.sql(
+        "DELETE FROM number_pools WHERE owner_id = 200; DELETE FROM acc_groups WHERE id = 9; \
+         DELETE FROM locations WHERE id = 2",
+    )
+    .await;
 
     let settings = rows_of(&app, Table::Conflines, "owner_id", 200).await;
     assert_eq!(settings.len(), 4, "{settings:?}");

@@ -1,10 +1,10 @@
 //! `morapi user`: billing users (simple users, resellers, accountants). Field changes of an
 //! existing user go through the API (`morapi call … user_details_update`), so they follow the
 //! same rules; this command creates, lists, shows, sets passwords, moves users between owners
-//! and groups (what the API cannot do) and deletes. Its changes are audited in the transaction
-//! that makes them, as the API's are: `create` rows for the user, address and tax row `add`
-//! makes, `delete` rows with the whole rows `delete` removes, `change` rows for `set` and
-//! `passwd` (the password as `changed`).
+//! and groups (what the API cannot do) and deletes (by `user_delete`'s own rules). Its changes
+//! are audited in the transaction that makes them, as the API's are: `create` rows for the user,
+//! address and tax row `add` makes, `delete` rows with the whole rows `delete` removes, `change`
+//! rows for `set` and `passwd` (the password as `changed`).
 
 use super::db::{ActorArgs, DbArgs, owner_problem, transact};
 use super::{output, run};

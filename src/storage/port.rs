@@ -75,14 +75,15 @@ pub trait RequestStore {
     fn audited(&mut self, key: &AuditKey) -> Result<bool>;
 
     // --- user_delete ---
-    /// The records naming user `id` that his deletion would leave naming nobody, in
-    /// [`Dependent::ALL`](super::model::Dependent::ALL)'s order, ids ascending within a kind; the user himself is never among
-    /// them. One query.
+    /// The records naming user `id` that his deletion would leave naming nobody, in the order of
+    /// [`Dependent::ALL`](super::model::Dependent::ALL), ids ascending within a kind; the user
+    /// himself is never among them. One query.
     fn dependents(&mut self, id: i64) -> Result<Vec<(super::model::Dependent, i64)>>;
     /// Every owner's stored value of the setting `name`: (owner, value), owners ascending.
     fn setting_of_every_owner(&mut self, name: &str) -> Result<Vec<(i64, String)>>;
-    /// What deleting the user whose row is `user` (read with [`user_for_update`](Self::user_for_update))
-    /// removes with him, locked until the transaction ends (see [`Removal`](super::model::Removal)).
+    /// What deleting the user whose row is `user` (read with
+    /// [`user_for_update`](Self::user_for_update)) removes with him, locked until the transaction
+    /// ends (see [`Removal`](super::model::Removal)).
     fn removal(&mut self, user: Row) -> Result<super::model::Removal>;
     /// Deletes every record of `removal`: caller ids, devices, settings, the user, his address
     /// (with its e-mail rows) and tax row.
