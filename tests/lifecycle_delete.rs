@@ -459,3 +459,29 @@ async fn a_delete_racing_an_update_naming_him_responsible_never_leaves_a_danglin
         }
     }
 }
+
+#[tokio::test]
+async fn a_delete_racing_an_update_naming_his_device_as_spy_device_never_leaves_a_dangling_reference() {
+    for round in 0..3 {
+        let app = TestApp::spawn().await;
+        let second = app.spawn_second().await;
+        let hash = sign_pairs(&[("user_id", "123"), ("u7", "2")], ADMIN_KEY);
+        let pairs = [("u", "admin"), ("user_id", "123"), ("u7", "2"), ("hash", hash.as_str())];
+        let update = second.post_form(common::UPDATE, &pairs);
+        let (updated, removed) = tokio::join!(update, delete_as(&app, "admin", "789"));
+        let john = app.row(Table::Users, 123).await.expect("john");
+        if removed == deleted() {
+            assert_eq!(
+                updated.body,
+                page_error("User was not updated", &["u7 (spy device) was not found: 2"]),
+                "round {round}"
+            );
+            assert_eq!(int(&john, "spy_device_id"), Some(0));
+        } else {
+            let spied = "Cannot delete user - his devices are spy devices of users: 123";
+            assert_eq!(removed, page_error(spied, &[]), "round {round}");
+            assert_eq!(updated.body, common::updated(), "round {round}");
+            assert_eq!(int(&john, "spy_device_id"), Some(2));
+        }
+    }
+}

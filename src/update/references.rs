@@ -148,7 +148,17 @@ fn other_reference_ok(repo: &mut dyn RequestStore, caller: &Caller, kind: RefKin
     if id < 0 {
         return Ok(false);
     }
-    let Some(record) = repo.reference(kind, id)? else { return Ok(false) };
+    let Some(mut record) = repo.reference(kind, id)? else { return Ok(false) };
+    if kind == RefKind::Device {
+        // The device's owner is locked, as `user_delete` locks the user it deletes before
+        // checking that no spy device of another user is his, and the device is read again:
+        // either the delete then sees this reference, or this update finds the device gone.
+        if repo.user_for_update(record.owner_id)?.is_none() {
+            return Ok(false);
+        }
+        let Some(again) = repo.reference(kind, id)? else { return Ok(false) };
+        record = again;
+    }
     if caller.role != Role::Reseller {
         return Ok(true);
     }
