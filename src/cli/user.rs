@@ -354,7 +354,7 @@ async fn delete(db: &Database, actor: Actor, user: String, yes: bool) -> anyhow:
 }
 
 /// A method's outcome as a command's: a storage error stays one (so that `transact` retries or
-/// reports it), a refusal becomes its text, every problem it lists included.
+/// reports it), a refusal becomes its text, every problem it lists included, and `nothing deleted`.
 fn refused(outcome: Outcome<()>) -> anyhow::Result<()> {
     let refusal = match outcome {
         Ok(()) => return Ok(()),
