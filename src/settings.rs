@@ -361,6 +361,14 @@ impl Setting {
     }
 }
 
+// --- user_delete ---
+
+/// The responsible accountant of the users an owner registers: a member of the
+/// `default_user_<column>` family (column `responsible_accountant_id`), MOR's
+/// `Default_User_responsible_accountant_id`. An accountant named there by any owner is not
+/// deleted (`user_delete`), or the next registration would name nobody.
+pub const DEFAULT_USER_RESPONSIBLE_ACCOUNTANT: &str = "default_user_responsible_accountant_id";
+
 #[cfg(test)]
 mod tests {
     use super::*;

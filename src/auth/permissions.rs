@@ -188,6 +188,28 @@ mod users_listing_tests {
     }
 }
 
+// --- user_delete ---
+
+/// `user_delete` step 2: who may call it for this `user_id` — the update's rule (simple users
+/// never; accountants not without a target, on id 0 or on themselves).
+pub fn may_call_delete(role: Role, caller_id: i64, user_id: Option<i64>) -> bool {
+    may_call_update(role, caller_id, user_id)
+}
+
+/// `user_delete` step 4, for a target the caller can see ([`can_see`]): may he delete it?
+/// `user_manage` is the accountant's [`effective_right`]. Resellers and accountants are deleted
+/// by the admin only; an accountant needs write (2) and deletes simple users only; a reseller
+/// deletes his simple users (himself passes here and is refused by the next step, which says
+/// why). Partners count as simple users nowhere: only the admin deletes them.
+pub fn may_delete(role: Role, user_manage: i64, target_type: UserType, target_is_caller: bool) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Accountant => user_manage == 2 && target_type == UserType::User,
+        Role::Reseller => target_is_caller || target_type == UserType::User,
+        Role::User => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,5 +471,70 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+// --- user_delete ---
+#[cfg(test)]
+mod delete_tests {
+    use super::*;
+
+    const ROLES: [Role; 4] = [Role::Admin, Role::Reseller, Role::Accountant, Role::User];
+
+    #[test]
+    fn who_may_call_delete() {
+        for role in ROLES {
+            for caller in [0, 7] {
+                for user_id in [None, Some(0), Some(7), Some(9)] {
+                    let expected = match role {
+                        Role::Admin | Role::Reseller => true,
+                        Role::User => false,
+                        Role::Accountant => !matches!(user_id, None | Some(0)) && user_id != Some(caller),
+                    };
+                    assert_eq!(may_call_delete(role, caller, user_id), expected, "{role:?} {caller} → {user_id:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn who_may_delete_whom() {
+        // Every role × target type × (the caller himself or not) × the accountant's right.
+        for role in ROLES {
+            for target in UserType::ALL {
+                for is_caller in [false, true] {
+                    for user_manage in [0, 1, 2] {
+                        let expected = match role {
+                            Role::Admin => true,
+                            Role::Accountant => user_manage == 2 && target == UserType::User,
+                            Role::Reseller => is_caller || target == UserType::User,
+                            Role::User => false,
+                        };
+                        assert_eq!(
+                            may_delete(role, user_manage, target, is_caller),
+                            expected,
+                            "{role:?} (user_manage {user_manage}) → {target:?}, himself {is_caller}"
+                        );
+                    }
+                }
+            }
+        }
+        // The cases spelled out.
+        assert!(may_delete(Role::Admin, 0, UserType::Reseller, false), "the admin deletes a reseller");
+        assert!(may_delete(Role::Admin, 0, UserType::Accountant, false), "and an accountant");
+        assert!(may_delete(Role::Accountant, 2, UserType::User, false), "an accountant with write, a user");
+        assert!(!may_delete(Role::Accountant, 1, UserType::User, false), "not with read only");
+        assert!(!may_delete(Role::Accountant, 2, UserType::Reseller, false), "never a reseller");
+        assert!(!may_delete(Role::Accountant, 2, UserType::Accountant, false), "nor another accountant");
+        assert!(may_delete(Role::Reseller, 0, UserType::User, false), "a reseller, his user");
+        assert!(may_delete(Role::Reseller, 0, UserType::Reseller, true), "himself: refused by step 5");
+        assert!(!may_delete(Role::Reseller, 0, UserType::Accountant, false), "no accountant");
+        assert!(!may_delete(Role::User, 2, UserType::User, true), "simple users never");
+    }
+
+    #[test]
+    fn an_accountants_view_only_group_cannot_delete() {
+        assert!(!may_delete(Role::Accountant, effective_right(2, true), UserType::User, false));
+        assert!(may_delete(Role::Accountant, effective_right(2, false), UserType::User, false));
     }
 }

@@ -266,6 +266,24 @@ pub mod msg {
     pub fn spy_devices_of(users: &[i64]) -> String {
         format!("Cannot delete user - his devices are spy devices of users: {}", joined(users))
     }
+    /// The problem of records of one kind naming a user to be deleted (ids ascending).
+    pub fn dependents(kind: crate::storage::Dependent, ids: &[i64]) -> String {
+        use crate::storage::Dependent as D;
+        let owns_kind = |word| owns(word, ids);
+        match kind {
+            D::OwnedUser => RESELLER_HAS_USERS.into(),
+            D::AccountedUser => ACCOUNTANT_HAS_USERS.into(),
+            D::Tariff => owns_kind("tariffs"),
+            D::Lcr => owns_kind("LCRs"),
+            D::QuickforwardRule => owns_kind("quick-forward rules"),
+            D::PbxPool => owns_kind("PBX pools"),
+            D::NumberPool => owns_kind("number pools"),
+            D::SoundFile => owns_kind("sound files"),
+            D::AccGroup => owns_kind("permission groups"),
+            D::Location => owns_kind("locations"),
+            D::SpyingUser => spy_devices_of(ids),
+        }
+    }
     fn joined(ids: &[i64]) -> String {
         ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
     }

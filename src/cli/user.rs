@@ -1,16 +1,17 @@
 //! `morapi user`: billing users (simple users, resellers, accountants). Field changes of an
 //! existing user go through the API (`morapi call … user_details_update`), so they follow the
 //! same rules; this command creates, lists, shows, sets passwords, moves users between owners
-//! and groups (what the API cannot do) and deletes. Its changes are audited in the transaction
-//! that makes them, as the API's are: `create` rows for the user, address and tax row `add`
-//! makes, `delete` rows with the whole rows `delete` removes, `change` rows for `set` and
-//! `passwd` (the password as `changed`).
+//! and groups (what the API cannot do) and deletes (by `user_delete`'s own rules). Its changes
+//! are audited in the transaction that makes them, as the API's are: `create` rows for the user,
+//! address and tax row `add` makes, `delete` rows with the whole rows `delete` removes, `change`
+//! rows for `set` and `passwd` (the password as `changed`).
 
 use super::db::{ActorArgs, DbArgs, owner_problem, transact};
 use super::{output, run};
 use crate::domain::audit::Actor;
-use crate::domain::{User, UserType, rules};
-use crate::storage::{AdminStore, Database, Row, StoreError, Table, Value, int, text};
+use crate::domain::{Failure, Outcome, Refusal, User, UserType, rules};
+use crate::lifecycle::{self, delete::Deleter};
+use crate::storage::{AdminStore, Database, Row, StoreError, Table, Value, text};
 use crate::update::record_changes;
 use anyhow::bail;
 use clap::{Args, Subcommand};
@@ -64,8 +65,9 @@ pub enum Action {
         #[arg(long)]
         group: Option<i64>,
     },
-    /// Delete a user who owns no users and has no devices (with his address, taxes and, for a
-    /// reseller, his settings); the audit trail keeps every removed row.
+    /// Delete a user as the API's user_delete does: refused while anything would be left naming
+    /// him (users, tariffs, LCRs, …); his devices with their caller ids, settings, address and
+    /// taxes go with him; the audit trail keeps every removed row.
     Delete {
         user: String,
         /// Do not ask for confirmation.
@@ -332,45 +334,45 @@ fn set(
     Ok(format!("changed user {} ({})\n", u.id, u.username))
 }
 
+/// `user delete`: `user_delete`'s own steps 5–7 ([`lifecycle::delete`]), the operator acting as
+/// the admin who also sees resellers' users. The checks run before asking, so a delete they would
+/// refuse is never confirmed first; they run again with the delete.
 async fn delete(db: &Database, actor: Actor, user: String, yes: bool) -> anyhow::Result<String> {
     let lookup = user.clone();
-    let found = transact(db, move |repo| Ok(find(repo, &lookup)?)).await?;
-    let Some(u) = found else { bail!("there is no user {user}") };
-    if u.id == 0 {
-        bail!("the admin cannot be deleted");
-    }
-    if !yes && !output::confirm(&format!("Delete user {} ({})?", u.id, u.username)) {
+    let found = transact(db, move |repo| {
+        let Some(u) = find(repo, &lookup)? else { bail!("there is no user {lookup}") };
+        refused(lifecycle::delete::check(repo, &u, Deleter::Operator))?;
+        Ok(u)
+    })
+    .await?;
+    if !yes && !output::confirm(&format!("Delete user {} ({})?", found.id, found.username)) {
         bail!("not deleted");
     }
     transact(db, move |repo| {
-        let owned = repo.list_rows(Table::Users, &[("owner_id", u.id.into())])?;
-        if !owned.is_empty() {
-            bail!("user {} still owns {} users; nothing deleted", u.id, owned.len());
-        }
-        let devices = repo.list_rows(Table::Devices, &[("user_id", u.id.into())])?;
-        if !devices.is_empty() {
-            bail!("user {} still has {} devices; nothing deleted", u.id, devices.len());
-        }
-        let Some(current) = repo.user_by_id(u.id)? else { bail!("there is no user {}", u.id) };
-        repo.delete_row(Table::Users, u.id)?;
-        let mut audit = vec![actor.deleted(Table::Users.name(), Some(u.id), &current)];
-        for (table, col) in [(Table::Addresses, "address_id"), (Table::Taxes, "tax_id")] {
-            if let Some(id) = int(&current, col)
-                && let Some(row) = repo.row(table, id)?
-            {
-                repo.delete_row(table, id)?;
-                audit.push(actor.deleted(table.name(), Some(u.id), &row));
-            }
-        }
-        // A reseller's settings (his API keys among them) go with him.
-        for row in repo.list_rows(Table::Conflines, &[("owner_id", u.id.into())])? {
-            if let Some(id) = int(&row, "id") {
-                repo.delete_row(Table::Conflines, id)?;
-                audit.push(actor.deleted(Table::Conflines.name(), Some(u.id), &row));
-            }
-        }
-        repo.insert_audit(&audit)?;
+        let Some(u) = repo.user_for_update(found.id)?.and_then(User::from_row) else {
+            bail!("there is no user {}", found.id)
+        };
+        refused(lifecycle::delete::delete(repo, &actor, &u, Deleter::Operator))?;
         Ok(format!("deleted user {} ({})\n", u.id, u.username))
     })
     .await
+}
+
+/// A method's outcome as a command's: a storage error stays one (so that `transact` retries or
+/// reports it), a refusal becomes its text, every problem it lists included, and `nothing deleted`.
+fn refused(outcome: Outcome<()>) -> anyhow::Result<()> {
+    let refusal = match outcome {
+        Ok(()) => return Ok(()),
+        Err(Failure::Store(e)) => return Err(e.into()),
+        Err(Failure::Internal(e)) => bail!("{e}"),
+        Err(Failure::Refused(r)) => r,
+    };
+    let problems = match refusal {
+        Refusal::Page { error, messages } => std::iter::once(error.text().to_string()).chain(messages).collect(),
+        Refusal::Problems(problems) => problems,
+        Refusal::Gate(e) | Refusal::HashRefused(e) => vec![e.text().to_string()],
+        Refusal::Counted(e) => vec![e.text().to_string()],
+        Refusal::Locked { seconds } => vec![crate::catalogue::errors::msg::locked(seconds)],
+    };
+    bail!("{}; nothing deleted", problems.join("; "))
 }

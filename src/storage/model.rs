@@ -502,6 +502,68 @@ impl ListedUser {
     }
 }
 
+// --- user_delete ---
+
+/// A kind of record that names a user and would be left naming nobody if he were deleted
+/// (`user_delete` step 6). The order of [`Dependent::ALL`] is the order the refusal lists them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependent {
+    /// Users he owns (`users.owner_id`).
+    OwnedUser,
+    /// Users naming him their responsible accountant.
+    AccountedUser,
+    Tariff,
+    Lcr,
+    QuickforwardRule,
+    PbxPool,
+    NumberPool,
+    SoundFile,
+    /// Permission groups (`acc_groups`).
+    AccGroup,
+    Location,
+    /// Other users whose spy device is one of his devices.
+    SpyingUser,
+}
+
+impl Dependent {
+    pub const ALL: [Dependent; 11] = [
+        Dependent::OwnedUser,
+        Dependent::AccountedUser,
+        Dependent::Tariff,
+        Dependent::Lcr,
+        Dependent::QuickforwardRule,
+        Dependent::PbxPool,
+        Dependent::NumberPool,
+        Dependent::SoundFile,
+        Dependent::AccGroup,
+        Dependent::Location,
+        Dependent::SpyingUser,
+    ];
+
+    /// The table of these records and the column naming the user (for [`Dependent::SpyingUser`],
+    /// the column naming one of his devices). Owned records are found where references find their
+    /// owner ([`RefKind::source`]).
+    pub fn source(self) -> (Table, &'static str) {
+        let owned = |kind: RefKind| {
+            let (table, owner, _) = kind.source();
+            (table, owner.unwrap_or("owner_id"))
+        };
+        match self {
+            Dependent::OwnedUser => (Table::Users, "owner_id"),
+            Dependent::AccountedUser => (Table::Users, "responsible_accountant_id"),
+            Dependent::Tariff => owned(RefKind::Tariff),
+            Dependent::Lcr => owned(RefKind::Lcr),
+            Dependent::QuickforwardRule => owned(RefKind::QuickforwardRule),
+            Dependent::PbxPool => owned(RefKind::PbxPool),
+            Dependent::NumberPool => owned(RefKind::NumberPool),
+            Dependent::SoundFile => owned(RefKind::SoundFile),
+            Dependent::AccGroup => owned(RefKind::AccGroup),
+            Dependent::Location => (Table::Locations, "user_id"),
+            Dependent::SpyingUser => (Table::Users, "spy_device_id"),
+        }
+    }
+}
+
 /// What a credential check reads of the user it names: his stored password (an Argon2id PHC
 /// string, or empty when he has none), his `uniquehash`, and whether he is blocked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -522,4 +584,18 @@ impl Credentials {
             blocked: int(row, "blocked").unwrap_or_default() != 0,
         }
     }
+}
+
+/// Everything deleting a user removes with him, each row whole (the audit trail keeps them):
+/// read, and on a server engine locked, in the transaction that removes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Removal {
+    pub user: Row,
+    /// The caller ids of his devices.
+    pub callerids: Vec<Row>,
+    pub devices: Vec<Row>,
+    /// His settings (`conflines` with his owner id).
+    pub settings: Vec<Row>,
+    pub address: Option<Row>,
+    pub tax: Option<Row>,
 }

@@ -87,6 +87,21 @@ pub trait RequestStore {
     /// Forgets the counted failures of the key (client address, name) in the windows starting at
     /// or after `since` (a successful `user_login`): they no longer count towards a lock.
     fn forgive_refusals(&mut self, client_addr: &str, name: &str, since: i64) -> Result<()>;
+
+    // --- user_delete ---
+    /// The records naming user `id` that his deletion would leave naming nobody, in the order of
+    /// [`Dependent::ALL`](super::model::Dependent::ALL), ids ascending within a kind; the user
+    /// himself is never among them. One query.
+    fn dependents(&mut self, id: i64) -> Result<Vec<(super::model::Dependent, i64)>>;
+    /// Every owner's stored value of the setting `name`: (owner, value), owners ascending.
+    fn setting_of_every_owner(&mut self, name: &str) -> Result<Vec<(i64, String)>>;
+    /// What deleting the user whose row is `user` (read with
+    /// [`user_for_update`](Self::user_for_update)) removes with him, locked until the transaction
+    /// ends (see [`Removal`](super::model::Removal)).
+    fn removal(&mut self, user: Row) -> Result<super::model::Removal>;
+    /// Deletes every record of `removal`: caller ids, devices, settings, the user, his address
+    /// (with its e-mail rows) and tax row.
+    fn remove(&mut self, removal: &super::model::Removal) -> Result<()>;
 }
 
 /// What the administration CLI needs besides: rows of any table by id, settings, audit queries.

@@ -518,6 +518,99 @@ impl<C: SqlConn> RequestStore for C {
             &[client_addr.into(), name.into(), RefusalScope::Name.stored().into(), Value::Int(since)],
         )
     }
+
+    // --- user_delete ---
+    fn dependents(&mut self, id: i64) -> Result<Vec<(super::model::Dependent, i64)>> {
+        use super::model::Dependent;
+        let mut parts = Vec::with_capacity(Dependent::ALL.len());
+        let mut args = Vec::new();
+        for (kind, dependent) in Dependent::ALL.into_iter().enumerate() {
+            let (table, column) = dependent.source();
+            let column = checked_column(column)?;
+            let names_him = match dependent {
+                Dependent::SpyingUser => format!("{column} IN (SELECT id FROM devices WHERE user_id = ?)"),
+                _ => format!("{column} = ?"),
+            };
+            args.push(Value::Int(id));
+            // A user naming himself leaves nothing behind.
+            let not_him = if table == Table::Users {
+                args.push(Value::Int(id));
+                " AND id <> ?"
+            } else {
+                ""
+            };
+            parts.push(format!("SELECT {kind} AS kind, id FROM {} WHERE {names_him}{not_him}", table.name()));
+        }
+        let sql = format!("{} ORDER BY kind, id", parts.join(" UNION ALL "));
+        let rows = self.fetch(&sql, &args)?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let kind = usize::try_from(int(r, "kind")?).ok()?;
+                Some((*Dependent::ALL.get(kind)?, int(r, "id")?))
+            })
+            .collect())
+    }
+
+    fn setting_of_every_owner(&mut self, name: &str) -> Result<Vec<(i64, String)>> {
+        let rows =
+            self.fetch("SELECT owner_id, value FROM conflines WHERE name = ? ORDER BY owner_id", &[name.into()])?;
+        Ok(rows.iter().map(|r| (int(r, "owner_id").unwrap_or_default(), text(r, "value"))).collect())
+    }
+
+    fn removal(&mut self, user: Row) -> Result<super::model::Removal> {
+        // Locked like the user, so that nothing is added to or changed in what the audit trail
+        // keeps before it is deleted (SQLite's one writer excludes every other transaction).
+        let lock = match self.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres | Dialect::Mysql => " FOR UPDATE",
+        };
+        let id = [Value::Int(int(&user, "id").unwrap_or_default())];
+        let linked = |column| [int(&user, column).map_or(Value::Null, Value::Int)];
+        let (address, tax) = (linked("address_id"), linked("tax_id"));
+        let sql = [
+            format!(
+                "SELECT * FROM callerids WHERE device_id IN (SELECT id FROM devices WHERE user_id = ?) ORDER BY id{lock}"
+            ),
+            format!("SELECT * FROM devices WHERE user_id = ? ORDER BY id{lock}"),
+            format!("SELECT * FROM conflines WHERE owner_id = ? ORDER BY id{lock}"),
+            format!("SELECT * FROM addresses WHERE id = ?{lock}"),
+            format!("SELECT * FROM taxes WHERE id = ?{lock}"),
+        ];
+        let queries: [(&str, &[Value]); 5] =
+            [(&sql[0], &id), (&sql[1], &id), (&sql[2], &id), (&sql[3], &address), (&sql[4], &tax)];
+        let mut answers = self.fetch_many(&queries)?.into_iter();
+        let mut next = || answers.next().unwrap_or_default();
+        let (callerids, devices, settings) = (next(), next(), next());
+        let (address, tax) = (first(next()), first(next()));
+        Ok(super::model::Removal { user, callerids, devices, settings, address, tax })
+    }
+
+    fn remove(&mut self, removal: &super::model::Removal) -> Result<()> {
+        self.cache().wrote();
+        let listed = [
+            (Table::Callerids, &removal.callerids),
+            (Table::Devices, &removal.devices),
+            (Table::Conflines, &removal.settings),
+        ];
+        for (table, rows) in listed {
+            let ids: Vec<Value> = rows.iter().filter_map(|r| int(r, "id")).map(Value::Int).collect();
+            if !ids.is_empty() {
+                let marks = vec!["?"; ids.len()].join(", ");
+                self.execute(&format!("DELETE FROM {} WHERE id IN ({marks})", table.name()), &ids)?;
+            }
+        }
+        if let Some(id) = int(&removal.user, "id") {
+            self.cache().settings.remove(&id);
+            self.delete_row(Table::Users, id)?;
+        }
+        for (table, row) in [(Table::Addresses, &removal.address), (Table::Taxes, &removal.tax)] {
+            if let Some(id) = row.as_ref().and_then(|r| int(r, "id")) {
+                self.delete_row(table, id)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<C: SqlConn> AdminStore for C {

@@ -103,16 +103,21 @@ fn lcr_ok(repo: &mut dyn RequestStore, target: &User, raw: &str) -> Result<bool>
 
 /// `-1` unassigns; otherwise a visible (not hidden) accountant, and the target must be a user or
 /// reseller of the admin (MOR's rule, docs/contract.md §5.3).
+///
+/// The accountant is read locked (`FOR UPDATE` on a server engine) until the transaction ends:
+/// `user_delete` locks the user it deletes before checking that nobody names him, so either the
+/// delete waits and then sees this reference, or this update waits and then finds no
+/// accountant. The target's side is checked first, so a refused request locks nobody.
 fn responsible_accountant_ok(repo: &mut dyn RequestStore, caller: &Caller, target: &User, raw: &str) -> Result<bool> {
     if raw.trim() == "-1" {
         return Ok(true);
     }
     let Some(id) = parse_id(raw).filter(|id| *id > 0) else { return Ok(false) };
-    let Some(acc) = repo.user_by_id(id)?.and_then(User::from_row) else { return Ok(false) };
-    Ok(acc.user_type == UserType::Accountant
-        && !acc.hidden
-        && caller.owner_id == 0
-        && !matches!(target.user_type, UserType::Accountant | UserType::Partner | UserType::Admin))
+    if caller.owner_id != 0 || matches!(target.user_type, UserType::Accountant | UserType::Partner | UserType::Admin) {
+        return Ok(false);
+    }
+    let Some(acc) = repo.user_for_update(id)?.and_then(User::from_row) else { return Ok(false) };
+    Ok(acc.user_type == UserType::Accountant && !acc.hidden)
 }
 
 /// Admin and accountants use admin rules; a reseller his own, and the admin's when allowed (the
@@ -143,7 +148,17 @@ fn other_reference_ok(repo: &mut dyn RequestStore, caller: &Caller, kind: RefKin
     if id < 0 {
         return Ok(false);
     }
-    let Some(record) = repo.reference(kind, id)? else { return Ok(false) };
+    let Some(mut record) = repo.reference(kind, id)? else { return Ok(false) };
+    if kind == RefKind::Device {
+        // The device's owner is locked, as `user_delete` locks the user it deletes before
+        // checking that no spy device of another user is his, and the device is read again:
+        // either the delete then sees this reference, or this update finds the device gone.
+        if repo.user_for_update(record.owner_id)?.is_none() {
+            return Ok(false);
+        }
+        let Some(again) = repo.reference(kind, id)? else { return Ok(false) };
+        record = again;
+    }
     if caller.role != Role::Reseller {
         return Ok(true);
     }
