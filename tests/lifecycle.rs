@@ -1,4 +1,4 @@
-//! The test vectors of the user lifecycle methods (/work/shared/spec/user-lifecycle.md, "the
+//! The test vectors of the user lifecycle methods (docs/contract.md §12–§18, "the
 //! contract" below): `user_register` R1–R13 (§2.3), `users_get` G1–G7 (§3.3), `user_delete`
 //! D1–D10 (§4.3), `user_login` L1–L7 (§5.3) and `user_logout` O1–O4 (§6.3), each over HTTP
 //! against a fresh demo (§7), with the contract's literal hashes and exact bodies.

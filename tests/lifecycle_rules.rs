@@ -1,5 +1,5 @@
-//! The rules of the user lifecycle methods beyond their vectors (/work/shared/spec/
-//! user-lifecycle.md, "the contract"):
+//! The rules of the user lifecycle methods beyond their vectors (docs/contract.md §12–§18, "the
+//! contract"):
 //!
 //! * the permission matrix: every demo caller × every demo user for `user_delete` (§4.2), what
 //!   `users_get` lists for every caller (§3.2), who may register which user type (§2.2 steps 4–5,
