@@ -479,7 +479,7 @@ pub fn stop_server(mut child: std::process::Child) -> std::process::ExitStatus {
 }
 
 // issue 12 helpers -------------------------------------------------------------------------------
-// The lifecycle methods (user-lifecycle.md): their paths, the exact documents they answer, the
+// The lifecycle methods (docs/contract.md §12–§18): their paths, the exact documents they answer, the
 // demo users as `users_get` lists them, and reads of what they write.
 
 pub const REGISTER: &str = "/billing/api/user_register";
@@ -516,7 +516,7 @@ pub fn register_string(pairs: &[(&str, &str)]) -> String {
 }
 
 /// `<page><status><error>…</error><message>…</message>…</status></page>`: how `user_register` and
-/// `users_get` refuse (user-lifecycle.md §2.2, §3.1).
+/// `users_get` refuse (docs/contract.md §12, §13).
 pub fn page_status_error(error: &str, messages: &[&str]) -> String {
     let mut s = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>\n    <error>{error}</error>\n");
     for m in messages {
@@ -606,7 +606,7 @@ pub fn mask_credentials(body: &str, pin_digits: usize) -> (String, String, Strin
 /// id, username, first name, last name, LCR, tariff, owner, user type.
 pub type Listed = (i64, &'static str, &'static str, &'static str, i64, i64, i64, &'static str);
 
-/// The demo users as `users_get` lists them (user-lifecycle.md §3.3 G1): id, username, first and
+/// The demo users as `users_get` lists them (vector G1): id, username, first and
 /// last name, LCR, tariff, owner, user type; balance `0.0`, blocked and hidden 0 for all.
 pub const LISTED_USERS: &[Listed] = &[
     (123, "john", "John", "Smith", 1, 1, 0, "user"),
