@@ -158,6 +158,25 @@ pub fn row_json(table: &str, row: &Row) -> String {
     out
 }
 
+// --- user_register ---
+
+impl Actor {
+    /// The caller of an API request: his id and username, the key that signed it, and the
+    /// request's id, client address and endpoint (the gate's `RequestInfo`, which lives above
+    /// this layer); now.
+    pub fn api(caller: &super::Caller, request_id: &str, client_addr: &str, endpoint: &str) -> Actor {
+        Actor {
+            created_at: AuditTime::now().stored(),
+            request_id: request_id.into(),
+            actor_id: Some(caller.id),
+            username: caller.username.clone(),
+            client_addr: client_addr.into(),
+            endpoint: endpoint.into(),
+            signed_with: caller.signed_with.map(|s| s.stored()).unwrap_or_default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
