@@ -135,7 +135,11 @@ pub enum EmailProblem {
 }
 
 /// The e-mail rule of the update's `a8` (see [`email_problems`]).
-pub fn email_problem(store: &mut dyn RequestStore, raw: &str, own_address: Option<i64>) -> Result<Option<EmailProblem>> {
+pub fn email_problem(
+    store: &mut dyn RequestStore,
+    raw: &str,
+    own_address: Option<i64>,
+) -> Result<Option<EmailProblem>> {
     // Bounded before any address is looked up.
     let max = email_max();
     if raw.chars().count() > max {
