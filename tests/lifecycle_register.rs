@@ -386,7 +386,8 @@ async fn a_broken_default_is_a_configuration_error_naming_the_setting() {
 async fn ids_are_never_reused_and_extensions_fill_the_lowest_gap() {
     let app = TestApp::spawn().await;
     assert!(register(&app, R1, ADMIN_KEY).await.contains("<user_id>790</user_id>"));
-    app.sql("DELETE FROM callerids WHERE device_id = 4; DELETE FROM devices WHERE user_id = 790; DELETE FROM users WHERE id = 790")
+    app.sql("DELETE FROM callerids WHERE device_id = 4; DELETE FROM devices WHERE user_id = 790; DELETE FROM users WHERE id = 790; \
+         DELETE FROM addresses WHERE id = 6; DELETE FROM taxes WHERE id = 6")
         .await;
     let body = register(&app, R1, ADMIN_KEY).await;
     assert!(body.contains("<user_id>791</user_id>"), "{body}");
