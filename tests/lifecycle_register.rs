@@ -167,9 +167,15 @@ async fn r1_the_admin_registers_a_user_with_his_device_caller_id_and_audit_rows(
         assert_eq!(e.old_value, None);
     }
     let user_json = created[0].new_value.as_deref().expect("json");
-    assert!(user_json.contains(r#""password":"changed""#) && user_json.contains(r#""uniquehash":"changed""#), "{user_json}");
+    assert!(
+        user_json.contains(r#""password":"changed""#) && user_json.contains(r#""uniquehash":"changed""#),
+        "{user_json}"
+    );
     let device_json = created[3].new_value.as_deref().expect("json");
-    assert!(device_json.contains(r#""secret":"changed""#) && device_json.contains(r#""pin":"changed""#), "{device_json}");
+    assert!(
+        device_json.contains(r#""secret":"changed""#) && device_json.contains(r#""pin":"changed""#),
+        "{device_json}"
+    );
     assert!(!device_json.contains(&text(&device, "secret")));
 }
 
@@ -222,15 +228,21 @@ async fn r5_a_simple_users_uniquehash() {
     let app = TestApp::spawn().await;
     let pairs = changed(R1, &[("id", "jhnhash234")], &[]);
     assert_eq!(sign_pairs(&pairs, ADMIN_KEY), "e4908e30279c04743d9411abd221eb9dc1c314e1");
-    refused(&app, &pairs, "e4908e30279c04743d9411abd221eb9dc1c314e1", &status_page_error("Default user is not present", &[]))
-        .await;
+    refused(
+        &app,
+        &pairs,
+        "e4908e30279c04743d9411abd221eb9dc1c314e1",
+        &status_page_error("Default user is not present", &[]),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn r6_a_tariff_the_reseller_may_not_use() {
     let app = TestApp::spawn().await;
     let pairs = changed(R2, &[("tariff", "1")], &[]);
-    refused(&app, &pairs, "10111be99383b518cc7ef949aec00f765697d95f", &status_page_error("Tariff was not found", &[])).await;
+    refused(&app, &pairs, "10111be99383b518cc7ef949aec00f765697d95f", &status_page_error("Tariff was not found", &[]))
+        .await;
 }
 
 #[tokio::test]
@@ -254,11 +266,16 @@ async fn r7_nothing_sent_lists_every_missing_value() {
 #[tokio::test]
 async fn r8_username_email_and_phone_in_use() {
     let app = TestApp::spawn().await;
-    let pairs = changed(R1, &[("username", "john"), ("email", "john@example.com"), ("phone", "+37052000123")], &["caller_id"]);
+    let pairs =
+        changed(R1, &[("username", "john"), ("email", "john@example.com"), ("phone", "+37052000123")], &["caller_id"]);
     assert_eq!(sign_pairs(&pairs, ADMIN_KEY), "1e891dac24e437a44e17e3fba342acaaa9a032c8");
     let expected = status_page_error(
         "Such username is already taken",
-        &["Such username is already taken", "This email address is already in use.", "User with such phone number already exists"],
+        &[
+            "Such username is already taken",
+            "This email address is already in use.",
+            "User with such phone number already exists",
+        ],
     );
     refused(&app, &pairs, "1e891dac24e437a44e17e3fba342acaaa9a032c8", &expected).await;
 }
