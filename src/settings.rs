@@ -369,6 +369,171 @@ impl Setting {
 /// deleted (`user_delete`), or the next registration would name nobody.
 pub const DEFAULT_USER_RESPONSIBLE_ACCOUNTANT: &str = "default_user_responsible_accountant_id";
 
+// --- user_register ---
+
+use crate::catalogue::params::{self as catalogue_params, Kind as ParamKind, Param};
+use crate::storage::{Table, Value};
+
+/// A family of per-owner settings named `<prefix><column>`: the values a user created by
+/// `user_register` starts with (MOR's `Default_User_*` and `Default_Tax_*` conflines). Which
+/// columns belong, and how a value is checked, come from the update's catalogue: a column is
+/// in a family when an update parameter writes it with a value of its own
+/// ([`catalogue_params::writing`]) or, for a mask column, with bits ([`catalogue_params::mask_bits`]),
+/// and that parameter's rule checks the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    DefaultUser,
+    DefaultTax,
+}
+
+/// `users` columns never taken from `default_user_<column>`: those `user_register` takes from
+/// the request or makes itself, and those a new user never starts with (docs/contract.md,
+/// `user_register`, "What is created").
+const NOT_DEFAULTED: &[&str] = &[
+    "username",
+    "password",
+    "usertype",
+    "owner_id",
+    "first_name",
+    "last_name",
+    "clientid",
+    "vat_number",
+    "accounting_number",
+    "acc_group_id",
+    "taxation_country",
+    "agreement_date",
+    "agreement_number",
+    "uniquehash",
+    "address_id",
+    "tax_id",
+    "blocked",
+    "hidden",
+    "own_providers",
+    "max_devices",
+    "two_fa_enabled",
+    "comment",
+];
+
+/// How a family's column is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnRule {
+    /// The update parameter that writes the column.
+    Param(&'static Param),
+    /// A mask of these bits (`send_invoice_types`).
+    Mask(i64),
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::DefaultUser, Family::DefaultTax];
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Family::DefaultUser => "default_user_",
+            Family::DefaultTax => "default_tax_",
+        }
+    }
+
+    pub fn table(self) -> Table {
+        match self {
+            Family::DefaultUser => Table::Users,
+            Family::DefaultTax => Table::Taxes,
+        }
+    }
+
+    /// The family as `settings list` and the README name it: `default_user_<column>`.
+    pub fn pattern(self) -> String {
+        format!("{}<column>", self.prefix())
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Family::DefaultUser => {
+                "what a user registered by this owner starts with (else the schema default); default_user_tariff_id \
+                 and default_user_lcr_id are needed unless the request names them"
+            }
+            Family::DefaultTax => "the tax row of a user registered by this owner (else the schema default)",
+        }
+    }
+
+    /// The rule of `column`, when the column belongs to the family.
+    pub fn rule(self, column: &str) -> Option<ColumnRule> {
+        let table = self.table();
+        if table == Table::Users && NOT_DEFAULTED.contains(&column) {
+            return None;
+        }
+        let known = crate::storage::schema::TABLES
+            .iter()
+            .find(|t| t.name == table.name())
+            .is_some_and(|t| t.columns.iter().any(|c| c.name == column));
+        if !known {
+            return None;
+        }
+        if let Some(p) = catalogue_params::writing(table, column) {
+            return Some(ColumnRule::Param(p));
+        }
+        let bits = catalogue_params::mask_bits(column);
+        (bits > 0).then_some(ColumnRule::Mask(bits))
+    }
+
+    /// Every column of the family, in schema order.
+    pub fn columns(self) -> Vec<&'static str> {
+        crate::storage::schema::TABLES
+            .iter()
+            .filter(|t| t.name == self.table().name())
+            .flat_map(|t| t.columns.iter().map(|c| c.name))
+            .filter(|c| self.rule(c).is_some())
+            .collect()
+    }
+
+    /// The family and column a setting's name means, when it names one.
+    pub fn of(name: &str) -> Option<(Family, &'static str)> {
+        Family::ALL.into_iter().find_map(|f| {
+            let column = name.strip_prefix(f.prefix())?;
+            f.columns().into_iter().find(|c| *c == column).map(|c| (f, c))
+        })
+    }
+
+    /// The value to store for `column` (the stored form of the update parameter's value), or
+    /// why it is refused. A reference is checked here for its form only; whether the record
+    /// exists and the owner may use it is the caller's to check (the CLI when the value is set,
+    /// `user_register` when it is used).
+    pub fn check(self, column: &str, raw: &str) -> std::result::Result<Value, String> {
+        let name = format!("{}{column}", self.prefix());
+        let v = raw.trim();
+        match self.rule(column) {
+            None => Err(format!("{name} is not a setting")),
+            Some(ColumnRule::Mask(bits)) => match crate::values::int(v) {
+                Some(n) if n >= 0 && n & !bits == 0 => Ok(Value::Int(n)),
+                _ => Err(format!("{name} must be a sum of the bits {}", bit_list(bits))),
+            },
+            Some(ColumnRule::Param(p)) => match p.plain_value(v) {
+                Some(Ok(value)) => Ok(value),
+                Some(Err(message)) => Err(format!("{name}: {message}")),
+                None => match p.kind {
+                    ParamKind::Ref(kind) => match crate::values::int(v) {
+                        Some(id) if id > 0 || (id == 0 && kind.zero_clears()) => Ok(Value::Int(id)),
+                        _ => Err(format!("{name} must be the id of a record")),
+                    },
+                    ParamKind::ResponsibleAccountant => match crate::values::int(v) {
+                        Some(id) if id == -1 || id > 0 => Ok(Value::Int(id)),
+                        _ => Err(format!("{name} must be -1 (none) or an accountant's id")),
+                    },
+                    _ => Err(format!("{name} cannot be set")),
+                },
+            },
+        }
+    }
+
+    /// The owner's value for `column`, `None` when never set (the schema default applies).
+    pub fn read(self, repo: &mut dyn RequestStore, owner: i64, column: &str) -> Result<Option<String>> {
+        Ok(repo.setting(owner, &format!("{}{column}", self.prefix()))?.map(|v| v.trim().to_string()))
+    }
+}
+
+fn bit_list(bits: i64) -> String {
+    (0..63).map(|i| 1i64 << i).filter(|b| bits & b != 0).map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,5 +643,45 @@ mod tests {
         assert_eq!(Setting::HideDestinationEnd.int_of("-1"), -1);
         // No numeric default: 0.
         assert_eq!(Setting::ApiSecretKey.int_of("key"), 0);
+    }
+
+    // --- user_register ---
+
+    #[test]
+    fn families_hold_the_columns_the_update_writes_and_check_them_with_its_rules() {
+        let user = Family::DefaultUser.columns();
+        for c in ["tariff_id", "lcr_id", "currency_id", "postpaid", "credit", "call_limit", "time_zone", "language"] {
+            assert!(user.contains(&c), "{c} in {user:?}");
+        }
+        for c in ["hide_destination_end", "warning_email_hour", "send_invoice_types", "responsible_accountant_id"] {
+            assert!(user.contains(&c), "{c}");
+        }
+        for c in NOT_DEFAULTED {
+            assert!(!user.contains(c), "{c}");
+        }
+        let tax = Family::DefaultTax.columns();
+        assert!(tax.contains(&"tax2_enabled") && tax.contains(&"tax1_value") && !tax.contains(&"id"), "{tax:?}");
+        // Every column exists in its table (a family never names a column the schema lacks).
+        for f in Family::ALL {
+            let table = crate::storage::schema::TABLES.iter().find(|t| t.name == f.table().name()).expect("table");
+            for c in f.columns() {
+                assert!(table.columns.iter().any(|col| col.name == c), "{}{c}", f.prefix());
+            }
+        }
+        assert_eq!(Family::of("default_user_tariff_id"), Some((Family::DefaultUser, "tariff_id")));
+        assert_eq!(Family::of("default_tax_tax2_name"), Some((Family::DefaultTax, "tax2_name")));
+        assert_eq!(Family::of("default_user_username"), None);
+        assert_eq!(Family::of("default_user_password_length"), None);
+        let u = Family::DefaultUser;
+        assert_eq!(u.check("credit", "-1"), Ok(Value::from("-1")));
+        assert_eq!(u.check("postpaid", "5"), Ok(Value::Int(1)));
+        assert!(u.check("time_zone", "Mars/Olympus").is_err());
+        assert_eq!(u.check("tariff_id", " 4 "), Ok(Value::Int(4)));
+        assert!(u.check("tariff_id", "0").is_err());
+        assert!(u.check("warning_email_hour", "24").is_err());
+        assert_eq!(u.check("send_invoice_types", "6"), Ok(Value::Int(6)));
+        assert!(u.check("send_invoice_types", "1").is_err());
+        assert_eq!(u.check("responsible_accountant_id", "-1"), Ok(Value::Int(-1)));
+        assert!(Family::DefaultTax.check("tax2_enabled", "x").is_err());
     }
 }

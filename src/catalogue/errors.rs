@@ -252,6 +252,14 @@ pub mod msg {
     pub fn not_a_parameter(param: &str, method: &str, instead: &str) -> String {
         format!("{param} is not a parameter of {method}: send {instead}")
     }
+    /// An owner's setting `user_register` cannot use (with `Configuration error`).
+    pub fn setting_unusable(setting: &str, why: &str) -> String {
+        format!("Setting {setting} {why}")
+    }
+    pub const NAMES_NO_RECORD: &str = "names a record that does not exist";
+    pub const NOT_A_LOCATION_OF_OWNER: &str = "is not a location of the owner";
+    pub const NO_FREE_EXTENSION: &str = "leaves no free extension (device_range_min to device_range_max)";
+    pub const NO_FREE_PIN: &str = "leaves no free PIN";
 
     // user_delete's problems, listed all at once.
     pub const RESELLER_HAS_USERS: &str = "Unable to delete this reseller - he has users";

@@ -436,6 +436,100 @@ pub fn position(name: &str) -> Option<usize> {
     PARAMS.iter().position(|p| p.name == name)
 }
 
+// --- user_register ---
+
+use crate::storage::Value;
+
+impl Param {
+    /// The stored value of `raw` (trimmed) for a parameter whose value needs nothing but itself
+    /// to be checked, or why it is refused (the update's message); `None` for kinds that need the
+    /// database, the request's other parameters or the target (e-mail, username, password,
+    /// references, dates, bits, user type). The update, the `default_user_<column>` /
+    /// `default_tax_<column>` settings and `user_register` all read values with it.
+    pub fn plain_value(&self, raw: &str) -> Option<Result<Value, String>> {
+        use super::errors::msg;
+        let v = raw.trim();
+        let bad = |expected: &str| Err(msg::bad_value(self.name, self.label, expected, raw));
+        Some(match self.kind {
+            Kind::Text { max } if v.chars().count() > max => Err(msg::too_long(self.name, self.label, max)),
+            Kind::Text { .. } => Ok(Value::from(v)),
+            Kind::Int { min, max } => match crate::values::int(v) {
+                Some(i) if (min..=max).contains(&i) => Ok(Value::Int(i)),
+                _ => bad(&format!("a whole number from {min} to {max}")),
+            },
+            Kind::IntClampZero => match crate::values::int(v) {
+                Some(i) => Ok(Value::Int(i.max(0))),
+                None => bad("a whole number"),
+            },
+            Kind::Flag => match crate::values::flag(v) {
+                Some(i) => Ok(Value::Int(i64::from(i > 0))),
+                None => bad("0 or 1"),
+            },
+            Kind::Decimal | Kind::DecimalClampZero | Kind::DecimalNonNegative => {
+                use crate::values::amount;
+                match amount::parse(v) {
+                    Some(d) if !amount::fits(&d) => bad(&amount::expected()),
+                    Some(d) if self.kind == Kind::DecimalNonNegative && d.is_sign_negative() && !d.is_zero() => {
+                        bad("a number of 0 or more")
+                    }
+                    Some(d) if self.kind == Kind::DecimalClampZero && d <= rust_decimal::Decimal::ZERO => {
+                        Ok(Value::from("0"))
+                    }
+                    Some(d) => Ok(Value::Text(amount::canonical(d))),
+                    None => bad("a number"),
+                }
+            }
+            Kind::Enum(words) if words.contains(&v) => Ok(Value::from(v)),
+            Kind::Enum(words) => bad(&format!("one of {}", words.join(", "))),
+            Kind::TimeZone if super::is_time_zone(v) => Ok(Value::from(v)),
+            Kind::TimeZone => Err(msg::time_zone_unknown(raw)),
+            Kind::RecordingsEmail { max } if v.chars().count() > max => Err(msg::too_long(self.name, self.label, max)),
+            Kind::RecordingsEmail { .. } => {
+                use crate::values::email;
+                if email::list(v).iter().all(|e| email::valid(e)) {
+                    Ok(Value::from(v))
+                } else {
+                    Err(msg::RECORDINGS_EMAIL_INVALID.to_string())
+                }
+            }
+            Kind::Ref(_)
+            | Kind::Email { .. }
+            | Kind::Username { .. }
+            | Kind::Password
+            | Kind::DatePart
+            | Kind::PrivacyBit { .. }
+            | Kind::InvoiceBit { .. }
+            | Kind::UserType
+            | Kind::ResponsibleAccountant
+            | Kind::Inert => return None,
+        })
+    }
+}
+
+/// The parameter that writes `column` of `table` with a value of its own: the first one in
+/// catalogue order whose target is that column (a derived column's parameter too, e.g. `u3` for
+/// `hide_destination_end`), skipping parameters that only contribute a bit or a date part.
+pub fn writing(table: Table, column: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| {
+        p.target.table() == Some(table)
+            && p.target.column() == Some(column)
+            && !matches!(p.kind, Kind::DatePart | Kind::PrivacyBit { .. } | Kind::InvoiceBit { .. } | Kind::Inert)
+    })
+}
+
+/// The bits the parameters of a derived mask column contribute (`send_invoice_types`: 2, 4, 8,
+/// 16), summed: a stored mask may hold only these.
+pub fn mask_bits(column: &str) -> i64 {
+    PARAMS
+        .iter()
+        .filter(|p| matches!(p.target, Target::Derived(c) if c == column))
+        .map(|p| match p.kind {
+            Kind::PrivacyBit { bit } | Kind::InvoiceBit { bit } => bit,
+            _ => 0,
+        })
+        .fold(0, |all, bit| all | bit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

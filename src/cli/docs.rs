@@ -4,7 +4,7 @@
 
 use crate::auth::hash::{Variant, hash_string};
 use crate::catalogue::params::{AccountantAccess, AppliesTo, Kind, PARAMS, Param, RefKind, ResellerRule, Target};
-use crate::settings::{self, Scope, Setting, Truth};
+use crate::settings::{self, Family, Scope, Setting, Truth};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  morapi docs settings\n  morapi docs params\n\n\
@@ -74,7 +74,17 @@ pub fn settings_markdown() -> String {
             s.description().into(),
         ]
     });
-    table(&["setting", "scope", "values", "default", "meaning"], rows)
+    // The `default_user_<column>` / `default_tax_<column>` families: one row each.
+    let families = Family::ALL.into_iter().map(|f| {
+        vec![
+            format!("`{}`", f.pattern()),
+            "per owner".into(),
+            format!("as the update parameter of the column; columns: {}", f.columns().join(", ")),
+            "the schema default".into(),
+            f.description().into(),
+        ]
+    });
+    table(&["setting", "scope", "values", "default", "meaning"], rows.chain(families))
 }
 
 fn record(r: RefKind) -> &'static str {
@@ -215,7 +225,7 @@ mod tests {
     #[test]
     fn every_setting_and_parameter_has_one_row() {
         let settings = settings_markdown();
-        assert_eq!(settings.lines().count(), Setting::ALL.len() + 2);
+        assert_eq!(settings.lines().count(), Setting::ALL.len() + Family::ALL.len() + 2);
         assert!(
             settings
                 .contains("| `use_strong_passwords_for_users` | global | 0 or 1 (only 0 is off; blank is on) | 1 |")

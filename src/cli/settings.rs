@@ -7,7 +7,7 @@ use super::db::{ActorArgs, DbArgs, owner_problem, transact};
 use super::output::{self, Secret};
 use super::run;
 use crate::domain::audit::Actor;
-use crate::settings::{API_KEY_MIN_CHARS, Setting, api_key_problem};
+use crate::settings::{API_KEY_MIN_CHARS, ColumnRule, Family, Setting, api_key_problem};
 use crate::storage::{AdminStore, Row};
 use anyhow::bail;
 use clap::{Args, Subcommand};
@@ -166,12 +166,30 @@ fn list(db: &DbArgs, owner: i64, json: bool, show_secrets: bool) -> anyhow::Resu
             row.insert("meaning".into(), s.description().into());
             rows.push(row);
         }
+        // --- user_register --- one row per family: the columns this owner has set.
+        for f in Family::ALL {
+            let mut set = Vec::new();
+            for column in f.columns() {
+                if let Some(value) = f.read(repo, owner, column)? {
+                    set.push(format!("{column}={value}"));
+                }
+            }
+            let mut row = Row::new();
+            row.insert("name".into(), f.pattern().into());
+            row.insert("value".into(), set.join(", ").into());
+            row.insert("meaning".into(), f.description().into());
+            rows.push(row);
+        }
         Ok(output::rows(&rows, &["name", "value", "meaning"], json))
     })
 }
 
 fn get(db: &DbArgs, owner: i64, name: String, show_secrets: bool) -> anyhow::Result<String> {
     in_db(db, move |repo| {
+        if let Some((family, column)) = Family::of(&name) {
+            check_owner(repo, owner, None)?;
+            return Ok(format!("{}\n", family.read(repo, owner, column)?.unwrap_or_default()));
+        }
         let s = setting(&name)?;
         check_owner(repo, owner, Some(s))?;
         Ok(format!("{}\n", shown(s, &s.read(repo, owner)?, show_secrets)))
@@ -281,7 +299,9 @@ fn set_input(s: &SetOpts) -> anyhow::Result<Input> {
         return match &s.value {
             Some(v) => Ok(Input::Value(v.clone())),
             // An unknown name is reported as such by `set`.
-            None if Setting::by_name(&s.name).is_none() => Ok(Input::Value(String::new())),
+            None if Setting::by_name(&s.name).is_none() && Family::of(&s.name).is_none() => {
+                Ok(Input::Value(String::new()))
+            }
             None => Err(usage(format!("give the value: morapi settings set {} VALUE", s.name))),
         };
     }
@@ -326,7 +346,12 @@ fn check_key(key: &str, allow_weak: bool) -> anyhow::Result<()> {
 fn setting(name: &str) -> anyhow::Result<Setting> {
     let Some(s) = Setting::by_name(name) else {
         let names: Vec<&str> = Setting::ALL.iter().map(|s| s.name()).collect();
-        bail!("unknown setting {name:?}; settings are: {}", names.join(", "))
+        let families: Vec<String> = Family::ALL.iter().map(|f| f.pattern()).collect();
+        bail!(
+            "unknown setting {name:?}; settings are: {}, and the families {} (morapi docs settings lists their columns)",
+            names.join(", "),
+            families.join(", ")
+        )
     };
     Ok(s)
 }
@@ -358,6 +383,12 @@ fn set(
     input: &Input,
     allow_weak: bool,
 ) -> anyhow::Result<String> {
+    if let (Some((family, column)), Input::Value(raw)) = (Family::of(name), input) {
+        check_owner(repo, owner, None)?;
+        let value = set_default(repo, family, column, raw)?;
+        write_named(repo, actor, owner, name, &value)?;
+        return Ok(format!("{name} = {value} (owner {owner})\n"));
+    }
     let s = setting(name)?;
     check_owner(repo, owner, Some(s))?;
     match input {
@@ -420,13 +451,35 @@ pub fn store_key(
 pub fn write(repo: &mut dyn AdminStore, actor: &Actor, owner: i64, s: Setting, value: &str) -> anyhow::Result<bool> {
     // Global settings live with owner 0 whoever is named.
     let owner = if s.global_only() { 0 } else { owner };
-    let old = repo.setting(owner, s.name())?;
+    write_named(repo, actor, owner, s.name(), value)
+}
+
+/// [`write`] by name (a family's member has no [`Setting`]).
+fn write_named(repo: &mut dyn AdminStore, actor: &Actor, owner: i64, name: &str, value: &str) -> anyhow::Result<bool> {
+    let old = repo.setting(owner, name)?;
     if old.as_deref().map(str::trim) == Some(value) {
         return Ok(false);
     }
-    repo.set_setting(owner, s.name(), value)?;
-    repo.insert_audit(&[actor.setting(owner, s.name(), old.as_deref(), value)])?;
+    repo.set_setting(owner, name, value)?;
+    repo.insert_audit(&[actor.setting(owner, name, old.as_deref(), value)])?;
     Ok(true)
+}
+
+// --- user_register ---
+
+/// The value to store for a `default_user_<column>` / `default_tax_<column>` setting: checked
+/// like the update parameter of the column, and a reference must name a record that exists
+/// (`user_register` checks again, with the owner's rights, when it uses the value).
+fn set_default(repo: &mut dyn AdminStore, family: Family, column: &str, raw: &str) -> anyhow::Result<String> {
+    let value = family.check(column, raw).map_err(anyhow::Error::msg)?;
+    if let (Some(ColumnRule::Param(p)), Some(id)) = (family.rule(column), value.as_int())
+        && let crate::catalogue::params::Kind::Ref(kind) = p.kind
+        && !(id == 0 && kind.zero_clears())
+        && repo.reference(kind, id)?.is_none()
+    {
+        bail!("{}{column}: there is no {} {id}", family.prefix(), p.label);
+    }
+    Ok(value.render())
 }
 
 #[cfg(test)]

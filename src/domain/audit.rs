@@ -185,7 +185,7 @@ impl LoginFailure {
     }
 }
 
-// --- user_delete ---
+// --- user_delete, user_register ---
 
 impl Actor {
     /// The caller of an API request: his id and username, the key that signed it, and the

@@ -43,42 +43,27 @@ pub fn username_problems(
     username: &str,
     user_id: Option<i64>,
 ) -> Result<Vec<String>> {
-    let min = usize::try_from(Setting::DefaultUserUsernameLength.int(store, settings_owner)?.max(1)).unwrap_or(1);
-    let max = username_max();
-    let len = username.chars().count();
-    let problem = if username.is_empty() {
-        Some(msg::USERNAME_BLANK.to_string())
-    } else if len < min {
-        Some(msg::username_too_short(min))
-    } else if len > max {
-        Some(msg::too_long("u9", "username", max))
-    } else if store.username_taken(username, user_id.unwrap_or(-1))? {
-        Some(msg::USERNAME_TAKEN.to_string())
-    } else {
-        None
-    };
-    Ok(problem.into_iter().collect())
+    Ok(username_problem(store, settings_owner, username, user_id)?
+        .map(|p| match p {
+            UsernameProblem::Blank => msg::USERNAME_BLANK.to_string(),
+            UsernameProblem::TooShort(min) => msg::username_too_short(min),
+            UsernameProblem::TooLong(max) => msg::too_long("u9", "username", max),
+            UsernameProblem::Taken => msg::USERNAME_TAKEN.to_string(),
+        })
+        .into_iter()
+        .collect())
 }
 
 /// What is wrong with a user's e-mail list `raw` (not empty): an invalid address, or one another
 /// user's address row has (unless the admin allows shared addresses). `own_address` is the
 /// user's own address row, which may keep its addresses.
 pub fn email_problems(store: &mut dyn RequestStore, raw: &str, own_address: Option<i64>) -> Result<Vec<String>> {
-    // Bounded before any address is looked up.
-    let max = email_max();
-    if raw.chars().count() > max {
-        return Ok(vec![msg::too_long("a8", "e-mail", max)]);
-    }
-    let Some(addresses) = email::valid_list(raw) else { return Ok(vec![msg::EMAIL_INVALID.to_string()]) };
-    let mut problems = Vec::new();
-    if !Setting::AllowIdenticalEmailAddressesToDifferentUsers.flag(store, 0)? {
-        // The whole list in one lookup; a message per address in use, in the list's order.
-        let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
-        for e in store.emails_in_use(&addresses, own_address)? {
-            problems.push(msg::email_used(e));
-        }
-    }
-    Ok(problems)
+    Ok(match email_problem(store, raw, own_address)? {
+        None => Vec::new(),
+        Some(EmailProblem::TooLong(max)) => vec![msg::too_long("a8", "e-mail", max)],
+        Some(EmailProblem::Invalid) => vec![msg::EMAIL_INVALID.to_string()],
+        Some(EmailProblem::InUse(used)) => used.iter().map(|e| msg::email_used(e)).collect(),
+    })
 }
 
 /// What is wrong with a new password for a user whose settings come from `settings_owner`
@@ -99,6 +84,75 @@ pub fn password_problems(store: &mut dyn RequestStore, settings_owner: i64, pass
 
 fn is_strong(p: &str) -> bool {
     p.chars().any(|c| c.is_ascii_digit()) && p.chars().any(char::is_uppercase) && p.chars().any(char::is_lowercase)
+}
+
+// --- user_register ---
+
+/// What is wrong with a username, as a fact; each method words it (the update in MOR's
+/// `user_details_update` texts, `user_register` in MOR's registration texts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsernameProblem {
+    Blank,
+    /// Shorter than this many characters.
+    TooShort(usize),
+    /// Longer than this many characters.
+    TooLong(usize),
+    Taken,
+}
+
+/// The username rule: blank, shorter than the owner's minimum, too long, or taken by a user
+/// other than `user_id`; the first that applies.
+pub fn username_problem(
+    store: &mut dyn RequestStore,
+    settings_owner: i64,
+    username: &str,
+    user_id: Option<i64>,
+) -> Result<Option<UsernameProblem>> {
+    let min = usize::try_from(Setting::DefaultUserUsernameLength.int(store, settings_owner)?.max(1)).unwrap_or(1);
+    let max = username_max();
+    let len = username.chars().count();
+    Ok(if username.is_empty() {
+        Some(UsernameProblem::Blank)
+    } else if len < min {
+        Some(UsernameProblem::TooShort(min))
+    } else if len > max {
+        Some(UsernameProblem::TooLong(max))
+    } else if store.username_taken(username, user_id.unwrap_or(-1))? {
+        Some(UsernameProblem::Taken)
+    } else {
+        None
+    })
+}
+
+/// What is wrong with an e-mail list, as a fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailProblem {
+    /// Longer than this many characters in all.
+    TooLong(usize),
+    Invalid,
+    /// These addresses of the list are another address row's, in the list's order.
+    InUse(Vec<String>),
+}
+
+/// The e-mail rule of the update's `a8` (see [`email_problems`]).
+pub fn email_problem(
+    store: &mut dyn RequestStore,
+    raw: &str,
+    own_address: Option<i64>,
+) -> Result<Option<EmailProblem>> {
+    // Bounded before any address is looked up.
+    let max = email_max();
+    if raw.chars().count() > max {
+        return Ok(Some(EmailProblem::TooLong(max)));
+    }
+    let Some(addresses) = email::valid_list(raw) else { return Ok(Some(EmailProblem::Invalid)) };
+    if Setting::AllowIdenticalEmailAddressesToDifferentUsers.flag(store, 0)? {
+        return Ok(None);
+    }
+    // The whole list in one lookup.
+    let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    let used: Vec<String> = store.emails_in_use(&addresses, own_address)?.into_iter().map(str::to_string).collect();
+    Ok((!used.is_empty()).then_some(EmailProblem::InUse(used)))
 }
 
 #[cfg(test)]

@@ -102,6 +102,25 @@ pub trait RequestStore {
     /// Deletes every record of `removal`: caller ids, devices, settings, the user, his address
     /// (with its e-mail rows) and tax row.
     fn remove(&mut self, removal: &super::model::Removal) -> Result<()>;
+
+    // --- user_register ---
+    /// The account whose `uniquehash` is exactly `uniquehash` (case counts on every engine).
+    fn account_by_uniquehash(&mut self, uniquehash: &str) -> Result<Option<Account>>;
+    /// Inserts a row and returns it as stored, every column (for the audit trail). A unique
+    /// key's violation by a concurrent insert is a [`super::StoreError::Conflict`]: the whole
+    /// transaction runs again and its checks see the other's row.
+    fn create(&mut self, table: Table, values: &[(&str, Value)]) -> Result<Row>;
+    /// The lowest number in `min..=max` that no device has as its extension or its username
+    /// (numbers written with leading zeros count as theirs): one query.
+    fn free_extension(&mut self, min: i64, max: i64) -> Result<Option<i64>>;
+    /// Whether a device has this PIN.
+    fn pin_taken(&mut self, pin: &str) -> Result<bool>;
+    /// Which of `clis` are a caller id already (`callerids.cli`), in their order: one query.
+    fn callerids_taken(&mut self, clis: &[&str]) -> Result<Vec<String>>;
+    /// The highest agreement number made only of digits (at most 18), 0 when there is none.
+    fn highest_agreement_number(&mut self) -> Result<i64>;
+    /// The owner (`user_id`) of a location.
+    fn location_owner(&mut self, id: i64) -> Result<Option<i64>>;
 }
 
 /// What the administration CLI needs besides: rows of any table by id, settings, audit queries.

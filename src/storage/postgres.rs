@@ -609,12 +609,14 @@ impl SqlConn for PgTx<'_> {
         let client = &self.conn.client;
         self.conn.runtime.block_on(async {
             client.batch_execute(sql).await.map_err(err)?;
-            // Rows inserted with explicit ids do not move the identity sequences: move them past.
+            // Rows inserted with explicit ids do not move the identity sequences: move them past,
+            // never back (a script that deleted the highest row must not make its id free again).
             for t in schema::table_names() {
                 client
                     .execute(
                         &format!(
-                            "SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
+                            "SELECT setval(pg_get_serial_sequence('{t}', 'id'), GREATEST(COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, \
+                             nextval(pg_get_serial_sequence('{t}', 'id'))), false)"
                         ),
                         &[],
                     )

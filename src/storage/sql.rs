@@ -611,6 +611,66 @@ impl<C: SqlConn> RequestStore for C {
         }
         Ok(())
     }
+
+    // --- user_register ---
+    fn account_by_uniquehash(&mut self, uniquehash: &str) -> Result<Option<Account>> {
+        let sql = format!("SELECT {}, uniquehash FROM users WHERE uniquehash = ?", Account::COLUMNS);
+        // MariaDB compares text without case: the exact match is kept here.
+        let rows = self.fetch(&sql, &[uniquehash.into()])?;
+        Ok(rows.into_iter().find(|r| text(r, "uniquehash") == uniquehash).map(|r| Account::from_row(&r)))
+    }
+
+    fn create(&mut self, table: Table, values: &[(&str, Value)]) -> Result<Row> {
+        let id = self.insert_row(table, values)?;
+        self.row(table, id)?.ok_or_else(|| StoreError::Database(format!("{} row {id} vanished", table.name())))
+    }
+
+    fn free_extension(&mut self, min: i64, max: i64) -> Result<Option<i64>> {
+        let d = self.dialect();
+        let (ext, user) = (digits_only(d, "extension"), digits_only(d, "username"));
+        let ty = int_type(d);
+        let sql = format!(
+            "WITH used AS (SELECT CAST(extension AS {ty}) AS n FROM devices WHERE {ext} \
+             UNION SELECT CAST(username AS {ty}) AS n FROM devices WHERE {user}) \
+             SELECT MIN(c) AS free FROM (SELECT CAST(? AS {ty}) AS c UNION ALL SELECT n + 1 AS c FROM used) cand \
+             WHERE c >= ? AND c <= ? AND c NOT IN (SELECT n FROM used)"
+        );
+        let rows = self.fetch(&sql, &[Value::Int(min), Value::Int(min), Value::Int(max)])?;
+        Ok(first(rows).and_then(|r| int(&r, "free")))
+    }
+
+    fn pin_taken(&mut self, pin: &str) -> Result<bool> {
+        Ok(!self.fetch("SELECT id FROM devices WHERE pin = ?", &[pin.into()])?.is_empty())
+    }
+
+    fn callerids_taken(&mut self, clis: &[&str]) -> Result<Vec<String>> {
+        if clis.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; clis.len()].join(", ");
+        let args: Vec<Value> = clis.iter().map(|c| Value::from(*c)).collect();
+        let found: Vec<String> = self
+            .fetch(&format!("SELECT cli FROM callerids WHERE cli IN ({marks})"), &args)?
+            .iter()
+            .map(|r| text(r, "cli"))
+            .collect();
+        Ok(clis.iter().filter(|c| found.iter().any(|f| f == *c)).map(|c| (*c).to_string()).collect())
+    }
+
+    fn highest_agreement_number(&mut self) -> Result<i64> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT MAX(CAST(agreement_number AS {})) AS n FROM users WHERE {}",
+            int_type(d),
+            digits_only(d, "agreement_number")
+        );
+        Ok(first(self.fetch(&sql, &[])?).and_then(|r| int(&r, "n")).unwrap_or(0))
+    }
+
+    fn location_owner(&mut self, id: i64) -> Result<Option<i64>> {
+        Ok(first(self.fetch("SELECT user_id FROM locations WHERE id = ?", &[id.into()])?)
+            .map(|r| int(&r, "user_id").unwrap_or(0)))
+    }
 }
 
 impl<C: SqlConn> AdminStore for C {
@@ -805,6 +865,27 @@ impl<C: SqlConn> AdminStore for C {
             address_emails::forget(self, id)?;
         }
         Ok(deleted)
+    }
+}
+
+// --- user_register ---
+
+/// The condition that a text column holds 1 to 18 digits and nothing else (so that it fits a
+/// 64-bit integer), in the engine's words.
+fn digits_only(dialect: Dialect, col: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("({col} <> '' AND {col} NOT GLOB '*[^0-9]*' AND length({col}) <= 18)"),
+        Dialect::Postgres => format!("{col} ~ '^[0-9]{{1,18}}$'"),
+        Dialect::Mysql => format!("{col} REGEXP '^[0-9]{{1,18}}$'"),
+    }
+}
+
+/// The 64-bit integer type of a `CAST`.
+fn int_type(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "INTEGER",
+        Dialect::Postgres => "BIGINT",
+        Dialect::Mysql => "SIGNED",
     }
 }
 

@@ -3,15 +3,13 @@
 
 use crate::auth::gate::RequestInfo;
 use crate::catalogue::errors::{PageError, msg};
-use crate::catalogue::is_time_zone;
 use crate::catalogue::params::{Kind, PARAMS, Param, Target};
 use crate::domain::derived::{DERIVED, Problems};
 use crate::domain::{Caller, Outcome, Refusal, User, rules};
 use crate::params::Params;
 use crate::settings::Setting;
 use crate::storage::{AuditEntry, AuditEvent, ChangeSet, Columns, KeySlot, Linked, RequestStore, Result, Row, Value};
-use crate::values::{self, amount, email};
-use rust_decimal::Decimal;
+use crate::values::{self, amount};
 
 /// The validated change: columns per table, in catalogue order.
 #[derive(Debug, Default)]
@@ -52,7 +50,6 @@ pub fn build(
 ) -> Outcome<Changes> {
     let mut c = Changes::default();
     let mut problems = Problems::default();
-    let bad = |p: &Param, expected: &str, v: &str| msg::bad_value(p.name, p.label, expected, v);
     // Whose length settings apply, looked up only when a username or password is sent.
     let settings_owner = if sent.iter().any(|(p, _)| matches!(p.kind, Kind::Username { .. } | Kind::Password)) {
         rules::settings_owner(store, target.owner_id)?
@@ -66,70 +63,21 @@ pub fn build(
             continue;
         }
         let v = raw.trim();
-        let value: Option<Value> = match p.kind {
-            Kind::Text { max } => {
-                if v.chars().count() > max {
-                    problems.add(p.name, msg::too_long(p.name, p.label, max));
-                    None
-                } else {
-                    Some(Value::from(v))
+        // Values that need nothing but themselves: the catalogue's one reading of them.
+        if let Some(parsed) = p.plain_value(raw) {
+            match parsed {
+                Ok(value) => {
+                    if matches!(p.target, Target::User(_) | Target::Address(_) | Target::Tax(_)) {
+                        c.set(p.target, value);
+                    }
                 }
+                Err(message) => problems.add(p.name, message),
             }
-            Kind::Int { min, max } => match values::int(v) {
-                Some(i) if (min..=max).contains(&i) => Some(Value::Int(i)),
-                _ => {
-                    problems.add(p.name, bad(p, &format!("a whole number from {min} to {max}"), raw));
-                    None
-                }
-            },
-            Kind::IntClampZero => match values::int(v) {
-                Some(i) => Some(Value::Int(i.max(0))),
-                None => {
-                    problems.add(p.name, bad(p, "a whole number", raw));
-                    None
-                }
-            },
-            Kind::Flag => match values::flag(v) {
-                Some(i) => Some(Value::Int(i64::from(i > 0))),
-                None => {
-                    problems.add(p.name, bad(p, "0 or 1", raw));
-                    None
-                }
-            },
-            Kind::Decimal | Kind::DecimalClampZero | Kind::DecimalNonNegative => match amount::parse(v) {
-                Some(d) if !amount::fits(&d) => {
-                    problems.add(p.name, bad(p, &amount::expected(), raw));
-                    None
-                }
-                Some(d) if p.kind == Kind::DecimalNonNegative && d.is_sign_negative() && !d.is_zero() => {
-                    problems.add(p.name, bad(p, "a number of 0 or more", raw));
-                    None
-                }
-                Some(d) if p.kind == Kind::DecimalClampZero && d <= Decimal::ZERO => Some(Value::from("0")),
-                Some(d) => Some(Value::Text(amount::canonical(d))),
-                None => {
-                    problems.add(p.name, bad(p, "a number", raw));
-                    None
-                }
-            },
+            continue;
+        }
+        let value: Option<Value> = match p.kind {
             // Existence was checked in step 8, so the id parses.
             Kind::Ref(_) | Kind::ResponsibleAccountant => values::int(v).map(Value::Int),
-            Kind::Enum(words) => {
-                if words.contains(&v) {
-                    Some(Value::from(v))
-                } else {
-                    problems.add(p.name, bad(p, &format!("one of {}", words.join(", ")), raw));
-                    None
-                }
-            }
-            Kind::TimeZone => {
-                if is_time_zone(v) {
-                    Some(Value::from(v))
-                } else {
-                    problems.add(p.name, msg::time_zone_unknown(raw));
-                    None
-                }
-            }
             // An empty e-mail clears it.
             Kind::Email { .. } if v.is_empty() => Some(Value::Null),
             Kind::Email { .. } => {
@@ -137,18 +85,6 @@ pub fn build(
                     problems.add(p.name, m);
                 }
                 Some(Value::from(v))
-            }
-            Kind::RecordingsEmail { max } if v.chars().count() > max => {
-                problems.add(p.name, msg::too_long(p.name, p.label, max));
-                None
-            }
-            Kind::RecordingsEmail { .. } => {
-                if email::list(v).iter().all(|e| email::valid(e)) {
-                    Some(Value::from(v))
-                } else {
-                    problems.add(p.name, msg::RECORDINGS_EMAIL_INVALID.to_string());
-                    None
-                }
             }
             Kind::Username { .. } => {
                 for m in rules::username_problems(store, settings_owner, v, Some(target.id))? {
@@ -171,8 +107,9 @@ pub fn build(
                 }
                 None
             }
-            // Derived columns are computed below, from all their parameters together.
-            Kind::DatePart | Kind::PrivacyBit { .. } | Kind::InvoiceBit { .. } | Kind::Inert => None,
+            // Derived columns are computed below, from all their parameters together; the
+            // catalogue read every other kind above.
+            _ => None,
         };
         if let (Target::User(_) | Target::Address(_) | Target::Tax(_), Some(value)) = (p.target, value) {
             c.set(p.target, value);

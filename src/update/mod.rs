@@ -6,7 +6,7 @@
 //! row of a refused hash).
 
 mod change;
-mod references;
+pub mod references;
 
 pub use change::{Change, record_changes};
 

@@ -67,7 +67,7 @@ pub fn check(repo: &mut dyn RequestStore, caller: &Caller, target: &User, params
 
 /// MOR's tariff rule (docs/contract.md §5.3). A reseller may use the admin's retail and
 /// wholesale tariffs when the admin allows it (the user's current tariff never reaches here).
-fn tariff_ok(repo: &mut dyn RequestStore, caller: &Caller, raw: &str) -> Result<bool> {
+pub fn tariff_ok(repo: &mut dyn RequestStore, caller: &Caller, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(tariff) = repo.reference(RefKind::Tariff, id)? else { return Ok(false) };
     if caller.role == Role::Reseller {
@@ -92,12 +92,17 @@ fn pbx_pool_ok(repo: &mut dyn RequestStore, caller: &Caller, raw: &str) -> Resul
 /// The LCR must belong to the target's owner: the admin's LCRs for admin users; for a reseller's
 /// user, a PRO reseller's own LCRs, else only the reseller's assigned LCR.
 fn lcr_ok(repo: &mut dyn RequestStore, target: &User, raw: &str) -> Result<bool> {
+    lcr_usable(repo, target.owner_id, raw)
+}
+
+/// [`lcr_ok`] for a user of `owner_id` (`user_register` checks a new user's LCR with it).
+pub fn lcr_usable(repo: &mut dyn RequestStore, owner_id: i64, raw: &str) -> Result<bool> {
     let Some(id) = parse_id(raw) else { return Ok(false) };
     let Some(lcr) = repo.reference(RefKind::Lcr, id)? else { return Ok(false) };
-    if target.owner_id == 0 {
+    if owner_id == 0 {
         return Ok(lcr.owner_id == 0);
     }
-    let Some(owner) = repo.user_by_id(target.owner_id)?.and_then(User::from_row) else { return Ok(false) };
+    let Some(owner) = repo.user_by_id(owner_id)?.and_then(User::from_row) else { return Ok(false) };
     if owner.reseller_pro { Ok(lcr.owner_id == owner.id) } else { Ok(owner.lcr_id == Some(id)) }
 }
 
