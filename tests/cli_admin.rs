@@ -328,7 +328,9 @@ fn settings_are_validated_per_owner() {
     db.ok(&["user", "add", "--username", "res1", "--type", "reseller"]);
     let res = db.json(&["user", "show", "res1", "--json"])["id"].to_string();
     let listed = db.json(&["settings", "list", "--json"]);
-    assert_eq!(listed.as_array().map(Vec::len), Some(morapi::settings::Setting::ALL.len()));
+    // One row per setting and one per family (`default_user_<column>`, `default_tax_<column>`).
+    let rows = morapi::settings::Setting::ALL.len() + morapi::settings::Family::ALL.len();
+    assert_eq!(listed.as_array().map(Vec::len), Some(rows));
     assert!(db.fails(&["settings", "set", "nope", "1"]).contains("unknown setting"));
     assert!(db.fails(&["settings", "set", "allow_get_api", "yes"]).contains("must be 0 or 1"));
     assert!(db.fails(&["settings", "set", "allow_get_api", "1", "--owner", &res]).contains("global setting"));

@@ -221,6 +221,12 @@ async fn r4_an_unknown_owner_is_a_wrong_hash_or_with_checking_off_access_denied(
     let body = app.post_form(PATH, &pairs).await.body;
     assert_eq!(body, status_page_error("Access Denied", &[]));
     assert_eq!(app.refusals_of("").await.iter().map(|r| r.count).sum::<i64>(), 2, "both counted under the empty name");
+    // The registration switch is checked before the unknown owner (contract order: steps 2, 3),
+    // and that refusal counts nothing.
+    app.set_setting(0, "allow_api_registration", "0").await;
+    let body = app.post_form(PATH, &pairs).await.body;
+    assert_eq!(body, status_page_error("Registration over API is disabled", &[]));
+    assert_eq!(app.refusals_of("").await.iter().map(|r| r.count).sum::<i64>(), 2, "not counted");
 }
 
 #[tokio::test]

@@ -121,9 +121,10 @@ impl Signing {
 pub enum Unknown {
     /// Its signature is always wrong: `Incorrect hash` (with hash checking off: `Access Denied`).
     Refused,
-    /// As [`Unknown::Refused`], and with hash checking off the `Access Denied` counts towards a
-    /// lockout (`user_register`'s unknown `id`).
-    RefusedCounted,
+    /// Its signature is always wrong, but with hash checking off it passes as nobody: the
+    /// method refuses it after its own earlier checks, counting the failure (`user_register`'s
+    /// unknown `id`, refused after the registration switch).
+    MethodRefuses,
     /// Checked with the admin's keys; when signed with one it passes as nobody and the method
     /// gives its ordinary answer for bad credentials (`users_get`, `user_login`, `user_logout`:
     /// their signature covers nothing that tells who exists).
@@ -209,13 +210,9 @@ pub fn admit(
     if path.skip_hash {
         return match (caller, signing.unknown) {
             (Some(account), _) => Ok(Some(Caller::new(account))),
-            (None, Unknown::Anonymous) => Ok(None),
+            (None, Unknown::Anonymous | Unknown::MethodRefuses) => Ok(None),
             // Hash checking is off: an unknown user is refused like a simple user.
             (None, Unknown::Refused) => Err(Refusal::page(PageError::AccessDenied).into()),
-            (None, Unknown::RefusedCounted) => {
-                count_failure(repo, &policy, info, &name, None, PageError::AccessDenied.text(), at)?;
-                Err(Refusal::Counted(PageError::AccessDenied).into())
-            }
         };
     }
     if path.keys.is_empty() {

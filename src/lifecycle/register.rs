@@ -73,16 +73,20 @@ fn claim(store: &mut dyn RequestStore, params: &Params) -> crate::storage::Resul
 
 fn run(store: &mut dyn RequestStore, req: &LifecycleRequest, password_hash: Option<&str>) -> Outcome<Step> {
     let params = &req.params;
-    // Step 1 (and 3: an `id` naming nobody is refused by the gate, counted).
+    // Step 1 (an `id` naming nobody has a wrong hash, unless hash checking is off: step 3).
     let claim = claim(store, params)?;
-    let signing = Signing { covers: Coverage::Global, unknown: Unknown::RefusedCounted };
-    let Some(owner) = gate::admit(store, params, &req.info, signing, claim)? else {
-        return Err(Refusal::Counted(PageError::AccessDenied).into());
-    };
+    let name = claim.name.clone();
+    let signing = Signing { covers: Coverage::Global, unknown: Unknown::MethodRefuses };
+    let owner = gate::admit(store, params, &req.info, signing, claim)?;
     // Step 2.
     if !Setting::AllowApiRegistration.flag(store, 0)? {
         return Err(Refusal::page(PageError::RegistrationDisabled).into());
     }
+    // Step 3: counted towards the lockout of the empty name, like a wrong hash.
+    let Some(owner) = owner else {
+        gate::refuse_credential(store, &req.info, &name, None, PageError::AccessDenied.text())?;
+        return Err(Refusal::Counted(PageError::AccessDenied).into());
+    };
     // Step 4.
     if !matches!(owner.role, Role::Admin | Role::Reseller) {
         return Err(Refusal::page(PageError::DefaultUserNotPresent).into());
