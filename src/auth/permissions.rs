@@ -190,12 +190,6 @@ mod users_listing_tests {
 
 // --- user_delete ---
 
-/// `user_delete` step 2: who may call it for this `user_id` — the update's rule (simple users
-/// never; accountants not without a target, on id 0 or on themselves).
-pub fn may_call_delete(role: Role, caller_id: i64, user_id: Option<i64>) -> bool {
-    may_call_update(role, caller_id, user_id)
-}
-
 /// `user_delete` step 4, for a target the caller can see ([`can_see`]): may he delete it?
 /// `user_manage` is the accountant's [`effective_right`]. Resellers and accountants are deleted
 /// by the admin only; an accountant needs write (2) and deletes simple users only; a reseller
@@ -481,6 +475,8 @@ mod delete_tests {
 
     const ROLES: [Role; 4] = [Role::Admin, Role::Reseller, Role::Accountant, Role::User];
 
+    /// `user_delete` step 2 is the update's step 4 ([`may_call_update`]): simple users never;
+    /// accountants not without a target, on id 0 or on themselves.
     #[test]
     fn who_may_call_delete() {
         for role in ROLES {
@@ -491,7 +487,7 @@ mod delete_tests {
                         Role::User => false,
                         Role::Accountant => !matches!(user_id, None | Some(0)) && user_id != Some(caller),
                     };
-                    assert_eq!(may_call_delete(role, caller, user_id), expected, "{role:?} {caller} → {user_id:?}");
+                    assert_eq!(may_call_update(role, caller, user_id), expected, "{role:?} {caller} → {user_id:?}");
                 }
             }
         }

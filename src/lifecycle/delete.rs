@@ -38,18 +38,8 @@ fn run(store: &mut dyn RequestStore, req: &LifecycleRequest) -> Outcome<Answer> 
     let user_id = req.params.get("user_id").and_then(values::user_id);
     gate::preload(store, &req.params, &req.info)?;
     let caller = gate::authenticate(store, &req.params, &req.info)?;
-    // Step 2.
-    if !permissions::may_call_delete(caller.role, caller.id, user_id) {
-        return Err(Refusal::page(PageError::AccessDenied).into());
-    }
-    // Step 3: found as the update finds its target, and locked until the transaction ends.
-    let target = match user_id {
-        Some(id) => store.user_for_update(id)?.and_then(User::from_row),
-        None => None,
-    };
-    let Some(target) = target.filter(|t| permissions::can_see(caller.role, caller.id, t.id, t.owner_id)) else {
-        return Err(Refusal::page(PageError::UserNotFound).into());
-    };
+    // Steps 2 and 3: who may name a target, and the target, as the update has them; locked.
+    let target = crate::update::locked_target(store, &caller, user_id)?;
     // Step 4.
     let user_manage = match caller.role {
         Role::Accountant => {

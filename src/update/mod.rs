@@ -61,18 +61,8 @@ fn run(store: &mut dyn RequestStore, req: &UpdateRequest, password_hash: Option<
     let user_id = req.params.get("user_id").and_then(values::user_id);
     gate::preload(store, &req.params, &req.info)?;
     let caller = gate::authenticate(store, &req.params, &req.info)?;
-    // Step 4.
-    if !permissions::may_call_update(caller.role, caller.id, user_id) {
-        return Err(Refusal::page(PageError::AccessDenied).into());
-    }
-    // Step 5.
-    let target = match user_id {
-        Some(id) => store.user_for_update(id)?.and_then(User::from_row),
-        None => None,
-    };
-    let Some(target) = target.filter(|t| permissions::can_see(caller.role, caller.id, t.id, t.owner_id)) else {
-        return Err(Refusal::page(PageError::UserNotFound).into());
-    };
+    // Steps 4 and 5.
+    let target = locked_target(store, &caller, user_id)?;
     // Step 6. The caller's group rights are read once, for this step and the next.
     let rights = match caller.role {
         Role::Accountant | Role::Reseller => store.group_rights(caller.acc_group_id)?,
@@ -98,6 +88,23 @@ fn run(store: &mut dyn RequestStore, req: &UpdateRequest, password_hash: Option<
     }
     change::write(store, &caller, &target, changes, password_hash, &req.info)?;
     Ok(Step::Done(Answer::Updated))
+}
+
+/// Steps 4–5, shared with `user_delete` (its steps 2–3 are these): whether the caller may name
+/// a target at all (`Access Denied`), and the user `user_id` names as the caller sees him (`User
+/// was not found` otherwise), locked until the transaction ends, so that what the method checks
+/// and writes is not changed or deleted by another request in between.
+pub fn locked_target(store: &mut dyn RequestStore, caller: &Caller, user_id: Option<i64>) -> Outcome<User> {
+    if !permissions::may_call_update(caller.role, caller.id, user_id) {
+        return Err(Refusal::page(PageError::AccessDenied).into());
+    }
+    let target = match user_id {
+        Some(id) => store.user_for_update(id)?.and_then(User::from_row),
+        None => None,
+    };
+    target
+        .filter(|t| permissions::can_see(caller.role, caller.id, t.id, t.owner_id))
+        .ok_or_else(|| Refusal::page(PageError::UserNotFound).into())
 }
 
 /// The parameters of the request that the catalogue knows, in catalogue order, with their values.
