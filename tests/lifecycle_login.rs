@@ -550,27 +550,9 @@ async fn o1_to_o4_logout_is_a_stateless_answer() {
 
 #[tokio::test]
 async fn no_audit_row_refusal_or_log_line_holds_the_password_sent() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let db = TestDb::new();
     let stderr = db.dir.path().join("stderr.log");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url, "--demo"])
-        .env_remove("MORAPI_DATABASE")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-        .spawn()
-        .expect("spawn");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let base = loop {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).expect("read") > 0, "server exited early");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split(',').next().expect("address").trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in reader.lines() {});
+    let (child, base) = start_server_logging(&db.url, true, "debug", &stderr);
     let client = reqwest::Client::new();
     let secret = "Pw-Never-Kept-4711";
     let mut sent = Vec::new();
@@ -585,8 +567,7 @@ async fn no_audit_row_refusal_or_log_line_holds_the_password_sent() {
         let body = client.post(format!("{base}{path}")).form(&[("u", u), ("p", p), ("hash", &hash)]).send().await;
         sent.push(body.expect("request").text().await.expect("body"));
     }
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    assert!(child.wait().expect("wait").success());
+    assert!(stop_server(child).success());
     assert_eq!(sent[3], login_ok(123));
     assert!(sent[4].contains("<users>"), "{}", sent[4]);
 

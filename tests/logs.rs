@@ -6,10 +6,8 @@
 
 mod common;
 
-use common::{ADMIN_KEY, BIN, UPDATE, post_signed, sign_pairs, updated};
+use common::{ADMIN_KEY, UPDATE, post_signed, sign_pairs, start_server_logging, stop_server, updated};
 use morapi::storage::{Database, Table, Tx};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 
 #[tokio::test]
 async fn trace_logging_on_postgres_shows_no_parameter_values() {
@@ -21,31 +19,15 @@ async fn trace_logging_on_postgres_shows_no_parameter_values() {
     let url = morapi::storage::scratch::create(&server).expect("scratch database");
     let dir = tempfile::tempdir().expect("dir");
     let stderr = dir.path().join("stderr.log");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url, "--demo"])
-        .env_remove("MORAPI_DATABASE")
-        // Naming the driver's targets does not lift the cap either.
-        .env("RUST_LOG", "trace,tokio_postgres=trace,tokio_postgres::query=trace")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-        .spawn()
-        .expect("spawn");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let base = loop {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).expect("read") > 0, "server exited early");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split(',').next().expect("address").trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in reader.lines() {});
+    // Naming the driver's targets does not lift the cap either.
+    let (child, base) =
+        start_server_logging(&url, true, "trace,tokio_postgres=trace,tokio_postgres::query=trace", &stderr);
 
     let (password, email) = ("Log-Secret-Passw0rd-7", "log.secret@example.com");
     let pairs = [("user_id", "123"), ("pswd", password), ("a8", email)];
     let hash = sign_pairs(&pairs, ADMIN_KEY);
     let answer = post_signed(&reqwest::Client::new(), &base, UPDATE, ("admin", ADMIN_KEY), &pairs).await;
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    assert!(child.wait().expect("wait").success());
+    assert!(stop_server(child).success());
     assert_eq!(answer, updated());
 
     // What the database now holds for them: the password's stored hash among the secrets.

@@ -442,18 +442,41 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_morapi");
 /// clippy cannot see.
 #[allow(clippy::zombie_processes)]
 pub fn start_server(db: &str, demo: bool) -> (std::process::Child, String, Vec<String>) {
+    spawn_server(db, demo, None, std::process::Stdio::null())
+}
+
+/// [`start_server`] with the server's log at `rust_log` (a `RUST_LOG` filter) written to the
+/// file `stderr`, for tests that read what the server logged.
+pub fn start_server_logging(
+    db: &str,
+    demo: bool,
+    rust_log: &str,
+    stderr: &std::path::Path,
+) -> (std::process::Child, String) {
+    let file = std::fs::File::create(stderr).expect("stderr file");
+    let (child, base, _) = spawn_server(db, demo, Some(rust_log), file.into());
+    (child, base)
+}
+
+// The child is handed to the caller, who stops it (`stop_server`).
+#[allow(clippy::zombie_processes)]
+fn spawn_server(
+    db: &str,
+    demo: bool,
+    rust_log: Option<&str>,
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String, Vec<String>) {
     use std::io::{BufRead, BufReader};
     let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--database", db];
     if demo {
         args.push("--demo");
     }
-    let mut child = std::process::Command::new(BIN)
-        .args(&args)
-        .env_remove("MORAPI_DATABASE")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut command = std::process::Command::new(BIN);
+    command.args(&args).env_remove("MORAPI_DATABASE").stdout(std::process::Stdio::piped()).stderr(stderr);
+    if let Some(filter) = rust_log {
+        command.env("RUST_LOG", filter);
+    }
+    let mut child = command.spawn().expect("spawn");
     let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
     let mut lines = Vec::new();
     loop {
