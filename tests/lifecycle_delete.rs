@@ -5,26 +5,14 @@
 
 mod common;
 
-use common::{ADMIN_KEY, BIN, RESELLER_KEY, TestApp, page_error, sign_pairs};
+use common::{ADMIN_KEY, BIN, D4_PROBLEMS, RESELLER_HAS_USERS, RESELLER_KEY, TestApp, page_error, sign_pairs};
 use morapi::storage::{AuditEntry, AuditEvent, Row, Table, Tx, Value, int};
 use std::process::Command;
 
-const DELETE: &str = "/billing/api/user_delete";
-
-const RESELLER_HAS_USERS: &str = "Unable to delete this reseller - he has users";
 const ACCOUNTANT_HAS_USERS: &str = "Unable to delete accountant - he has users";
 const IN_DEFAULT_USER: &str = "Unable to delete Accountant - he is used as Responsible Accountant in Default User";
 
-/// What D4 lists for the demo reseller, in order.
-const D4_PROBLEMS: [&str; 7] = [
-    RESELLER_HAS_USERS,
-    "Cannot delete user - he owns tariffs: 4",
-    "Cannot delete user - he owns LCRs: 3",
-    "Cannot delete user - he owns quick-forward rules: 4",
-    "Cannot delete user - he owns PBX pools: 2",
-    "Cannot delete user - he owns sound files: 2",
-    "Cannot delete user - he owns locations: 2",
-];
+const DELETE: &str = "/billing/api/user_delete";
 
 fn deleted() -> String {
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page>\n  <status>User deleted</status>\n</page>\n".into()

@@ -80,18 +80,7 @@ fn delete_answer(expected: Del) -> String {
         NoEdit => page_error("You have no editing permission", &[]),
         SysAdmin => page_error("Cannot delete sys.admin", &[]),
         Yourself => page_error("Unable to delete yourself", &[]),
-        HasUsers => page_error(
-            "Unable to delete this reseller - he has users",
-            &[
-                "Unable to delete this reseller - he has users",
-                "Cannot delete user - he owns tariffs: 4",
-                "Cannot delete user - he owns LCRs: 3",
-                "Cannot delete user - he owns quick-forward rules: 4",
-                "Cannot delete user - he owns PBX pools: 2",
-                "Cannot delete user - he owns sound files: 2",
-                "Cannot delete user - he owns locations: 2",
-            ],
-        ),
+        HasUsers => page_error(RESELLER_HAS_USERS, &D4_PROBLEMS),
     }
 }
 

@@ -703,3 +703,16 @@ impl TestApp {
         format!("{}\naudit={events:?}", self.data_state().await)
     }
 }
+
+/// `user_delete`'s refusal of the demo reseller (vector D4): every problem, in the contract's
+/// order; the first is also the `<error>`.
+pub const RESELLER_HAS_USERS: &str = "Unable to delete this reseller - he has users";
+pub const D4_PROBLEMS: [&str; 7] = [
+    RESELLER_HAS_USERS,
+    "Cannot delete user - he owns tariffs: 4",
+    "Cannot delete user - he owns LCRs: 3",
+    "Cannot delete user - he owns quick-forward rules: 4",
+    "Cannot delete user - he owns PBX pools: 2",
+    "Cannot delete user - he owns sound files: 2",
+    "Cannot delete user - he owns locations: 2",
+];
